@@ -1,0 +1,52 @@
+# Self-documenting: `make help` lists every target with its `##` comment.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: help run test lint format venv install install-dev migrate serve stop clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(RUNTIME_STAMP)
+
+venv: $(BIN)/python ## Create .venv
+
+install: $(RUNTIME_STAMP) ## Install the runtime requirements into .venv
+
+install-dev: $(DEV_STAMP) ## Install runtime + test/lint requirements into .venv
+
+run: install ## Set up, migrate, ingest the sample and serve on http://127.0.0.1:8000
+	@BIN=$(BIN) bash scripts/run.sh
+
+test: install-dev ## Run the whole test suite against a real PostgreSQL (embedded unless DB_HOST is set)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-dev ## ruff check, ruff format --check, mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/mypy .
+
+format: install-dev ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: install ## Apply database migrations
+	$(BIN)/python manage.py migrate --noinput
+
+clean: ## Remove .venv and the embedded database (.data/)
+	rm -rf $(VENV) .data

@@ -1,0 +1,207 @@
+"""Django settings. Every value comes from the environment or ``.env`` (see ``.env.example``).
+
+Read in one place, through :func:`config.env.env`, so a bad value fails at
+start-up with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import choice, env, env_list, parse_bool, parse_port, parse_positive_int
+from config.logging import build_logging_config, parse_level
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = env("DATA_DIR", str(BASE_DIR / ".data"), lambda v: Path(v).expanduser().resolve())
+
+# --- Core -------------------------------------------------------------------
+
+DEBUG: bool = env("DEBUG", "false", parse_bool)
+
+_DEV_SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production-0123456789"  # noqa: S105
+SECRET_KEY: str = env("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY: required when DEBUG is off "
+            "(generate one: python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+        )
+    SECRET_KEY = _DEV_SECRET_KEY
+elif not DEBUG and (SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured(
+        "SECRET_KEY: too weak for production (needs 50+ characters, not 'django-insecure...')"
+    )
+
+ALLOWED_HOSTS: list[str] = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS: list[str] = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "knox",
+    "django_filters",
+    "drf_spectacular",
+    "customers",
+    "etl",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+# DB_HOST empty => the embedded PostgreSQL (config/embedded_pg) on a Unix socket.
+
+DB_HOST: str = env("DB_HOST", "")
+DB_NAME: str = env("DB_NAME", "customers")
+_db_options: dict[str, object] = {"connect_timeout": env("DB_CONNECT_TIMEOUT", "5", parse_positive_int)}
+if DB_HOST:
+    _engine = "django.db.backends.postgresql"
+else:
+    _engine = "config.embedded_pg"
+    _db_options["embedded_pgdata"] = str(
+        env("EMBEDDED_PG_DATA", str(DATA_DIR / "postgres"), lambda v: Path(v).expanduser().resolve())
+    )
+
+DATABASES = {
+    "default": {
+        "ENGINE": _engine,
+        "NAME": DB_NAME,
+        "USER": env("DB_USER", "" if not DB_HOST else "postgres"),
+        "PASSWORD": env("DB_PASSWORD", ""),
+        "HOST": DB_HOST,
+        "PORT": env("DB_PORT", "5432", parse_port),
+        "CONN_MAX_AGE": env("DB_CONN_MAX_AGE", "60", int),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": _db_options,
+        # Parallel test sessions against one server need distinct test databases.
+        "TEST": {"NAME": env("DB_TEST_NAME", f"test_{DB_NAME}")},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (shared by all server processes: throttling counters live here) ---
+
+REDIS_URL: str = env("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    }
+
+# --- Auth, i18n, static -----------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Security (production: DEBUG off) ----------------------------------------
+# Defaults pass `manage.py check --deploy`; behind a TLS-terminating proxy set
+# SECURE_PROXY_SSL_HEADER_ENABLED=true.
+
+SECURE_SSL_REDIRECT: bool = env("SECURE_SSL_REDIRECT", str(not DEBUG), parse_bool)
+SESSION_COOKIE_SECURE: bool = env("SESSION_COOKIE_SECURE", str(not DEBUG), parse_bool)
+CSRF_COOKIE_SECURE: bool = env("CSRF_COOKIE_SECURE", str(not DEBUG), parse_bool)
+SECURE_HSTS_SECONDS: int = env("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000", int)
+SECURE_HSTS_INCLUDE_SUBDOMAINS: bool = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD: bool = env("SECURE_HSTS_PRELOAD", str(not DEBUG), parse_bool)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if env("SECURE_PROXY_SSL_HEADER_ENABLED", "false", parse_bool):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# /healthz is probed over plain HTTP by load balancers and compose.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Logging ------------------------------------------------------------------
+
+LOG_LEVEL: str = env("LOG_LEVEL", "info", parse_level)
+LOG_FORMAT: str = env("LOG_FORMAT", "console", choice("console", "json"))
+LOGGING_CONFIG = "logging.config.dictConfig"
+LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+
+# --- REST API (issue #5) ------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["knox.auth.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Customer data platform API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Demo (make run) ----------------------------------------------------------
+
+DJANGO_SUPERUSER_PASSWORD: str = env("DJANGO_SUPERUSER_PASSWORD", "")
+
+# --- ETL: ingest (issue #3) -----------------------------------------------------
+
+INGEST_SOURCE: str = env("INGEST_SOURCE", "local", choice("local", "sftp", "s3"))
+INGEST_LOCAL_DIR: Path = env(
+    "INGEST_LOCAL_DIR", str(BASE_DIR / "scripts" / "downloads"), lambda v: Path(v).expanduser()
+)
+INGEST_WORK_DIR: Path = env("INGEST_WORK_DIR", str(DATA_DIR / "work"), lambda v: Path(v).expanduser())
+INGEST_BATCH_SIZE: int = env("INGEST_BATCH_SIZE", "100000", parse_positive_int)
+
+# --- ETL: data quality (issue #4) -----------------------------------------------
+
+# --- ETL: sources, retries, alerts (issue #6) ------------------------------------
+
+# --- Lake (issue #7) ----------------------------------------------------------
+
+# --- Spark (issue #8) ---------------------------------------------------------

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_compose_file_declares_db_redis_and_web() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"db", "redis", "web"} <= set(services)
+    assert services["db"]["image"].startswith("postgres:16")
+    assert "healthcheck" in services["db"]
+    assert services["web"]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert "pgdata" in compose["volumes"]
+
+
+def test_compose_uses_the_same_setting_names_as_env_example() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    example = (ROOT / ".env.example").read_text()
+    for name in compose["services"]["web"]["environment"]:
+        assert f"{name}=" in example, f"{name} is not documented in .env.example"
+
+
+def test_dockerfile_runs_gunicorn_as_non_root() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim" in dockerfile
+    assert "\nUSER app" in dockerfile
+    assert "gunicorn" in dockerfile

@@ -1,0 +1,88 @@
+"""Settings validation: a bad value stops start-up with one line naming the setting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STRONG_KEY = "k" * 30 + "-production-secret-key-0123456789"
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DEBUG", "SECRET_KEY"))}
+    base.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("DB_PORT", "five-four-three-two"),
+        ("DB_PORT", "70000"),
+        ("LOG_FORMAT", "xml"),
+        ("LOG_LEVEL", "loud"),
+        ("INGEST_BATCH_SIZE", "0"),
+    ],
+)
+def test_bad_value_fails_with_one_line_naming_the_setting(variable: str, value: str) -> None:
+    env = {"DEBUG": "true", variable: value}
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"ImproperlyConfigured: {variable}: ")
+    assert repr(value) in lines[0]
+
+
+def test_production_refuses_to_start_without_secret_key() -> None:
+    result = run_manage("check", DEBUG="false", DB_HOST="127.0.0.1")
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "ImproperlyConfigured: SECRET_KEY: required when DEBUG is off "
+        "(generate one: python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    )
+
+
+def test_production_refuses_insecure_secret_key() -> None:
+    result = run_manage("check", DEBUG="false", SECRET_KEY="django-insecure-short", DB_HOST="127.0.0.1")
+    assert result.returncode != 0
+    assert "SECRET_KEY: too weak for production" in result.stderr
+
+
+def test_documented_production_settings_pass_check_deploy() -> None:
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="false",
+        SECRET_KEY=STRONG_KEY,
+        ALLOWED_HOSTS="api.example.com",
+        DB_HOST="127.0.0.1",
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_env_example_lists_every_setting_read_by_settings() -> None:
+    import re
+
+    settings_src = (ROOT / "config" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:_list)?\(\s*"([A-Z_0-9]+)"', settings_src))
+    example = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#?\s*([A-Z_0-9]+)=", example, flags=re.MULTILINE))
+    assert read - documented == set()

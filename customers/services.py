@@ -1,0 +1,50 @@
+"""Writes on users and tokens used by the demo and scripts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ImproperlyConfigured
+from knox.models import AuthToken
+
+DEMO_PASSWORD = "admin123"  # noqa: S105 -- documented dev-only default, refused when DEBUG is off
+DEMO_PASSWORD_WARNING = (
+    "WARNING: DJANGO_SUPERUSER_PASSWORD is not set; the demo admin uses the "
+    f"development password {DEMO_PASSWORD!r} (only allowed while DEBUG is on)."
+)
+
+
+@dataclass(frozen=True)
+class DemoAdmin:
+    user: AbstractUser
+    created: bool
+    used_default_password: bool
+
+
+def demo_admin_ensure(*, username: str = "admin") -> DemoAdmin:
+    """Create the demo superuser, or reset its password to the configured one."""
+    password = settings.DJANGO_SUPERUSER_PASSWORD
+    used_default = False
+    if not password:
+        if not settings.DEBUG:
+            raise ImproperlyConfigured("DJANGO_SUPERUSER_PASSWORD: required when DEBUG is off")
+        password = DEMO_PASSWORD
+        used_default = True
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(
+        username=username,
+        defaults={"is_staff": True, "is_superuser": True, "email": f"{username}@example.com"},
+    )
+    user.is_staff = user.is_superuser = user.is_active = True
+    user.set_password(password)
+    user.save()
+    return DemoAdmin(user=user, created=created, used_default_password=used_default)
+
+
+def api_token_create(*, user: AbstractUser) -> str:
+    """A new knox token for ``user``; only its digest is stored, so print it now."""
+    _instance, token = AuthToken.objects.create(user=user)
+    return token
