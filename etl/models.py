@@ -1,1 +1,71 @@
-"""Models of the pipeline: ingestion runs (audit log) and quarantined records."""
+"""Models of the pipeline: the audit log of runs and the quarantined records."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class IngestionRun(models.Model):
+    """One attempt to ingest one file: what, where from, outcome, counts, error.
+
+    Invariant: ``read = loaded + duplicates + quarantined`` for every finished run.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    source = models.CharField(max_length=20)
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    dry_run = models.BooleanField(default=False)
+    forced = models.BooleanField(default=False)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    pid = models.IntegerField(null=True, blank=True, help_text="Process that ran it (to detect killed runs).")
+    rows_read = models.BigIntegerField(default=0)
+    rows_loaded = models.BigIntegerField(default=0)
+    rows_inserted = models.BigIntegerField(default=0)
+    rows_updated = models.BigIntegerField(default=0)
+    rows_unchanged = models.BigIntegerField(default=0)
+    rows_duplicates = models.BigIntegerField(default=0)
+    rows_quarantined = models.BigIntegerField(default=0)
+    error_message = models.TextField(blank=True)
+    error_trace = models.TextField(blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    report = models.JSONField(default=dict, blank=True, help_text="Extra columns, outliers, stage details.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["status", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} {self.filename} ({self.status})"
+
+
+class QuarantinedRecord(models.Model):
+    """A record that did not load, with the file's own text and every reason."""
+
+    id = models.BigAutoField(primary_key=True)
+    run = models.ForeignKey(IngestionRun, on_delete=models.CASCADE, related_name="quarantined_records")
+    line_number = models.BigIntegerField(
+        null=True, blank=True, help_text="1-based line in the file (CSV/NDJSON) or record index (JSON)."
+    )
+    raw = models.JSONField(null=True, blank=True, help_text="The record as the file had it.")
+    raw_text = models.TextField(blank=True, help_text="Raw text when the record could not be parsed.")
+    rule_codes = models.JSONField(default=list, help_text='Machine-readable codes, e.g. ["email.pattern"].')
+    messages = models.JSONField(default=list, help_text="One human message per failed rule.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "line_number", "id"]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} line {self.line_number}: {', '.join(self.rule_codes)}"
