@@ -13,6 +13,16 @@ class RunStatus(models.TextChoices):
     SKIPPED = "skipped"
 
 
+class LakeStatus(models.TextChoices):
+    """Outcome of the lake step (issue #7), which runs after the PostgreSQL commit."""
+
+    NOT_RUN = "", "Not run"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REPAIRED = "repaired"
+    DISABLED = "disabled"
+
+
 class IngestionRun(models.Model):
     """One attempt to ingest one file: what, where from, outcome, counts, error.
 
@@ -41,6 +51,10 @@ class IngestionRun(models.Model):
     error_trace = models.TextField(blank=True)
     warnings = models.JSONField(default=list, blank=True)
     report = models.JSONField(default=dict, blank=True, help_text="Extra columns, outliers, stage details.")
+    # A lake failure never undoes the PostgreSQL load: it is recorded here and
+    # repaired by the next run or `manage.py lake sync`.
+    lake_status = models.CharField(max_length=10, choices=LakeStatus.choices, default="", blank=True)
+    lake_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
