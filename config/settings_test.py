@@ -10,4 +10,4 @@ import os
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("LOG_LEVEL", "warning")
 
-from config.settings import *  # noqa: E402, F403
+from config.settings import *  # noqa: F403
