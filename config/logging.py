@@ -13,12 +13,24 @@ from typing import Any
 
 import structlog
 
+
+def _tidy_django_extras(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Django passes the socket or HttpRequest as ``extra``; keep only what a reader needs."""
+    request = event_dict.pop("request", None)
+    path = getattr(request, "path", None)
+    if isinstance(path, str):
+        event_dict["path"] = path
+    event_dict.pop("server_time", None)
+    return event_dict
+
+
 SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_logger_name,
     structlog.stdlib.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
     structlog.stdlib.ExtraAdder(),
+    _tidy_django_extras,
 ]
 
 
