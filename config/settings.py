@@ -203,5 +203,31 @@ INGEST_BATCH_SIZE: int = env("INGEST_BATCH_SIZE", "100000", parse_positive_int)
 # --- ETL: sources, retries, alerts (issue #6) ------------------------------------
 
 # --- Lake (issue #7) ----------------------------------------------------------
+# Zones raw/, processed/, curated/ under LAKE_URI: a folder or s3://bucket/prefix.
+# The Iceberg catalog defaults to pyiceberg's SQL catalog in our own PostgreSQL
+# (schema LAKE_CATALOG_SCHEMA); PYICEBERG_CATALOG__<NAME>__<PROPERTY> variables
+# override any catalog property (REST, Glue, Hive catalogs).
+
+LAKE_ENABLED: bool = env("LAKE_ENABLED", "true", parse_bool)
+LAKE_URI: str = env(
+    "LAKE_URI",
+    str(DATA_DIR / "lake"),
+    lambda v: v.rstrip("/") if "://" in v else str(Path(v).expanduser().resolve()),
+)
+LAKE_CATALOG_NAME: str = env("LAKE_CATALOG_NAME", "lake")
+LAKE_CATALOG_TYPE: str = env("LAKE_CATALOG_TYPE", "sql", choice("sql", "rest", "glue", "hive", "dynamodb"))
+LAKE_CATALOG_URI: str = env("LAKE_CATALOG_URI", "")
+LAKE_CATALOG_SCHEMA: str = env("LAKE_CATALOG_SCHEMA", "iceberg_catalog")
+LAKE_SNAPSHOT_RETENTION_DAYS: int = env("LAKE_SNAPSHOT_RETENTION_DAYS", "7", parse_positive_int)
+LAKE_SNAPSHOT_KEEP_LAST: int = env("LAKE_SNAPSHOT_KEEP_LAST", "10", parse_positive_int)
+LAKE_COMPACT_MIN_FILES: int = env("LAKE_COMPACT_MIN_FILES", "4", parse_positive_int)
+# S3 access for LAKE_URI=s3://...: the same variables as the S3 source (issue #6).
+LAKE_S3: dict[str, str] = {
+    "endpoint": env("S3_ENDPOINT_URL", ""),
+    "access_key_id": env("AWS_ACCESS_KEY_ID", ""),
+    "secret_access_key": env("AWS_SECRET_ACCESS_KEY", ""),
+    "session_token": env("AWS_SESSION_TOKEN", ""),
+    "region": env("AWS_DEFAULT_REGION", "us-east-1"),
+}
 
 # --- Spark (issue #8) ---------------------------------------------------------

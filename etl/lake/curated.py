@@ -1,0 +1,185 @@
+"""Writes of the curated tables: customers (upsert or rebuild), the business datasets, data quality."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyiceberg.expressions as expressions
+from pyiceberg.expressions import AlwaysFalse, BooleanExpression
+from pyiceberg.table import Table
+
+from etl.lake.tables import (
+    RUN_ID,
+    CommitResult,
+    conform,
+    files_commit,
+    schema_evolve,
+    table_replace,
+)
+
+_EPOCH_YEAR = 1970
+# pyiceberg's predicates are pydantic models whose __init__ mypy cannot see.
+ex: Any = expressions
+
+
+def month_ordinal(day: dt.date) -> int:
+    """Iceberg's month transform: months since 1970-01."""
+    return (day.year - _EPOCH_YEAR) * 12 + day.month - 1
+
+
+def _month_start(ordinal: int) -> dt.date:
+    return dt.date(_EPOCH_YEAR + ordinal // 12, ordinal % 12 + 1, 1)
+
+
+def months_filter(ordinals: set[int]) -> BooleanExpression:
+    parts: list[BooleanExpression] = [
+        ex.And(
+            ex.GreaterThanOrEqual("subscription_date", _month_start(m).isoformat()),
+            ex.LessThan("subscription_date", _month_start(m + 1).isoformat()),
+        )
+        for m in sorted(ordinals)
+    ]
+    if not parts:
+        return AlwaysFalse()
+    return parts[0] if len(parts) == 1 else ex.Or(*parts)
+
+
+def _months_of(column: pa.ChunkedArray | pa.Array) -> set[int]:
+    return {month_ordinal(d) for d in column.to_pylist() if d is not None}
+
+
+@dataclass(frozen=True)
+class CustomersWrite:
+    commit: CommitResult
+    mode: str
+    """``upsert`` (the affected partitions rewritten) or ``rebuild`` (the whole table)."""
+    rows: int
+    """Rows of the table after the write."""
+
+
+def total_records(table: Table) -> int:
+    snapshot = table.current_snapshot()
+    if snapshot is None or snapshot.summary is None:
+        return 0
+    return int(snapshot.summary.additional_properties.get("total-records", 0))
+
+
+def customers_upsert(
+    table: Table, *, rows: pa.Table, keys: Sequence[str], expected_total: int, properties: dict[str, str]
+) -> CustomersWrite | None:
+    """Replace the rows of ``keys`` by ``rows`` (keys absent from ``rows`` are removed), one snapshot.
+
+    Only the month partitions holding an old or new version of a key are
+    rewritten. Returns None when the result would not have ``expected_total``
+    rows (the table had drifted from PostgreSQL): the caller rebuilds instead.
+    """
+    table = schema_evolve(table, rows.schema)
+    if table.current_snapshot() is None:
+        return None
+    key_set = pa.array(sorted(set(keys)), type=pa.string())
+    current = table.scan(selected_fields=("customer_id", "subscription_date")).to_arrow()
+    matched = current.filter(pc.is_in(current.column("customer_id"), value_set=key_set))
+    months = _months_of(matched.column("subscription_date")) | _months_of(rows.column("subscription_date"))
+    tasks = [t for t in table.scan().plan_files() if t.file.partition[0] in months]
+    kept = table.scan(row_filter=months_filter(months)).to_arrow() if tasks else None
+    if kept is not None:
+        kept = kept.filter(pc.invert(pc.is_in(kept.column("customer_id"), value_set=key_set)))
+    new_rows = conform(rows, table)
+    frame = pa.concat_tables([conform(kept, table), new_rows]) if kept is not None else new_rows
+    removed_records = sum(t.file.record_count for t in tasks)
+    if total_records(table) - removed_records + frame.num_rows != expected_total:
+        return None
+    commit = files_commit(
+        table, remove=[t.file for t in tasks], add=frame.sort_by("customer_id"), properties=properties
+    )
+    return CustomersWrite(commit=commit, mode="upsert", rows=expected_total)
+
+
+def customers_rebuild(table: Table, *, rows: pa.Table, properties: dict[str, str]) -> CustomersWrite:
+    commit = table_replace(table, rows.sort_by("customer_id"), properties=properties)
+    return CustomersWrite(commit=commit, mode="rebuild", rows=rows.num_rows)
+
+
+def _frame(table: Table, *columns: str) -> pl.DataFrame:
+    frame = pl.from_arrow(table.scan(selected_fields=columns).to_arrow())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def customers_by_country(customers: Table) -> pa.Table:
+    return (
+        _frame(customers, "country", "subscription_date")
+        .group_by("country")
+        .agg(
+            pl.len().cast(pl.Int64).alias("customers"),
+            pl.col("subscription_date").min().alias("first_subscription"),
+            pl.col("subscription_date").max().alias("last_subscription"),
+        )
+        .sort(["customers", "country"], descending=[True, False])
+        .to_arrow()
+    )
+
+
+def customers_by_month(customers: Table) -> pa.Table:
+    return (
+        _frame(customers, "subscription_date")
+        .drop_nulls()
+        .group_by(pl.col("subscription_date").dt.truncate("1mo").alias("subscription_month"))
+        .agg(pl.len().cast(pl.Int64).alias("new_customers"))
+        .sort("subscription_month")
+        .with_columns(pl.col("new_customers").cum_sum().alias("total_customers"))
+        .to_arrow()
+    )
+
+
+def datasets_refresh(
+    *, customers: Table, by_country: Table, by_month: Table, properties: dict[str, str]
+) -> None:
+    """Rebuild the business-ready datasets from the current curated.customers (one snapshot each)."""
+    customers.refresh()
+    table_replace(by_country, customers_by_country(customers), properties=properties)
+    table_replace(by_month, customers_by_month(customers), properties=properties)
+
+
+def run_ids_in(table: Table) -> set[str]:
+    return {
+        s.summary.additional_properties[RUN_ID]
+        for s in table.snapshots()
+        if s.summary is not None and RUN_ID in s.summary.additional_properties
+    }
+
+
+def data_quality_append(
+    table: Table,
+    *,
+    run_id: int,
+    filename: str,
+    rows_read: int,
+    rows_quarantined: int,
+    failures: list[tuple[str, int]],
+    properties: dict[str, str],
+) -> bool:
+    """Append the run's rule → failures rows, once per run (a repair never doubles them)."""
+    if str(run_id) in run_ids_in(table):
+        return False
+    now = dt.datetime.now(tz=dt.UTC)
+    rules = failures or [("(none)", 0)]
+    frame = pa.table(
+        {
+            "run_id": pa.array([run_id] * len(rules), pa.int64()),
+            "filename": [filename] * len(rules),
+            "rule": [rule for rule, _ in rules],
+            "failures": pa.array([count for _, count in rules], pa.int64()),
+            "rows_read": pa.array([rows_read] * len(rules), pa.int64()),
+            "rows_quarantined": pa.array([rows_quarantined] * len(rules), pa.int64()),
+            "recorded_at": pa.array([now] * len(rules), pa.timestamp("us", tz="UTC")),
+        }
+    )
+    files_commit(table, remove=[], add=conform(frame, table), properties=properties)
+    return True

@@ -1,0 +1,161 @@
+"""Publishing a run to the lake after its PostgreSQL commit, and repairing the lake from PostgreSQL.
+
+PostgreSQL is the source of truth. The lake step runs after the load has
+committed and never undoes it: its outcome is recorded on the run
+(``lake_status``/``lake_error``); a failed step is repaired by the next run
+(which then rebuilds curated.customers from the customers table) or by
+``manage.py lake sync``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import polars as pl
+import structlog
+from django.conf import settings
+from django.db import connection
+
+from etl.lake.catalog import lake_catalog
+from etl.lake.config import LakeConfig, lake_config
+from etl.lake.curated import customers_rebuild, customers_upsert, data_quality_append, datasets_refresh
+from etl.lake.selectors import customers_arrow, customers_count, quality_failures
+from etl.lake.tables import (
+    BY_COUNTRY,
+    BY_MONTH,
+    CUSTOMERS,
+    DATA_QUALITY,
+    OPERATION,
+    RUN_ID,
+    table_ensure,
+)
+from etl.lake.zones import lake_processed_write
+from etl.models import IngestionRun, LakeStatus
+
+log = structlog.get_logger(__name__)
+
+ERR_LAKE_STEP = "lake: run {run_id}: {error}"
+_LOCK_KEY = 7_000_007
+"""pg_advisory_lock key: one lake writer at a time (Iceberg commits would conflict)."""
+
+
+@dataclass
+class LakeOutcome:
+    status: str
+    mode: str = ""
+    """``upsert``, ``rebuild`` (drift or repair) or empty when the step did not write."""
+    snapshot_id: int | None = None
+    repaired_runs: list[int] = field(default_factory=list)
+    error: str = ""
+
+
+@contextlib.contextmanager
+def _writer_lock() -> Iterator[None]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [_LOCK_KEY])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
+
+
+def _failed_runs(*, exclude: int | None = None) -> list[int]:
+    runs = IngestionRun.objects.filter(lake_status=LakeStatus.FAILED)
+    if exclude is not None:
+        runs = runs.exclude(pk=exclude)
+    return list(runs.order_by("id").values_list("id", flat=True))
+
+
+def _publish(
+    *, config: LakeConfig, run: IngestionRun | None, keys: list[str] | None, repair: list[int]
+) -> LakeOutcome:
+    catalog = lake_catalog(config)
+    customers = table_ensure(catalog, CUSTOMERS)
+    operation = "sync" if run is None else "upsert"
+    props = {OPERATION: operation} | ({RUN_ID: str(run.pk)} if run is not None else {})
+    expected = customers_count()
+    result = None
+    if keys is not None and not repair:
+        result = customers_upsert(
+            customers, rows=customers_arrow(keys=keys), keys=keys, expected_total=expected, properties=props
+        )
+    if result is None:
+        # Repair, drift, first publication or `lake sync`: the whole table from PostgreSQL.
+        props[OPERATION] = "sync" if run is None else "rebuild"
+        result = customers_rebuild(customers, rows=customers_arrow(), properties=props)
+    datasets_refresh(
+        customers=customers,
+        by_country=table_ensure(catalog, BY_COUNTRY),
+        by_month=table_ensure(catalog, BY_MONTH),
+        properties=props | {OPERATION: "refresh"},
+    )
+    quality = table_ensure(catalog, DATA_QUALITY)
+    for done in IngestionRun.objects.filter(pk__in=[*repair, *([run.pk] if run is not None else [])]):
+        data_quality_append(
+            quality,
+            run_id=done.pk,
+            filename=done.filename,
+            rows_read=done.rows_read,
+            rows_quarantined=done.rows_quarantined,
+            failures=quality_failures(run_id=done.pk),
+            properties={RUN_ID: str(done.pk), OPERATION: "append"},
+        )
+    return LakeOutcome(
+        status=LakeStatus.SUCCEEDED,
+        mode=result.mode,
+        snapshot_id=result.commit.snapshot_id,
+        repaired_runs=repair,
+    )
+
+
+def lake_publish_run(
+    *,
+    run: IngestionRun,
+    processed: pl.DataFrame | None,
+    key: str = "customer_id",
+    config: LakeConfig | None = None,
+) -> LakeOutcome:
+    """The lake step of a run, called after its PostgreSQL commit. Never raises.
+
+    Writes ``processed`` (the run's cleaned records, extra columns included) to
+    processed/, then upserts the run's keys into curated.customers from the
+    customers table (one snapshot with the run id), rebuilds the business
+    datasets and appends the run's data-quality rows. Earlier failed lake
+    steps are repaired on the way. The outcome is saved on ``run``.
+    """
+    if not settings.LAKE_ENABLED:
+        run.lake_status, run.lake_error = LakeStatus.DISABLED, ""
+        run.save(update_fields=["lake_status", "lake_error"])
+        return LakeOutcome(status=LakeStatus.DISABLED)
+    config = config or lake_config()
+    try:
+        with _writer_lock():
+            if processed is not None:
+                lake_processed_write(run_id=run.pk, frame=processed, config=config)
+            keys = processed.get_column(key).drop_nulls().unique().to_list() if processed is not None else []
+            outcome = _publish(config=config, run=run, keys=keys, repair=_failed_runs(exclude=run.pk))
+    except Exception as exc:
+        message = ERR_LAKE_STEP.format(run_id=run.pk, error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+        log.error("lake.failed", run_id=run.pk, error=message)
+        run.lake_status, run.lake_error = LakeStatus.FAILED, f"{message}\n\n{traceback.format_exc()}"
+        run.save(update_fields=["lake_status", "lake_error"])
+        return LakeOutcome(status=LakeStatus.FAILED, error=message)
+    IngestionRun.objects.filter(pk__in=outcome.repaired_runs).update(lake_status=LakeStatus.REPAIRED)
+    run.lake_status, run.lake_error = LakeStatus.SUCCEEDED, ""
+    run.save(update_fields=["lake_status", "lake_error"])
+    log.info("lake.published", run_id=run.pk, mode=outcome.mode, snapshot_id=outcome.snapshot_id)
+    return outcome
+
+
+def lake_sync(*, config: LakeConfig | None = None) -> LakeOutcome:
+    """Rebuild the curated tables from PostgreSQL (one snapshot each) and mark failed lake steps repaired."""
+    config = config or lake_config()
+    with _writer_lock():
+        repair = _failed_runs()
+        outcome = _publish(config=config, run=None, keys=None, repair=repair)
+    IngestionRun.objects.filter(pk__in=repair).update(lake_status=LakeStatus.REPAIRED)
+    return outcome
