@@ -173,14 +173,47 @@ LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
 # --- REST API (issue #5) ------------------------------------------------------
 
+from datetime import timedelta  # noqa: E402  (kept inside this section: one edit per issue)
+
+
+def parse_throttle_rate(value: str) -> str:
+    """DRF's rate syntax, checked at start-up: ``<n>/<second|minute|hour|day>`` (first letter is enough)."""
+    count, _, period = value.strip().partition("/")
+    if not count.isdigit() or int(count) < 1 or not period or period[0] not in "smhd":
+        raise ValueError("expected <number>/<second|minute|hour|day>, e.g. 1000/hour")
+    return value.strip()
+
+
+# Throttle rates use DRF's syntax: <number>/<second|minute|hour|day>.
+API_THROTTLE_USER: str = env("API_THROTTLE_USER", "1000/hour", parse_throttle_rate)
+API_THROTTLE_ANON: str = env("API_THROTTLE_ANON", "100/hour", parse_throttle_rate)
+API_THROTTLE_TOKEN: str = env("API_THROTTLE_TOKEN", "10/minute", parse_throttle_rate)
+API_TOKEN_TTL_HOURS: int = env("API_TOKEN_TTL_HOURS", "24", parse_positive_int)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["knox.auth.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Counters live in CACHES["default"], shared by every server process.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "customers.throttles.ApiUserThrottle",
+        "customers.throttles.ApiAnonThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": API_THROTTLE_USER,
+        "anon": API_THROTTLE_ANON,
+        "token_obtain": API_THROTTLE_TOKEN,
+    },
+}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Customer data platform API",
+    "DESCRIPTION": "Customers loaded from partner files. Authenticate with "
+    "`Authorization: Token <key>` (POST /api/auth/token/ or `manage.py create_api_token USER`).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
@@ -201,6 +234,53 @@ INGEST_BATCH_SIZE: int = env("INGEST_BATCH_SIZE", "100000", parse_positive_int)
 # --- ETL: data quality (issue #4) -----------------------------------------------
 
 # --- ETL: sources, retries, alerts (issue #6) ------------------------------------
+# Secrets (passwords, passphrases, webhook URL, DSN) are read here and never logged.
+
+from config.env import parse_positive_float  # noqa: E402  (kept inside this section: one edit per issue)
+
+INSTALLED_APPS += ["etl.alerts"]
+
+SOURCE_PATTERN: str = env("SOURCE_PATTERN", "*.csv,*.json,*.ndjson,*.jsonl,*.gz")
+SOURCE_AFTER_SUCCESS: str = env("SOURCE_AFTER_SUCCESS", "leave", choice("leave", "move", "delete"))
+SOURCE_PROCESSED_DIR: str = env("SOURCE_PROCESSED_DIR", "processed")
+SOURCE_TIMEOUT: float = env("SOURCE_TIMEOUT", "30", parse_positive_float)
+
+SFTP_HOST: str = env("SFTP_HOST", "")
+SFTP_PORT: int = env("SFTP_PORT", "22", parse_port)
+SFTP_USERNAME: str = env("SFTP_USERNAME", "")
+SFTP_PASSWORD: str = env("SFTP_PASSWORD", "")
+SFTP_KEY_PATH: str = env("SFTP_KEY_PATH", "")
+SFTP_KEY_PASSPHRASE: str = env("SFTP_KEY_PASSPHRASE", "")
+SFTP_REMOTE_DIR: str = env("SFTP_REMOTE_DIR", ".")
+SFTP_KNOWN_HOSTS: str = env("SFTP_KNOWN_HOSTS", "")
+SFTP_HOST_KEY_FINGERPRINT: str = env("SFTP_HOST_KEY_FINGERPRINT", "")
+
+S3_BUCKET: str = env("S3_BUCKET", "")
+S3_PREFIX: str = env("S3_PREFIX", "")
+S3_ENDPOINT_URL: str = env("S3_ENDPOINT_URL", "")
+
+RETRY_ATTEMPTS: int = env("RETRY_ATTEMPTS", "5", parse_positive_int)
+RETRY_BASE_DELAY: float = env("RETRY_BASE_DELAY", "1", parse_positive_float)
+RETRY_MAX_DELAY: float = env("RETRY_MAX_DELAY", "60", parse_positive_float)
+
+ADMIN_BASE_URL: str = env("ADMIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+ALERT_TIMEOUT: float = env("ALERT_TIMEOUT", "10", parse_positive_float)
+SLACK_WEBHOOK_URL: str = env("SLACK_WEBHOOK_URL", "")
+ALERT_EMAILS: list[str] = env_list("ALERT_EMAILS")
+EMAIL_HOST: str = env("EMAIL_HOST", "localhost")
+EMAIL_PORT: int = env("EMAIL_PORT", "25", parse_port)
+EMAIL_HOST_USER: str = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD: str = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS: bool = env("EMAIL_USE_TLS", "false", parse_bool)
+EMAIL_TIMEOUT: float = ALERT_TIMEOUT
+DEFAULT_FROM_EMAIL: str = env("DEFAULT_FROM_EMAIL", "etl@localhost")
+SERVER_EMAIL: str = DEFAULT_FROM_EMAIL
+SENTRY_DSN: str = env("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT: str = env("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+if SENTRY_DSN:
+    from etl.alerts.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
 
 # --- Lake (issue #7) ----------------------------------------------------------
 # Zones raw/, processed/, curated/ under LAKE_URI: a folder or s3://bucket/prefix.

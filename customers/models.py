@@ -7,7 +7,23 @@ or a silently truncated value.
 
 from __future__ import annotations
 
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+
+from customers.expressions import SearchText
+
+# The orderings the API offers (customers.views.ORDERING_FIELDS), each backed by an index.
+KEYSET_ORDERING_FIELDS = (
+    "index",
+    "customer_id",
+    "first_name",
+    "last_name",
+    "company",
+    "city",
+    "country",
+    "subscription_date",
+    "ingested_at",
+)
 
 
 class Customer(models.Model):
@@ -30,6 +46,16 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["-ingested_at", "-id"]
+        indexes = [
+            # Keyset pagination: one (field, id) btree per API ordering, read
+            # forwards or backwards, so any page is one index seek.
+            *(
+                models.Index(fields=[field, "id"], name=f"cust_{field}_keyset")
+                for field in KEYSET_ORDERING_FIELDS
+            ),
+            # `search`: ILIKE '%term%' over all searched columns, one trigram index.
+            GinIndex(OpClass(SearchText(), name="gin_trgm_ops"), name="customer_search_trgm"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} ({self.first_name} {self.last_name})"

@@ -48,3 +48,23 @@ def api_token_create(*, user: AbstractUser) -> str:
     """A new knox token for ``user``; only its digest is stored, so print it now."""
     _instance, token = AuthToken.objects.create(user=user)
     return token
+
+
+UNKNOWN_USER = "create_api_token: no user named {username!r}"
+INACTIVE_USER = "create_api_token: user {username!r} is inactive; activate it first"
+
+
+class TokenUserError(ValueError):
+    """No token can be issued for this username; the message says why."""
+
+
+def api_token_create_for_username(*, username: str) -> str:
+    """A new token for the active user ``username`` (for scripts and ``create_api_token``)."""
+    user_model = get_user_model()
+    try:
+        user = user_model.objects.get(**{user_model.USERNAME_FIELD: username})
+    except user_model.DoesNotExist as exc:
+        raise TokenUserError(UNKNOWN_USER.format(username=username)) from exc
+    if not user.is_active:
+        raise TokenUserError(INACTIVE_USER.format(username=username))
+    return api_token_create(user=user)

@@ -1,0 +1,85 @@
+"""SQL building blocks the API's queries and the indexes behind them share.
+
+An index is only used when the query repeats its expression exactly, so the
+search expression is defined once here and used by both ``Customer.Meta.indexes``
+and :func:`customers.selectors.customer_search`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import BooleanField, Expression, F, Func, TextField, Value
+from django.db.models.lookups import Lookup
+
+# Joins the searched columns. A search term never contains it (control
+# characters are refused), so a match can never straddle two columns: a
+# substring of the joined text is a substring of one column.
+SEARCH_SEPARATOR = "\x1f"
+SEARCH_FIELDS = ("first_name", "last_name", "email", "company", "city", "country")
+
+
+class SearchText(Func):
+    """``first_name || E'\\x1f' || last_name || ...``: one text to search, one GIN index.
+
+    The columns are NOT NULL, so plain ``||`` (immutable, hence indexable) is exact.
+    """
+
+    arg_joiner = " || E'\\x1f' || "
+    template = "(%(expressions)s)"
+    output_field = TextField()
+
+    def __init__(self, **extra: Any) -> None:
+        super().__init__(*(F(name) for name in SEARCH_FIELDS), **extra)
+
+
+class ILike(Lookup):
+    """``lhs ILIKE rhs``: the form a ``gin_trgm_ops`` index answers.
+
+    Django's ``icontains`` compiles to ``UPPER(lhs) LIKE UPPER(rhs)``, which
+    no trigram index on ``lhs`` can serve.
+    """
+
+    lookup_name = "ilike"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
+
+
+def like_pattern_contains(term: str) -> str:
+    """``%term%`` with LIKE's wildcards in ``term`` taken literally."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class RowCompare(Func):
+    """``(a, b) > (x, y)``: a row comparison, which a btree on ``(a, b)`` seeks to directly.
+
+    ``Q(a__gt=x) | Q(a=x, b__gt=y)`` means the same but PostgreSQL cannot use
+    it as an index bound, so deep pages would scan every earlier row.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, columns: list[Expression | F], operator: str, values: list[Value]) -> None:
+        if operator not in {">", "<"}:
+            raise ValueError(f"RowCompare: unsupported operator {operator!r}")
+        if len(columns) != len(values):
+            raise ValueError("RowCompare: as many values as columns are needed")
+        self.operator = operator
+        super().__init__(*columns, *values)
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        parts: list[str] = []
+        params: list[Any] = []
+        for expression in self.get_source_expressions():
+            sql, expression_params = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(expression_params)
+        half = len(parts) // 2
+        return f"({', '.join(parts[:half])}) {self.operator} ({', '.join(parts[half:])})", params

@@ -1,0 +1,141 @@
+"""DRF glue for :mod:`customers.keyset`: query parameters, links, OpenAPI description."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from customers.keyset import (
+    KeysetError,
+    Ordering,
+    cursor_decode,
+    cursor_encode,
+    keyset_page,
+    ordering_parse,
+)
+
+INVALID_PAGE_SIZE = "Enter a whole number from 1 to {maximum}."
+
+
+class KeysetPagination(BasePagination):
+    """Exact cursor pagination over ``(ordering field, id)``; it also owns ``ordering``.
+
+    ``{"next": url|null, "previous": url|null, "results": [...]}``. A page is
+    one indexed query: no COUNT, no OFFSET. ``page_size`` above the maximum
+    is lowered to it (like DRF's own paginators).
+    """
+
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+    ordering_query_param = "ordering"
+    page_size = 20
+    max_page_size = 200
+    ordering_fields: tuple[str, ...] = ()
+    default_ordering = ""
+
+    def __init__(self) -> None:
+        self.next_url: str | None = None
+        self.previous_url: str | None = None
+
+    def _ordering_fields(self, view: Any) -> tuple[str, ...]:
+        return tuple(getattr(view, "ordering_fields", self.ordering_fields))
+
+    def get_ordering(self, request: Request, view: Any) -> Ordering:
+        default = getattr(view, "default_ordering", self.default_ordering)
+        value = request.query_params.get(self.ordering_query_param) or default
+        return ordering_parse(value=value, allowed=self._ordering_fields(view))
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None or raw == "":
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise ValidationError(
+                {self.page_size_query_param: [INVALID_PAGE_SIZE.format(maximum=self.max_page_size)]}
+            )
+        return min(size, self.max_page_size)
+
+    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
+        size = self.get_page_size(request)
+        try:
+            ordering = self.get_ordering(request, view)
+            token = request.query_params.get(self.cursor_query_param)
+            position = cursor_decode(token=token, ordering=ordering, model=queryset.model) if token else None
+        except KeysetError as exc:
+            raise ValidationError({exc.param: [exc.message]}) from exc
+        rows, more = keyset_page(queryset=queryset, ordering=ordering, position=position, size=size)
+
+        forward = position is None or position.forward
+        # Going forward, rows lie behind us iff we came from a cursor (and vice versa).
+        has_next = more if forward else position is not None
+        has_previous = position is not None if forward else more
+        url = request.build_absolute_uri()
+        self.next_url = self.previous_url = None
+        if rows and has_next:
+            self.next_url = replace_query_param(
+                url, self.cursor_query_param, cursor_encode(ordering=ordering, row=rows[-1], forward=True)
+            )
+        if rows and has_previous:
+            self.previous_url = replace_query_param(
+                url, self.cursor_query_param, cursor_encode(ordering=ordering, row=rows[0], forward=False)
+            )
+        elif not rows and position is not None:
+            # Everything on the far side was deleted meanwhile: offer the way back to the start.
+            self.previous_url = remove_query_param(url, self.cursor_query_param)
+        return rows
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response({"next": self.next_url, "previous": self.previous_url, "results": data})
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        link = {"type": "string", "nullable": True, "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {**link, "description": "The following page; null on the last page."},
+                "previous": {**link, "description": "The preceding page; null on the first page."},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        fields = self._ordering_fields(view)
+        default = getattr(view, "default_ordering", self.default_ordering)
+        choices = [name for field in fields for name in (field, f"-{field}")]
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Opaque position from a `next` or `previous` link. A changed cursor, "
+                "or one from another `ordering`, is a 400.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Results per page (default {self.page_size}; values above "
+                f"{self.max_page_size} are lowered to {self.max_page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "default": self.page_size},
+            },
+            {
+                "name": self.ordering_query_param,
+                "required": False,
+                "in": "query",
+                "description": "One field, `-` for descending; ties are broken by the row id, so "
+                "following `next` returns every row exactly once. Unknown fields are a 400.",
+                "schema": {"type": "string", "enum": choices, "default": default},
+            },
+        ]

@@ -1,0 +1,41 @@
+"""Reads on customers, shared by the API, the admin and the benchmarks."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet, Value
+
+from customers.expressions import SEARCH_SEPARATOR, ILike, SearchText, like_pattern_contains
+from customers.models import Customer
+
+SEARCH_CONTROL_CHARACTERS = "Search text must not contain control characters."
+
+
+class SearchTermError(ValueError):
+    pass
+
+
+def search_term_check(*, term: str) -> None:
+    """Refuse control characters: they include the column separator of the search text."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in term):
+        raise SearchTermError(SEARCH_CONTROL_CHARACTERS)
+    assert SEARCH_SEPARATOR not in term
+
+
+def customer_list() -> QuerySet[Customer]:
+    return Customer.objects.all()
+
+
+def customer_get(*, customer_id: str) -> Customer | None:
+    return Customer.objects.filter(customer_id=customer_id).first()
+
+
+def customer_search(*, queryset: QuerySet[Customer], term: str) -> QuerySet[Customer]:
+    """Rows where ``term`` is a case-insensitive substring of a searched column.
+
+    One ``ILIKE`` over :class:`~customers.expressions.SearchText`, answered by
+    its trigram GIN index (terms of 3+ characters). An empty term filters nothing.
+    """
+    search_term_check(term=term)
+    if not term:
+        return queryset
+    return queryset.filter(ILike(SearchText(), Value(like_pattern_contains(term))))

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from customers.services import api_token_create
+
+PASSWORD = "correct horse battery staple"
+GENEROUS_RATES = {"user": "100000/hour", "anon": "100000/hour", "token_obtain": "100000/hour"}
+
+
+def throttle_rates(settings: Any, **rates: str) -> None:
+    """Replace the throttle rates for one test (DRF reloads its settings on change)."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**GENEROUS_RATES, **rates},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings: Any) -> None:
+    # Walking every page under every ordering is far beyond a real client's
+    # hourly budget; throttling has its own tests.
+    throttle_rates(settings)
+    # PBKDF2 at production strength costs ~1 s per user on this machine.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def user(db: None) -> Any:
+    return get_user_model().objects.create_user(username="alice", password=PASSWORD)
+
+
+@pytest.fixture
+def token(user: Any) -> str:
+    return api_token_create(user=user)
+
+
+@pytest.fixture
+def api(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+@pytest.fixture
+def anon(db: None) -> APIClient:
+    cache.clear()
+    return APIClient()

@@ -1,0 +1,107 @@
+"""Thin API views: parse the request, call a selector or service, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from knox.views import LoginView, LogoutAllView, LogoutView
+from rest_framework import serializers, viewsets
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from customers.filters import CustomerFilterSet
+from customers.models import KEYSET_ORDERING_FIELDS, Customer
+from customers.pagination import KeysetPagination
+from customers.selectors import customer_list
+from customers.serializers import CustomerSerializer, TokenObtainRequestSerializer, TokenResponseSerializer
+from customers.throttles import ApiAnonThrottle, TokenObtainThrottle
+
+ORDERING_FIELDS = KEYSET_ORDERING_FIELDS
+DEFAULT_ORDERING = "-ingested_at"
+
+_error = inline_serializer(
+    name="Error",
+    fields={"detail": serializers.CharField()},
+)
+_validation_error = OpenApiResponse(
+    description="A bad parameter: the body maps each bad parameter's name to its messages, "
+    'e.g. `{"subscription_date_after": ["Enter a valid date."]}`.',
+    response=inline_serializer(
+        name="ParameterErrors",
+        fields={"parameter": serializers.ListField(child=serializers.CharField())},
+    ),
+)
+_unauthorized = OpenApiResponse(
+    description="Missing, wrong or expired token, or inactive user.", response=_error
+)
+_throttled = OpenApiResponse(description="Too many requests; see the `Retry-After` header.", response=_error)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List customers",
+        description="Filter, search, order and page through customers. Follow `next` to the end to "
+        "get every matching row exactly once.",
+        responses={
+            200: CustomerSerializer(many=True),
+            400: _validation_error,
+            401: _unauthorized,
+            429: _throttled,
+        },
+    ),
+    retrieve=extend_schema(
+        summary="One customer by customer_id",
+        responses={
+            200: CustomerSerializer,
+            401: _unauthorized,
+            404: OpenApiResponse(description="No such customer.", response=_error),
+            429: _throttled,
+        },
+    ),
+)
+class CustomerViewSet(viewsets.ReadOnlyModelViewSet[Customer]):
+    queryset = customer_list()
+    serializer_class = CustomerSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CustomerFilterSet
+    pagination_class = KeysetPagination
+    ordering_fields = ORDERING_FIELDS
+    default_ordering = DEFAULT_ORDERING
+    lookup_field = "customer_id"
+
+
+@extend_schema(
+    summary="Obtain an API token",
+    description="Exchange a username and password for a token (throttled per client address).",
+    request=TokenObtainRequestSerializer,
+    responses={
+        200: TokenResponseSerializer,
+        400: OpenApiResponse(description="Wrong credentials or inactive user.", response=_validation_error),
+        429: _throttled,
+    },
+)
+class TokenObtainView(LoginView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (TokenObtainThrottle, ApiAnonThrottle)
+
+    def post(self, request: Request, format: Any = None) -> Response:
+        serializer = TokenObtainRequestSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        request.user = serializer.validated_data["user"]
+        return super().post(request, format=format)
+
+
+@extend_schema(summary="Revoke the token used", request=None, responses={204: None, 401: _unauthorized})
+class TokenLogoutView(LogoutView):
+    pass
+
+
+@extend_schema(
+    summary="Revoke every token of the user", request=None, responses={204: None, 401: _unauthorized}
+)
+class TokenLogoutAllView(LogoutAllView):
+    pass
