@@ -22,6 +22,7 @@ def _emit(log_format: str) -> list[str]:
         **os.environ,
         "DEBUG": "true",
         "LOG_FORMAT": log_format,
+        "LOG_LEVEL": "info",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     result = subprocess.run(
@@ -33,6 +34,7 @@ def _emit(log_format: str) -> list[str]:
         timeout=60,
         check=True,
     )
+    assert result.stderr.strip(), f"no log output; stdout={result.stdout!r}"
     return result.stderr.strip().splitlines()
 
 
