@@ -1,0 +1,27 @@
+"""Data quality: declared rules, quarantine with reasons, reject-vs-warn thresholds, outliers.
+
+The public names of the stage; see the README section "Data quality".
+"""
+
+from etl.quality.result import QualityResult, QuarantineEntry
+from etl.quality.rules import Rule, RuleSet, load_ruleset, ruleset_from_schema
+from etl.quality.stage import LINE_COLUMN, RAW_PREFIX, RAW_RECORD_COLUMN, QualityStageError, quality_check
+from etl.quality.thresholds import Outcome, Thresholds, Verdict, threshold_decide
+
+__all__ = [
+    "LINE_COLUMN",
+    "RAW_PREFIX",
+    "RAW_RECORD_COLUMN",
+    "Outcome",
+    "QualityResult",
+    "QualityStageError",
+    "QuarantineEntry",
+    "Rule",
+    "RuleSet",
+    "Thresholds",
+    "Verdict",
+    "load_ruleset",
+    "quality_check",
+    "ruleset_from_schema",
+    "threshold_decide",
+]

@@ -1,0 +1,225 @@
+"""Each rule compiled to Narwhals expressions over the whole batch.
+
+A compiled rule is a pair of expressions: ``failed`` (boolean, never null) and
+``message`` (the human line for a failing row). They only use operations
+Narwhals maps to both Polars and PySpark (regex ``contains``, ``slice``,
+``cast``, ``when``, windows ``over``), so the Spark stage can evaluate the very
+same rules. No Python runs per row.
+
+Values are judged on their text as the file had it (after trimming): type
+checks need the original string (``"12x"`` is not an integer), and messages
+quote it. The text of a field comes from its raw column when the transform
+kept one (``<field>`` cast, ``raw_columns[<field>]`` original), else from the
+field's own column when it is still a string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+import narwhals as nw
+
+from etl.quality import messages as msg
+from etl.quality.rules import DATE_DIRECTIVES, Bound, RelativeDate, Rule
+
+INTEGER_PATTERN = r"^[+-]?[0-9]{1,18}$"
+"""At most 18 digits: every such value fits a signed 64-bit integer."""
+
+
+@dataclass(frozen=True)
+class FieldInput:
+    """Where one field's values are in the frame being checked."""
+
+    text: nw.Expr
+    """The value as text (the raw string when available)."""
+    value: nw.Expr
+    """The typed value (parsed here when the frame still holds a string)."""
+    present: nw.Expr
+    """The text is neither null nor blank."""
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    failed: nw.Expr
+    message: nw.Expr
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+
+def preview(text: nw.Expr) -> nw.Expr:
+    """``text`` cut to :data:`messages.VALUE_PREVIEW_CHARS` characters for a message."""
+    limit = msg.VALUE_PREVIEW_CHARS
+    return (
+        nw.when(text.str.len_chars() > limit)
+        .then(nw.concat_str(text.str.slice(0, limit), nw.lit("…")))
+        .otherwise(text)
+    )
+
+
+def _message(code: str, text: nw.Expr, *parts: nw.Expr | str) -> nw.Expr:
+    pieces = [nw.lit(p) if isinstance(p, str) else p for p in parts]
+    return nw.concat_str(nw.lit(f'{code}: "'), preview(text), nw.lit('" '), *pieces)
+
+
+def _date_format_parts(fmt: str) -> tuple[str, dict[str, int]]:
+    """A strftime format as an anchored regex plus the offset of each directive."""
+    regex, offsets, position = "^", {}, 0
+    for token in re.findall(r"%.|[^%]", fmt):
+        if token in DATE_DIRECTIVES:
+            width = DATE_DIRECTIVES[token]
+            regex += f"[0-9]{{{width}}}"
+            offsets[token] = position
+            position += width
+        else:
+            regex += re.escape(token[-1])
+            position += 1
+    return regex + "$", offsets
+
+
+def _valid_date(text: nw.Expr, fmt: str) -> nw.Expr:
+    """``text`` has the shape of ``fmt`` and names a real calendar day (no 2021-02-30)."""
+    regex, offsets = _date_format_parts(fmt)
+    shaped = text.str.contains(regex)
+    masked = nw.when(shaped).then(text)  # null unless shaped: the casts below never fail
+
+    def number(directive: str) -> nw.Expr:
+        start = offsets[directive]
+        return masked.str.slice(start, DATE_DIRECTIVES[directive]).cast(nw.Int64)
+
+    if "%Y" in offsets:
+        year = number("%Y")
+    else:  # as Polars (chrono) reads %y: 70-99 are 1900s, 00-69 are 2000s
+        short = number("%y")
+        year = nw.when(short >= 70).then(short + 1900).otherwise(short + 2000)
+    month, day = number("%m"), number("%d")
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    days_in_month = (
+        nw.when(month == 2)
+        .then(nw.when(leap).then(29).otherwise(28))
+        .when(month.is_in([4, 6, 9, 11]))
+        .then(30)
+        .otherwise(31)
+    )
+    real = (month >= 1) & (month <= 12) & (day >= 1) & (day <= days_in_month)
+    return (shaped & real).fill_null(value=False)
+
+
+def date_from_text(text: nw.Expr, formats: tuple[str, ...]) -> nw.Expr:
+    """The date ``text`` names in the first matching format, null when none does."""
+    parsed = [nw.when(_valid_date(text, fmt)).then(text).str.to_date(fmt) for fmt in formats]
+    return parsed[0] if len(parsed) == 1 else nw.coalesce(*parsed)
+
+
+def integer_from_text(text: nw.Expr) -> nw.Expr:
+    return nw.when(text.str.contains(INTEGER_PATTERN)).then(text).cast(nw.Int64)
+
+
+def _parses(rule: Rule, text: nw.Expr) -> nw.Expr:
+    if rule.field_type == "integer":
+        return text.str.contains(INTEGER_PATTERN)
+    return nw.any_horizontal(*(_valid_date(text, fmt) for fmt in rule.formats), ignore_nulls=True)
+
+
+def _resolve(bound: Bound | None, today: date) -> int | date | None:
+    return bound.resolve(today) if isinstance(bound, RelativeDate) else bound
+
+
+def _compile_range(rule: Rule, field: FieldInput, today: date) -> CompiledRule:
+    low, high = _resolve(rule.min, today), _resolve(rule.max, today)
+    is_date = rule.field_type == "date"
+    below = field.value < low if low is not None else nw.lit(value=False)
+    above = field.value > high if high is not None else nw.lit(value=False)
+    low_text = (msg.BEFORE_MIN if is_date else msg.BELOW_MIN).format(min=low)
+    high_text = (msg.AFTER_MAX if is_date else msg.ABOVE_MAX).format(max=high)
+    failed = (below | above).fill_null(value=False)
+    message = nw.when(below.fill_null(value=False)).then(_message(rule.code, field.text, low_text))
+    return CompiledRule(rule, failed, message.otherwise(_message(rule.code, field.text, high_text)))
+
+
+def compile_rule(rule: Rule, field: FieldInput, *, today: date) -> CompiledRule:
+    """``rule`` as (failed, message) expressions. A missing value only fails ``required``."""
+    text, code = field.text, rule.code
+    if rule.kind == "required":
+        return CompiledRule(rule, ~field.present, nw.lit(f"{code}: {msg.MISSING}"))
+    if rule.kind == "type":
+        failed = field.present & ~_parses(rule, text).fill_null(value=False)
+        return CompiledRule(rule, failed, _message(code, text, rule.text or ""))
+    if rule.kind == "pattern":
+        assert rule.pattern is not None
+        failed = field.present & ~text.str.contains(rule.pattern).fill_null(value=False)
+        return CompiledRule(rule, failed, _message(code, text, rule.text or ""))
+    if rule.kind == "range":
+        return _compile_range(rule, field, today)
+    if rule.kind in ("max_length", "min_length"):
+        length = text.str.len_chars()
+        too_long = rule.kind == "max_length"
+        outside = length > rule.length if too_long else length < rule.length
+        template = msg.TOO_LONG if too_long else msg.TOO_SHORT
+        before, after = template.split("{length}")
+        after = after.format(max=rule.length, min=rule.length)
+        failed = field.present & outside.fill_null(value=False)
+        return CompiledRule(rule, failed, _message(code, text, before, length.cast(nw.String), after))
+    if rule.kind == "allowed":
+        shown = ", ".join(str(v) for v in rule.allowed[:10]) + (", …" if len(rule.allowed) > 10 else "")
+        allowed = [str(v) for v in rule.allowed]
+        failed = field.present & ~text.is_in(allowed).fill_null(value=False)
+        return CompiledRule(rule, failed, _message(code, text, msg.NOT_ALLOWED.format(allowed=shown)))
+    if rule.kind == "unique":
+        repeated = nw.len().over(rule.field) > 1
+        return CompiledRule(rule, field.present & repeated, _message(code, text, msg.NOT_UNIQUE))
+    raise ValueError(f"no compiler for rule kind {rule.kind!r}")  # the loader only lets known kinds through
+
+
+def field_input(
+    name: str, *, field_type: str, formats: tuple[str, ...], is_string: bool, raw_column: str | None
+) -> FieldInput:
+    """How to read field ``name``: its text, its typed value and whether it is present."""
+    column = nw.col(name)
+    if raw_column is not None:
+        text = nw.col(raw_column).cast(nw.String)
+    else:
+        text = column if is_string else column.cast(nw.String)
+    present = ~text.is_null() & (text.str.strip_chars().str.len_chars() > 0)
+    if not is_string or field_type == "string":
+        value = column
+    elif field_type == "integer":
+        value = integer_from_text(text)
+    else:
+        value = date_from_text(text, formats)
+    return FieldInput(text=text, value=value, present=present.fill_null(value=False))
+
+
+def compile_rules(
+    rules: tuple[Rule, ...],
+    *,
+    fields: Mapping[str, tuple[str, tuple[str, ...]]],
+    dtypes: Mapping[str, nw.dtypes.DType],
+    raw_columns: Mapping[str, str],
+    today: date,
+    key: str,
+) -> tuple[list[CompiledRule], dict[str, FieldInput]]:
+    """Every rule compiled against a frame with column types ``dtypes``, plus how to
+    read each field (``fields``: name -> (type, date formats)). The key's ``unique``
+    is not compiled: duplicate keys are resolved (last wins), not quarantined."""
+    inputs = {
+        name: field_input(
+            name,
+            field_type=field_type,
+            formats=formats,
+            is_string=dtypes[name] == nw.String,
+            raw_column=raw_columns.get(name),
+        )
+        for name, (field_type, formats) in fields.items()
+    }
+    compiled = [
+        compile_rule(rule, inputs[rule.field], today=today)
+        for rule in rules
+        if not (rule.kind == "unique" and rule.field == key)
+    ]
+    return compiled, inputs
