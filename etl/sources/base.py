@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,39 @@ class SourceError(Exception):
 
 class FetchError(SourceError):
     """A file could not be listed or fetched (after any retries)."""
+
+
+class PermanentSourceError(SourceError):
+    """A failure that retrying cannot fix: it is raised at once, never retried."""
+
+
+class AuthenticationError(PermanentSourceError):
+    """The server refused the credentials (wrong password, key or access key)."""
+
+
+class HostKeyError(PermanentSourceError):
+    """The SFTP server's host key is unknown or differs from the trusted one."""
+
+
+class IncompleteTransferError(SourceError):
+    """A download ended before the whole file arrived (retried; never returned as a file)."""
+
+
+AFTER_SUCCESS_ACTIONS = ("leave", "move", "delete")
+"""What a remote source does with a file once it has loaded: leave it, move it
+to the processed folder, or delete it."""
+
+
+def name_matches(name: str, patterns: str) -> bool:
+    """Whether ``name`` matches one of the comma-separated glob ``patterns``."""
+    globs = [p.strip() for p in patterns.split(",") if p.strip()]
+    return not name.startswith(".") and any(fnmatch.fnmatchcase(name, glob) for glob in globs)
+
+
+def check_file_name(name: str) -> None:
+    """A file name, never a path: a partner cannot make us read outside the drop folder."""
+    if not name or name in {".", ".."} or "/" in name or "\\" in name or "\x00" in name:
+        raise FetchError(f"{name!r}: not a plain file name")
 
 
 @dataclass(frozen=True)

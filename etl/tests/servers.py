@@ -1,0 +1,293 @@
+"""Real servers on 127.0.0.1 for the source and alert tests (no mocks).
+
+- :class:`SftpServer`: asyncssh SFTP in a background thread, password and key
+  auth, its own host key, optionally cutting the channel after N bytes.
+- :class:`HttpRecorder`: an HTTP server that records every request (Slack
+  webhooks, Sentry envelopes) and answers with a configurable status.
+- :class:`SmtpServer`: aiosmtpd, keeping every message it receives.
+- :func:`free_port`: a port nothing listens on (for "server down" cases).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import socket
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+from aiosmtpd.controller import Controller
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+# --- SFTP -----------------------------------------------------------------------------
+
+
+@dataclass
+class SftpServerState:
+    username: str
+    password: str
+    client_key: asyncssh.SSHKey | None
+    drop_after_bytes: int = 0
+    drops_remaining: int = 0
+    drops_done: int = 0
+    served_since_open: int = 0
+    logins: list[str] = field(default_factory=list)
+    failed_logins: int = 0
+    opened: list[str] = field(default_factory=list)
+
+
+class _Auth(asyncssh.SSHServer):
+    def __init__(self, state: SftpServerState) -> None:
+        self.state = state
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        ok = username == self.state.username and password == self.state.password
+        self._record(username, ok)
+        return ok
+
+    def public_key_auth_supported(self) -> bool:
+        return self.state.client_key is not None
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        expected = self.state.client_key
+        ok = (
+            username == self.state.username
+            and expected is not None
+            and key.public_data == expected.public_data
+        )
+        self._record(username, ok)
+        return ok
+
+    def _record(self, username: str, ok: bool) -> None:
+        if ok:
+            self.state.logins.append(username)
+        else:
+            self.state.failed_logins += 1
+
+
+class _DroppingSftp(asyncssh.SFTPServer):
+    """Serves files from a chroot; closes the channel mid-transfer while drops remain."""
+
+    def __init__(self, chan: asyncssh.SSHServerChannel, *, root: Path, state: SftpServerState) -> None:
+        super().__init__(chan, chroot=str(root).encode())
+        self.state = state
+        self.dropped = False
+
+    def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        self.state.opened.append(path.decode())
+        self.state.served_since_open = 0
+        return super().open(path, pflags, attrs)
+
+    def read(self, file_obj: object, offset: int, size: int) -> bytes:
+        data = super().read(file_obj, offset, size)
+        assert isinstance(data, bytes)
+        state = self.state
+        if self.dropped:  # requests already queued when the channel closed: never delivered
+            return b""
+        if state.drops_remaining > 0:
+            state.served_since_open += len(data)
+            if state.served_since_open >= state.drop_after_bytes:
+                state.drops_remaining -= 1
+                state.drops_done += 1
+                self.dropped = True
+                self.channel.close()
+        return data
+
+
+class SftpServer:
+    """An SFTP server on 127.0.0.1:<random port> serving ``root``."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        username: str = "partner",
+        password: str = "correct horse battery staple",  # noqa: S107 (test server)
+        client_key: asyncssh.SSHKey | None = None,
+    ) -> None:
+        self.root = root
+        self.host_key = asyncssh.generate_private_key("ssh-ed25519")
+        self.state = SftpServerState(username=username, password=password, client_key=client_key)
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._acceptor: asyncssh.SSHAcceptor | None = None
+
+    @property
+    def username(self) -> str:
+        return self.state.username
+
+    @property
+    def password(self) -> str:
+        return self.state.password
+
+    @property
+    def fingerprint(self) -> str:
+        """OpenSSH-style ``SHA256:...``, as ``ssh-keygen -lf`` prints it."""
+        return str(self.host_key.get_fingerprint("sha256"))
+
+    def known_hosts_line(self) -> str:
+        public = self.host_key.export_public_key("openssh").decode().strip()
+        return f"[{HOST}]:{self.port} {public}\n"
+
+    def drop_next_transfers(self, *, after_bytes: int, times: int = 1) -> None:
+        self.state.drop_after_bytes = after_bytes
+        self.state.drops_remaining = times
+
+    def start(self) -> SftpServer:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._listen(), self._loop)
+        self._acceptor = future.result(timeout=30)
+        self.port = int(self._acceptor.sockets[0].getsockname()[1])
+        return self
+
+    async def _listen(self) -> asyncssh.SSHAcceptor:
+        return await asyncssh.listen(
+            HOST,
+            0,
+            server_host_keys=[self.host_key],
+            server_factory=lambda: _Auth(self.state),
+            sftp_factory=lambda chan: _DroppingSftp(chan, root=self.root, state=self.state),
+            allow_scp=False,
+            login_timeout=30,
+        )
+
+    def stop(self) -> None:
+        if self._acceptor is not None:
+            acceptor = self._acceptor
+
+            async def close() -> None:
+                acceptor.close()
+                await acceptor.wait_closed()
+
+            asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()
+
+
+# --- HTTP -----------------------------------------------------------------------------
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def envelope_items(self) -> list[tuple[dict[str, Any], Any]]:
+        """A Sentry envelope: a header line, then (item header, payload) pairs."""
+        lines = self.body.split(b"\n")
+        items: list[tuple[dict[str, Any], Any]] = []
+        index = 1
+        while index + 1 < len(lines):
+            header = json.loads(lines[index])
+            payload = lines[index + 1]
+            items.append((header, json.loads(payload) if payload.startswith(b"{") else payload))
+            index += 2
+        return items
+
+
+class HttpRecorder:
+    """Records requests; answers ``status`` (200 by default) with ``ok``."""
+
+    def __init__(self, *, status: int = 200) -> None:
+        self.status = status
+        self.requests: list[RecordedRequest] = []
+        self.received = threading.Condition()
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                request = RecordedRequest("POST", self.path, dict(self.headers.items()), body)
+                self.send_response(recorder.status)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if recorder.status < 400 else b"error")
+                with recorder.received:
+                    recorder.requests.append(request)
+                    recorder.received.notify_all()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def wait_for(self, count: int, *, timeout: float = 10) -> list[RecordedRequest]:
+        with self.received:
+            self.received.wait_for(lambda: len(self.requests) >= count, timeout=timeout)
+            return list(self.requests)
+
+    def start(self) -> HttpRecorder:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=30)
+
+
+# --- SMTP -----------------------------------------------------------------------------
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], Message]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.inbox = _Inbox()
+        self.port = free_port()
+        self._controller = Controller(self.inbox, hostname=HOST, port=self.port)
+
+    @property
+    def messages(self) -> list[tuple[list[str], Message]]:
+        return self.inbox.messages
+
+    def start(self) -> SmtpServer:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
