@@ -79,7 +79,13 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet[Customer]):
     request=TokenObtainRequestSerializer,
     responses={
         200: TokenResponseSerializer,
-        400: OpenApiResponse(description="Wrong credentials or inactive user.", response=_validation_error),
+        400: OpenApiResponse(
+            description="Missing fields, wrong credentials or an inactive user.",
+            response=inline_serializer(
+                name="LoginErrors",
+                fields={"non_field_errors": serializers.ListField(child=serializers.CharField())},
+            ),
+        ),
         429: _throttled,
     },
 )

@@ -1,0 +1,146 @@
+"""Tokens: obtaining, using, expiring, revoking, and ``create_api_token``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from customers.serializers import WRONG_CREDENTIALS
+from customers.services import INACTIVE_USER, UNKNOWN_USER, api_token_create
+from customers.tests.conftest import PASSWORD
+
+URL = "/api/customers/"
+
+
+def _client(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+def _assert_json_401(response: Any) -> None:
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"detail"}
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_valid_token_is_accepted(api: APIClient) -> None:
+    assert api.get(URL).status_code == 200
+
+
+def test_missing_token_is_a_json_401(anon: APIClient) -> None:
+    _assert_json_401(anon.get(URL))
+
+
+@pytest.mark.parametrize("header", ["Token wrong", "Token " + "0" * 64, "Token", "Token a b"])
+def test_wrong_token_is_a_json_401(token: str, header: str) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+    _assert_json_401(client.get(URL))
+
+
+def test_expired_token_is_a_json_401(user: Any) -> None:
+    token = api_token_create(user=user)
+    AuthToken.objects.filter(user=user).update(expiry=timezone.now() - dt.timedelta(seconds=1))
+    _assert_json_401(_client(token).get(URL))
+
+
+def test_token_of_an_inactive_user_is_a_json_401(user: Any, token: str) -> None:
+    user.is_active = False
+    user.save()
+    response = _client(token).get(URL)
+    _assert_json_401(response)
+
+
+def test_token_lives_api_token_ttl_hours(user: Any, settings: Any) -> None:
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_TTL": dt.timedelta(hours=3)}
+    api_token_create(user=user)
+    expiry = AuthToken.objects.get(user=user).expiry
+    assert expiry is not None
+    assert abs(expiry - (timezone.now() + dt.timedelta(hours=3))) < dt.timedelta(minutes=1)
+
+
+def test_ttl_setting_comes_from_the_environment(settings: Any) -> None:
+    assert dt.timedelta(hours=settings.API_TOKEN_TTL_HOURS) == settings.REST_KNOX["TOKEN_TTL"]
+
+
+def test_password_login_returns_a_working_token(user: Any, anon: APIClient) -> None:
+    response = anon.post("/api/auth/token/", {"username": "alice", "password": PASSWORD}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"token", "expiry"}
+    assert _client(body["token"]).get(URL).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [{"username": "alice", "password": "nope"}, {"username": "mallory", "password": PASSWORD}],
+)
+def test_wrong_password_or_user_is_a_400_without_token(
+    user: Any, anon: APIClient, credentials: dict[str, str]
+) -> None:
+    response = anon.post("/api/auth/token/", credentials, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": [WRONG_CREDENTIALS]}
+
+
+def test_inactive_user_cannot_log_in(user: Any, anon: APIClient) -> None:
+    user.is_active = False
+    user.save()
+    response = anon.post("/api/auth/token/", {"username": "alice", "password": PASSWORD}, format="json")
+    assert response.status_code == 400
+
+
+def test_login_without_fields_names_them(anon: APIClient) -> None:
+    response = anon.post("/api/auth/token/", {}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"username", "password"}
+
+
+def test_logout_revokes_only_the_token_used(user: Any) -> None:
+    first, second = api_token_create(user=user), api_token_create(user=user)
+    assert _client(first).post("/api/auth/logout/").status_code == 204
+    _assert_json_401(_client(first).get(URL))
+    assert _client(second).get(URL).status_code == 200
+
+
+def test_logoutall_revokes_every_token_of_the_user(user: Any) -> None:
+    first, second = api_token_create(user=user), api_token_create(user=user)
+    assert _client(first).post("/api/auth/logoutall/").status_code == 204
+    _assert_json_401(_client(second).get(URL))
+
+
+def test_tokens_are_stored_hashed(user: Any) -> None:
+    token = api_token_create(user=user)
+    stored = AuthToken.objects.get(user=user)
+    assert token not in (stored.digest, stored.token_key)
+
+
+def test_create_api_token_prints_one_working_token(user: Any) -> None:
+    out = StringIO()
+    call_command("create_api_token", "alice", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1
+    assert _client(lines[0]).get(URL).status_code == 200
+
+
+def test_create_api_token_for_an_unknown_user_is_a_command_error(db: None) -> None:
+    with pytest.raises(CommandError) as excinfo:
+        call_command("create_api_token", "ghost")
+    assert str(excinfo.value) == UNKNOWN_USER.format(username="ghost")
+
+
+def test_create_api_token_for_an_inactive_user_is_a_command_error(db: None) -> None:
+    get_user_model().objects.create_user(username="gone", password=PASSWORD, is_active=False)
+    with pytest.raises(CommandError) as excinfo:
+        call_command("create_api_token", "gone")
+    assert str(excinfo.value) == INACTIVE_USER.format(username="gone")

@@ -1,0 +1,102 @@
+"""Each filter of ``/api/customers/``, and its 400 for a bad value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from customers.models import Customer
+from customers.tests.factories import INGESTED_AT, customer_build
+
+URL = "/api/customers/"
+
+
+@pytest.fixture
+def rows(db: None) -> dict[str, Customer]:
+    named = {
+        "usa": customer_build(country="USA", city="Austin", company="Acme Corp"),
+        "france": customer_build(country="France", city="Lyon", company="Globex"),
+        "chile": customer_build(
+            country="Chile",
+            city="Santiago",
+            company="Initech",
+            source_file="partner-b.json",
+            subscription_date=dt.date(2022, 6, 30),
+            ingested_at=INGESTED_AT + dt.timedelta(days=2),
+        ),
+        "usa2": customer_build(
+            country="USA",
+            city="Boston",
+            company="ACME CORP",
+            subscription_date=dt.date(2020, 1, 1),
+            ingested_at=INGESTED_AT - dt.timedelta(days=2),
+        ),
+    }
+    for row in named.values():
+        row.save()
+    return named
+
+
+def _ids(api: APIClient, params: dict[str, Any]) -> set[str]:
+    response = api.get(URL, params)
+    assert response.status_code == 200, response.content
+    return {row["customer_id"] for row in response.json()["results"]}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"country": "usa"}, {"usa", "usa2"}),
+        ({"country": "Us"}, set()),
+        ({"city": "LYON"}, {"france"}),
+        ({"company": "acme corp"}, {"usa", "usa2"}),
+        ({"source_file": "partner-b.json"}, {"chile"}),
+        ({"source_file": "PARTNER-B.JSON"}, set()),
+        ({"subscription_date_after": "2022-06-30"}, {"chile"}),
+        ({"subscription_date_before": "2020-01-01"}, {"usa2"}),
+        ({"subscription_date_after": "2020-01-01", "subscription_date_before": "2020-01-01"}, {"usa2"}),
+        ({"ingested_after": "2026-01-17T09:30:00Z"}, {"chile"}),
+        ({"ingested_before": "2026-01-13T09:30:00Z"}, {"usa2"}),
+        ({"ingested_after": "2026-01-15T10:30:00+01:00", "ingested_before": "2026-01-15T09:30:00"}, None),
+        ({"country": "USA", "city": "boston"}, {"usa2"}),
+    ],
+)
+def test_filter_returns_exactly_the_matching_rows(
+    api: APIClient, rows: dict[str, Customer], params: dict[str, str], expected: set[str] | None
+) -> None:
+    if (
+        expected is None
+    ):  # an instant given with an offset, and a naive one read as UTC: both bounds inclusive
+        expected = {name for name, row in rows.items() if row.ingested_at == INGESTED_AT}
+    assert _ids(api, params) == {rows[name].customer_id for name in expected}
+
+
+def test_customer_id_filter_is_exact(api: APIClient, rows: dict[str, Customer]) -> None:
+    target = rows["france"].customer_id
+    assert _ids(api, {"customer_id": target}) == {target}
+    assert _ids(api, {"customer_id": target.lower()}) == set()
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("subscription_date_after", "13/45/2021"),
+        ("subscription_date_before", "2021-02-30"),
+        ("ingested_after", "yesterday"),
+        ("ingested_before", "2026-13-01T00:00:00Z"),
+        ("country", "US\x00A"),
+        ("search", "ali\x1fce"),
+    ],
+)
+def test_bad_value_is_a_400_naming_the_parameter(
+    api: APIClient, rows: dict[str, Customer], param: str, value: str
+) -> None:
+    response = api.get(URL, {param: value})
+    assert response.status_code == 400
+    body = response.json()
+    assert list(body) == [param]
+    assert isinstance(body[param], list)
+    assert body[param]

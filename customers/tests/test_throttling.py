@@ -1,0 +1,98 @@
+"""Rate limits: 429 with Retry-After, counters shared by every server process."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+import requests
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from customers.services import api_token_create
+from customers.tests.conftest import PASSWORD, throttle_rates
+from customers.tests.servers import gunicorn
+
+URL = "/api/customers/"
+REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+def test_user_over_its_rate_gets_429_with_retry_after(api: APIClient, settings: Any) -> None:
+    cache.clear()
+    throttle_rates(settings, user="3/minute")
+    assert [api.get(URL).status_code for _ in range(3)] == [200, 200, 200]
+    response = api.get(URL)
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert "detail" in response.json()
+
+
+def test_users_are_counted_separately(api: APIClient, settings: Any, django_user_model: Any) -> None:
+    cache.clear()
+    throttle_rates(settings, user="2/minute")
+    other = APIClient()
+    other.credentials(
+        HTTP_AUTHORIZATION=f"Token {api_token_create(user=django_user_model.objects.create_user('bob'))}"
+    )
+    assert [api.get(URL).status_code for _ in range(3)] == [200, 200, 429]
+    assert other.get(URL).status_code == 200
+
+
+def test_anonymous_clients_get_the_anon_rate(anon: APIClient, settings: Any) -> None:
+    throttle_rates(settings, anon="2/hour")
+    assert [anon.get("/api/schema/").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_token_endpoint_has_its_own_stricter_rate(user: Any, anon: APIClient, settings: Any) -> None:
+    throttle_rates(settings, token_obtain="2/minute")
+    body = {"username": "alice", "password": "guess"}
+    codes = [anon.post("/api/auth/token/", body, format="json").status_code for _ in range(3)]
+    assert codes == [400, 400, 429]
+    # Still locked out with the right password: guessing cannot continue.
+    right = {"username": "alice", "password": PASSWORD}
+    assert anon.post("/api/auth/token/", right, format="json").status_code == 429
+
+
+def _alternate(urls: list[str], token: str, count: int) -> list[int]:
+    headers = {"Authorization": f"Token {token}"}
+    return [
+        requests.get(f"{urls[n % len(urls)]}{URL}", headers=headers, timeout=30).status_code
+        for n in range(count)
+    ]
+
+
+def _two_servers_share_the_count(env: dict[str, str], token: str) -> None:
+    env = {"API_THROTTLE_USER": "4/minute", **env}
+    with gunicorn(env=env) as first, gunicorn(env=env) as second:
+        codes = _alternate([first, second], token, 6)
+    # Per-process counters would allow 4 on each server, i.e. all 6.
+    assert codes == [200, 200, 200, 200, 429, 429]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_throttle_count_is_shared_by_two_server_processes_through_the_database_cache(user: Any) -> None:
+    cache.clear()
+    _two_servers_share_the_count({"REDIS_URL": ""}, api_token_create(user=user))
+
+
+def _redis_or_skip() -> Any:
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    return client
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_throttle_count_is_shared_by_two_server_processes_through_redis(user: Any) -> None:
+    client = _redis_or_skip()
+    with contextlib.suppress(Exception):
+        keys = client.keys("*throttle_*")
+        if keys:
+            client.delete(*keys)
+    _two_servers_share_the_count({"REDIS_URL": REDIS_URL}, api_token_create(user=user))
