@@ -181,8 +181,8 @@ def field_input(
 ) -> FieldInput:
     """How to read field ``name``: its text, its typed value and whether it is present."""
     column = nw.col(name)
-    if raw_column is not None:
-        text = nw.col(raw_column).cast(nw.String)
+    if raw_column is not None:  # judged as the transform would read it: trimmed
+        text = nw.col(raw_column).cast(nw.String).str.strip_chars()
     else:
         text = column if is_string else column.cast(nw.String)
     present = ~text.is_null() & (text.str.strip_chars().str.len_chars() > 0)

@@ -60,8 +60,7 @@ WARN_INVALID_SHARE = (
     "{invalid} of {total} records ({share:.2f}%) failed the quality rules, above warn_above {warn:g}%"
 )
 REJECT_INVALID_SHARE = (
-    "rejected: {invalid} of {total} records ({share:.2f}%) failed the quality rules, "
-    "above reject_above {reject:g}%"
+    "{invalid} of {total} records ({share:.2f}%) failed the quality rules, above reject_above {reject:g}%"
 )
 WARN_OUTLIER_SHARE = (
     "{flagged} of {total} records ({share:.2f}%) flagged as outliers, above outliers warn_above {warn:g}%"

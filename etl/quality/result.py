@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from etl.quality.columns import LINE_COLUMN, UPSTREAM_CODES, UPSTREAM_MESSAGES
 from etl.quality.outliers import OutlierReport
 from etl.quality.thresholds import Outcome, Verdict
 
@@ -42,6 +43,21 @@ class QualityResult:
     @property
     def rejected(self) -> bool:
         return self.verdict.outcome == Outcome.REJECT
+
+    def quarantined_frame(self, *, line_column: str = LINE_COLUMN) -> pl.DataFrame:
+        """The quarantined records as the pipeline stores them: line, codes, messages (lists)."""
+        return pl.DataFrame(
+            {
+                line_column: [e.line_number for e in self.quarantined],
+                UPSTREAM_CODES: [e.rule_codes for e in self.quarantined],
+                UPSTREAM_MESSAGES: [e.messages for e in self.quarantined],
+            },
+            schema={
+                line_column: pl.Int64,
+                UPSTREAM_CODES: pl.List(pl.String),
+                UPSTREAM_MESSAGES: pl.List(pl.String),
+            },
+        )
 
     def report(self) -> dict[str, Any]:
         """The ``quality`` part of ``IngestionRun.report`` (JSON-ready)."""

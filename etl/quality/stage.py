@@ -22,33 +22,39 @@ from typing import Any
 
 import narwhals as nw
 
+from etl.quality.columns import (
+    LINE_COLUMN,
+    RAW_PREFIX,
+    RAW_RECORD_COLUMN,
+    UPSTREAM_CODES,
+    UPSTREAM_MESSAGES,
+)
 from etl.quality.expressions import compile_rules
 from etl.quality.outliers import outliers_find
 from etl.quality.result import QualityResult, QuarantineEntry
 from etl.quality.rules import RuleSet, load_ruleset
 from etl.quality.thresholds import Outcome, Thresholds, threshold_decide
 
-LINE_COLUMN = "__line__"
-"""1-based line of the record in the file (record index for JSON arrays)."""
-RAW_PREFIX = "_raw_"
-"""``_raw_<field>``: the field's original text, kept by the transform beside a cast column."""
-RAW_RECORD_COLUMN = "_raw"
-"""Optional: the whole record as the file had it (a JSON object string or a struct)."""
+UPSTREAM_SAME_AS = {"format": "type"}
+"""An upstream ``<field>.format`` says what this stage's ``<field>.type`` says: kept once."""
 _DUPLICATE = "_q_duplicate"
 _INVALID = "_q_invalid"
+
+MISSING_LINE_COLUMN = "quality: the frame has no line-number column {column!r}"
+CAST_WITHOUT_TEXT = (
+    "quality: field {field!r} is already {dtype} and its original text is not in {raw!r}; "
+    "the type check needs the text"
+)
 
 
 class QualityStageError(ValueError):
     """The frame handed to the stage breaks its contract (a programming error upstream)."""
 
 
-MISSING_LINE_COLUMN = "quality: the frame has no line-number column {column!r}"
-
-
 def _raw_record(row: Mapping[str, Any], *, fields: list[str]) -> tuple[dict[str, Any] | None, str]:
     value = row.get(RAW_RECORD_COLUMN)
     if value is None:
-        return {name: row[f"_q_text_{name}"] for name in fields}, ""
+        return {name: row[f"_q_orig_{name}"] for name in fields}, ""
     if isinstance(value, dict):
         return value, ""
     try:
@@ -56,6 +62,22 @@ def _raw_record(row: Mapping[str, Any], *, fields: list[str]) -> tuple[dict[str,
     except (TypeError, ValueError):
         return None, str(value)
     return (parsed, "") if isinstance(parsed, dict) else (None, str(value))
+
+
+def _raw_columns(data: nw.DataFrame[Any], rules: RuleSet, given: Mapping[str, str] | None) -> dict[str, str]:
+    """Where each field's original text is; refuse a cast field whose text is gone."""
+    if given is not None:
+        raws = dict(given)
+    else:
+        names = rules.schema.field_names
+        raws = {n: RAW_PREFIX + n for n in names if RAW_PREFIX + n in data.columns}
+    for spec in rules.schema.fields:
+        dtype = data.schema[spec.name]
+        if spec.type != "string" and dtype != nw.String and spec.name not in raws:
+            raise QualityStageError(
+                CAST_WITHOUT_TEXT.format(field=spec.name, dtype=dtype, raw=RAW_PREFIX + spec.name)
+            )
+    return raws
 
 
 def quality_check(
@@ -67,15 +89,20 @@ def quality_check(
     raw_columns: Mapping[str, str] | None = None,
     set_aside: int = 0,
     today: date | None = None,
+    resolve_duplicates: bool = True,
 ) -> QualityResult:
     """Judge one cleaned batch (a Polars DataFrame or LazyFrame).
 
-    ``raw_columns`` maps a field to the column holding its original text; by
-    default ``_raw_<field>`` columns are used where present. ``set_aside`` is
-    the number of records the reader could not parse (quarantined by the
-    reader): they count as read and invalid for the verdict. ``thresholds``
-    overrides the schema's (a run's command-line options). Returns valid rows
-    with the schema's types (strings parsed here if the transform left them).
+    Fields may still be text (they are parsed here) or already cast by the
+    transform, with their original text in ``raw_columns`` (default: the
+    ``_raw_<field>`` columns present). Problems found upstream, in the
+    ``__codes__``/``__messages__`` list columns, are kept with this stage's.
+    ``set_aside`` is the number of records the reader could not parse (it
+    quarantined them): they count as read and invalid for the verdict.
+    ``thresholds`` overrides the schema's (a run's command-line options).
+    ``resolve_duplicates=False`` leaves duplicate keys in the valid rows, for a
+    caller that resolves them across all batches of a file (the load's staging).
+    Valid rows come back with the schema's types, without the raw columns.
     """
     rules = ruleset or load_ruleset()
     limits = thresholds or rules.thresholds
@@ -89,9 +116,7 @@ def quality_check(
     missing = [name for name in schema.field_names if name not in data.columns]
     if missing:  # an absent column is a column of nulls: required fields then fail, optional pass
         data = data.with_columns(*(nw.lit(None, dtype=nw.String).alias(name) for name in missing))
-    raws = dict(raw_columns) if raw_columns is not None else {}
-    if raw_columns is None:
-        raws = {n: RAW_PREFIX + n for n in schema.field_names if RAW_PREFIX + n in data.columns}
+    raws = _raw_columns(data, rules, raw_columns)
     compiled, inputs = compile_rules(
         rules.rules,
         fields={spec.name: (spec.type, spec.formats) for spec in schema.fields},
@@ -100,33 +125,44 @@ def quality_check(
         today=today,
         key=schema.key,
     )
+    upstream = UPSTREAM_CODES in data.columns and UPSTREAM_MESSAGES in data.columns
+    fail_columns = [nw.col(f"_q_fail_{i}") for i in range(len(compiled))]
+    if upstream:
+        fail_columns.append(nw.col(UPSTREAM_CODES).list.len().fill_null(0) > 0)
     key_present = ~nw.col(schema.key).is_null()
     checked = data.with_columns(
         *(rule.failed.alias(f"_q_fail_{i}") for i, rule in enumerate(compiled)),
         *(nw.when(rule.failed).then(rule.message).alias(f"_q_msg_{i}") for i, rule in enumerate(compiled)),
-        *(field.text.alias(f"_q_text_{name}") for name, field in inputs.items()),
-        **{_DUPLICATE: key_present & ~nw.col(schema.key).is_last_distinct().over(order_by=line_column)},
+        *(
+            (nw.col(raws[name]).cast(nw.String) if name in raws else field.text).alias(f"_q_orig_{name}")
+            for name, field in inputs.items()
+        ),
+        **{
+            _DUPLICATE: key_present & ~nw.col(schema.key).is_last_distinct().over(order_by=line_column)
+            if resolve_duplicates
+            else nw.lit(value=False)
+        },
     )
-    fail_columns = [nw.col(f"_q_fail_{i}") for i in range(len(compiled))]
     invalid = nw.any_horizontal(*fail_columns, ignore_nulls=True) if fail_columns else nw.lit(value=False)
     checked = checked.with_columns(invalid.alias(_INVALID))
     kept = checked.filter(~nw.col(_DUPLICATE))
     bad = kept.filter(nw.col(_INVALID)).sort(line_column)
+    quarantined = _entries(
+        bad,
+        compiled_codes=[r.code for r in compiled],
+        fields=list(inputs),
+        line_column=line_column,
+        upstream=upstream,
+    )
     failures: dict[str, int] = {}
     examples: dict[str, str] = {}
-    if len(bad):
-        counts = bad.select(*(c.sum() for c in fail_columns)).row(0)
-        for i, (rule, count) in enumerate(zip(compiled, counts, strict=True)):
-            if count:
-                failures[rule.code] = failures.get(rule.code, 0) + int(count)
-                first = bad.filter(nw.col(f"_q_fail_{i}")).head(1)[f"_q_msg_{i}"].item()
-                examples.setdefault(rule.code, first)
-    quarantined = _entries(
-        bad, compiled_codes=[r.code for r in compiled], fields=list(inputs), line_column=line_column
-    )
-    parsed = {name: field.value.alias(name) for name, field in inputs.items() if name not in raws}
+    for entry in quarantined:
+        for code, text in zip(entry.rule_codes, entry.messages, strict=True):
+            failures[code] = failures.get(code, 0) + 1
+            examples.setdefault(code, text)
+    parsed = {name: field.value.alias(name) for name, field in inputs.items()}  # a no-op on cast columns
     valid = kept.filter(~nw.col(_INVALID)).with_columns(**parsed)
-    valid = valid.drop([c for c in valid.columns if c.startswith("_q_")])
+    valid = valid.drop([c for c in valid.columns if c.startswith("_q_") or c in raws.values()])
     outlier_report = outliers_find(valid, config=rules.outliers, line_column=line_column)
     read = len(data)
     verdict = threshold_decide(
@@ -148,14 +184,30 @@ def quality_check(
     )
 
 
+def _same_code(code: str) -> str:
+    field, _, kind = code.rpartition(".")
+    return f"{field}.{UPSTREAM_SAME_AS.get(kind, kind)}"
+
+
 def _entries(
-    bad: nw.DataFrame[Any], *, compiled_codes: list[str], fields: list[str], line_column: str
+    bad: nw.DataFrame[Any], *, compiled_codes: list[str], fields: list[str], line_column: str, upstream: bool
 ) -> list[QuarantineEntry]:
-    """Quarantine entries for the failing rows (Python per failing row only: each becomes a DB row)."""
+    """Quarantine entries for the failing rows (Python per failing row only: each becomes a DB row).
+
+    This stage's reasons come first; an upstream reason is added unless this
+    stage already gave one with the same code (or its equivalent).
+    """
     entries = []
     for row in bad.rows(named=True):
         codes = [code for i, code in enumerate(compiled_codes) if row[f"_q_fail_{i}"]]
         texts = [row[f"_q_msg_{i}"] for i in range(len(compiled_codes)) if row[f"_q_fail_{i}"]]
+        if upstream:
+            seen = {_same_code(code) for code in codes}
+            for code, text in zip(row[UPSTREAM_CODES] or [], row[UPSTREAM_MESSAGES] or [], strict=True):
+                if _same_code(code) not in seen:
+                    seen.add(_same_code(code))
+                    codes.append(code)
+                    texts.append(text)
         raw, raw_text = _raw_record(row, fields=fields)
         line = row[line_column]
         entries.append(

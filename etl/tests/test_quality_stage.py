@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from etl.quality import LINE_COLUMN, Outcome, QualityStageError, Thresholds, quality_check
+from etl.quality.stage import CAST_WITHOUT_TEXT
 from etl.tests.quality_factories import frame, one_field
 
 TODAY = date(2026, 11, 27)
@@ -125,6 +126,52 @@ def test_type_failure_quotes_the_raw_column_when_the_transform_already_cast() ->
     result = quality_check(data, today=TODAY)
     assert result.quarantined[0].messages == ['index.type: "12x" is not an integer']
     assert result.valid["index"].to_list() == [7]
+
+
+def test_raw_text_is_trimmed_before_it_is_judged() -> None:
+    data = frame([_customer()]).with_columns(
+        pl.lit(" 42 ").alias("_raw_index"), pl.lit(42, dtype=pl.Int64).alias("index")
+    )
+    result = quality_check(data, today=TODAY)
+    assert (len(result.valid), result.valid["index"].to_list()) == (1, [42])
+
+
+def test_cast_field_without_its_text_is_refused() -> None:
+    data = frame([_customer()]).with_columns(pl.col("index").cast(pl.Int64))
+    with pytest.raises(QualityStageError) as caught:
+        quality_check(data, today=TODAY)
+    assert str(caught.value) == CAST_WITHOUT_TEXT.format(field="index", dtype="Int64", raw="_raw_index")
+
+
+def test_upstream_problems_are_kept_after_this_stages_own() -> None:
+    data = frame([_customer(email="x"), _customer(customer_id="Other1")]).with_columns(
+        pl.Series("__codes__", [["index.nul", "email.pattern"], []], dtype=pl.List(pl.String)),
+        pl.Series("__messages__", [["index: NUL", "upstream email"], []], dtype=pl.List(pl.String)),
+    )
+    result = quality_check(data, today=TODAY, thresholds=Thresholds(warn_above=50, reject_above=50))
+    (entry,) = result.quarantined
+    assert entry.rule_codes == ["email.pattern", "index.nul"]
+    assert entry.messages == ['email.pattern: "x" is not an email address', "index: NUL"]
+    assert len(result.valid) == 1
+
+
+def test_upstream_format_code_is_the_same_failure_as_type() -> None:
+    data = frame([_customer(subscription_date="2021-02-30")]).with_columns(
+        pl.Series("__codes__", [["subscription_date.format"]], dtype=pl.List(pl.String)),
+        pl.Series("__messages__", [["upstream"]], dtype=pl.List(pl.String)),
+    )
+    (entry,) = quality_check(data, today=TODAY).quarantined
+    assert entry.rule_codes == ["subscription_date.type"]
+
+
+def test_row_flagged_only_upstream_is_quarantined() -> None:
+    data = frame([_customer()]).with_columns(
+        pl.Series("__codes__", [["city.nul"]], dtype=pl.List(pl.String)),
+        pl.Series("__messages__", [["city: NUL byte"]], dtype=pl.List(pl.String)),
+    )
+    result = quality_check(data, today=TODAY)
+    assert [e.rule_codes for e in result.quarantined] == [["city.nul"]]
+    assert result.failures == {"city.nul": 1}
 
 
 def test_absent_optional_column_passes_and_absent_required_column_fails() -> None:

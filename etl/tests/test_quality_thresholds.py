@@ -27,10 +27,7 @@ def test_share_equal_to_reject_above_still_loads() -> None:
 def test_share_above_reject_above_rejects() -> None:
     verdict = threshold_decide(invalid=11, total=100, thresholds=Thresholds())
     assert verdict.outcome == Outcome.REJECT
-    assert (
-        verdict.message
-        == "rejected: 11 of 100 records (11.00%) failed the quality rules, above reject_above 10%"
-    )
+    assert verdict.message == "11 of 100 records (11.00%) failed the quality rules, above reject_above 10%"
 
 
 def test_empty_file_is_ok() -> None:

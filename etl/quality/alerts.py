@@ -1,0 +1,33 @@
+"""Where the quality stage raises its alerts: one function the pipeline calls once per run.
+
+A crossed ``warn_above`` is logged and sent as a ``warn_threshold`` alert; a
+rejection as a ``rejected`` alert (``etl.alerts`` sends each at most once per
+run and cause, and never raises).
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from etl.alerts import AlertCause, alert_run
+from etl.models import IngestionRun
+from etl.quality.thresholds import Outcome, Verdict
+
+log = structlog.get_logger("etl.quality")
+
+
+def quality_alert(*, run: IngestionRun, verdict: Verdict) -> None:
+    """Tell people about a run whose invalid share crossed a threshold (no-op when ``ok``)."""
+    if verdict.outcome == Outcome.OK:
+        return
+    log.warning(
+        "quality.threshold_crossed",
+        run_id=run.pk,
+        file=run.filename,
+        outcome=str(verdict.outcome),
+        invalid=verdict.invalid,
+        total=verdict.total,
+        share=round(verdict.share, 2),
+    )
+    cause = AlertCause.WARN_THRESHOLD if verdict.outcome == Outcome.WARN else AlertCause.REJECTED
+    alert_run(run=run, cause=cause, error=verdict.message, stage="quality")
