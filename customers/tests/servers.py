@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,8 +31,8 @@ def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: floa
             error = process.stderr.read() if process.stderr else b""
             raise RuntimeError(f"server exited with {process.returncode}: {error!r}")
         with (
-            contextlib.suppress(urllib.error.URLError, ConnectionError),
-            urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response,  # noqa: S310
+            contextlib.suppress(OSError),  # refused, reset or timed out while booting
+            urllib.request.urlopen(f"{base_url}/healthz", timeout=5) as response,  # noqa: S310
         ):
             if response.status == 200:
                 return
