@@ -6,6 +6,7 @@ Paths handed around are "lake paths" relative to ``LAKE_URI`` (``raw/ab/...``);
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -59,7 +60,13 @@ class LakeFS:
 
 
 def s3_filesystem(config: LakeConfig) -> fs.S3FileSystem:
-    s3 = config.s3
+    return _s3_filesystem(tuple(sorted(config.s3.items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _s3_filesystem(settings: tuple[tuple[str, str], ...]) -> fs.S3FileSystem:
+    # One client per configuration and process: setting up the AWS SDK client is slow.
+    s3 = dict(settings)
     kwargs: dict[str, Any] = {"region": s3.get("region") or "us-east-1"}
     if s3.get("endpoint"):
         endpoint = urlparse(s3["endpoint"])
