@@ -1,0 +1,406 @@
+"""JSON records in bounded batches: an array, an object holding one array, or NDJSON.
+
+Nothing here recurses on the data: records are cut out of the stream one at a
+time (``raw_decode``), flattened with an explicit stack, and a record nested
+deeper than the stdlib decoder can go is skipped by a bracket scan and set
+aside. An array cannot be resynchronised after a syntax error, so a broken or
+truncated JSON document rejects the file; a broken NDJSON line is set aside.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from etl.readers.base import (
+    CODE_ENCODING,
+    CODE_JSON,
+    JSON_INVALID,
+    JSON_NOT_RECORDS,
+    JSON_TRUNCATED,
+    JSON_TWO_ARRAYS,
+    LINE_COLUMN,
+    MSG_ENCODING,
+    MSG_JSON_BROKEN,
+    MSG_JSON_NOT_OBJECT,
+    MSG_JSON_TOO_DEEP,
+    UNDECODABLE,
+    RawBatch,
+    ReadError,
+    ReadInfo,
+    SetAside,
+)
+from etl.readers.detect import CountingReader, open_bytes
+
+CHUNK = 1 << 20
+_DECODER = json.JSONDecoder()
+_WS = re.compile(r"[ \t\r\n]*")
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|"|[\[\]{}]', re.DOTALL)
+UTF8_FAMILY = {"utf-8", "utf_8", "utf-8-sig", "utf_8_sig"}
+
+
+def _kind(value: Any) -> str:
+    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
+
+
+def _scalar(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def flatten(record: dict[str, Any]) -> dict[str, str | None]:
+    """``{"contact": {"email": x}}`` → ``{"contact.email": x}``; lists stay JSON text.
+
+    An explicit stack, not recursion: depth is bounded only by the decoder.
+    """
+    out: dict[str, str | None] = {}
+    stack: list[tuple[str, Iterator[tuple[str, Any]]]] = [("", iter(record.items()))]
+    while stack:
+        prefix, items = stack[-1]
+        for key, value in items:
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                stack.append((name, iter(value.items())))
+                break
+            out[name] = json.dumps(value, ensure_ascii=False) if isinstance(value, list) else _scalar(value)
+        else:
+            stack.pop()
+    return out
+
+
+def records_frame(records: list[dict[str, str | None]], lines: list[int]) -> pl.DataFrame:
+    columns: dict[str, None] = {}
+    for record in records:
+        columns.update(dict.fromkeys(record))
+    data: dict[str, list[Any]] = {name: [r.get(name) for r in records] for name in columns}
+    schema: dict[str, Any] = dict.fromkeys(columns, pl.String)
+    data[LINE_COLUMN] = lines
+    schema[LINE_COLUMN] = pl.Int64
+    return pl.DataFrame(data, schema=schema)
+
+
+class _Batcher:
+    """Collects flattened records and set-aside rows until a batch is full."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+        self.records: list[dict[str, str | None]] = []
+        self.lines: list[int] = []
+        self.set_aside: list[SetAside] = []
+
+    def add(self, value: Any, line: int, text: Any) -> None:
+        if not isinstance(value, dict):
+            message = MSG_JSON_NOT_OBJECT.format(kind=_kind(value))
+            self.set_aside.append(SetAside(line=line, text=str(text), code=CODE_JSON, message=message))
+            return
+        try:
+            flat = flatten(value)
+        except RecursionError:  # json.dumps of a very deep list inside the record
+            self.set_aside.append(SetAside(line=line, text="", code=CODE_JSON, message=MSG_JSON_TOO_DEEP))
+            return
+        self.records.append(flat)
+        self.lines.append(line)
+
+    @property
+    def full(self) -> bool:
+        return len(self.records) + len(self.set_aside) >= self.batch_size
+
+    def take(self) -> RawBatch:
+        batch = RawBatch(frame=records_frame(self.records, self.lines), set_aside=self.set_aside)
+        self.records, self.lines, self.set_aside = [], [], []
+        return batch
+
+
+class _TextBuffer:
+    """A sliding window over a text stream, tracking the line of the window's start."""
+
+    def __init__(self, stream: io.TextIOBase, encoding: str) -> None:
+        self.stream = stream
+        self.encoding = encoding
+        self.buf = ""
+        self.eof = False
+        self.base_line = 1
+        self.pos_after = 0
+        """Where the last array or object read by a caller ended."""
+
+    def more(self) -> bool:
+        if self.eof:
+            return False
+        try:
+            chunk = self.stream.read(CHUNK)
+        except UnicodeDecodeError as exc:
+            raise ReadError(UNDECODABLE.format(encoding=self.encoding, problem=exc.reason)) from exc
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf += chunk
+        return True
+
+    def drop(self, upto: int) -> None:
+        self.base_line += self.buf.count("\n", 0, upto)
+        self.buf = self.buf[upto:]
+
+    def skip_ws(self, pos: int) -> int:
+        while True:
+            match = _WS.match(self.buf, pos)
+            end = match.end() if match else pos
+            if end < len(self.buf) or not self.more():
+                return end
+
+    def where(self, pos: int) -> tuple[int, int]:
+        line = self.base_line + self.buf.count("\n", 0, pos)
+        column = pos - (self.buf.rfind("\n", 0, pos) + 1) + 1
+        return line, column
+
+    def error(self, pos: int, message: str, template: str = JSON_INVALID) -> ReadError:
+        line, column = self.where(pos)
+        return ReadError(template.format(line=line, column=column, problem=message))
+
+    def expected(self, pos: int, what: str) -> ReadError:
+        if pos >= len(self.buf):
+            return self.error(pos, "", JSON_TRUNCATED)
+        return self.error(pos, f"expected {what}")
+
+    def decode(self, pos: int) -> tuple[Any, int, bool]:
+        """The JSON value starting at ``pos``: (value, end, too_deep)."""
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buf, pos)
+                if end < len(self.buf) or self.eof or self.buf[pos] not in "-0123456789":
+                    return value, end, False
+                if not self.more():  # a number may continue in the next chunk
+                    return value, end, False
+                continue
+            except RecursionError:
+                return None, self.skip_value(pos), True
+            except json.JSONDecodeError as exc:
+                # Only an error at the window's end can be cured by reading on.
+                at_end = exc.pos >= len(self.buf.rstrip()) - 1 or exc.msg.startswith("Unterminated string")
+                if at_end and self.more():
+                    continue
+                if at_end:
+                    raise self.error(exc.pos, exc.msg, JSON_TRUNCATED) from exc
+                raise self.error(exc.pos, exc.msg) from exc
+
+    def skip_value(self, pos: int) -> int:
+        """End of the (deeply nested) value at ``pos``, found by counting brackets outside strings."""
+        while True:
+            depth = 0
+            for match in _TOKEN.finditer(self.buf, pos):
+                found = match.group()
+                if found == '"':
+                    break  # a string continues past the window
+                if found in "[{":
+                    depth += 1
+                elif found in "]}":
+                    depth -= 1
+                    if depth == 0:
+                        return match.end()
+            if not self.more():
+                raise self.error(len(self.buf), "", JSON_TRUNCATED)
+
+
+class JsonReader:
+    """A JSON document: ``[...]`` or ``{"key": [...], ...}`` streamed one record at a time."""
+
+    def __init__(self, path: Path, *, info: ReadInfo, batch_size: int) -> None:
+        self.path = path
+        self.info = info
+        self.batch_size = batch_size
+        self._counter: CountingReader | None = None
+        self._first: RawBatch | None = None
+        self._iter = self._batches()
+        self._first = next(self._iter, None)
+        self.columns = [c for c in self._first.frame.columns if c != LINE_COLUMN] if self._first else []
+
+    @property
+    def bytes_read(self) -> int:
+        return self._counter.count if self._counter else 0
+
+    def batches(self) -> Iterator[RawBatch]:
+        if self._first is not None:
+            yield self._first
+            self._first = None
+        yield from self._iter
+
+    def line_fix(self) -> None:
+        return None
+
+    def _batches(self) -> Iterator[RawBatch]:
+        stream, self._counter, _ = open_bytes(self.path)
+        text = io.TextIOWrapper(stream, encoding=self.info.encoding, errors="strict", newline="")
+        with text:
+            buf = _TextBuffer(text, self.info.encoding)
+            pos = buf.skip_ws(0)
+            if pos < len(buf.buf) and buf.buf[pos] == "\ufeff":
+                pos = buf.skip_ws(pos + 1)
+            if pos >= len(buf.buf):
+                raise buf.error(pos, "", JSON_TRUNCATED)
+            opener = buf.buf[pos]
+            if opener == "[":
+                self.info.json_path = "$"
+                yield from self._array(buf, pos)
+            elif opener == "{":
+                yield from self._wrapped(buf, pos)
+            else:
+                raise ReadError(JSON_NOT_RECORDS)
+            end = buf.skip_ws(buf.pos_after)
+            if end < len(buf.buf):
+                raise buf.error(end, "extra data after the document")
+
+    def _wrapped(self, buf: _TextBuffer, pos: int) -> Iterator[RawBatch]:
+        pos = buf.skip_ws(pos + 1)
+        array_key: str | None = None
+        while True:
+            if pos >= len(buf.buf):
+                raise buf.error(pos, "", JSON_TRUNCATED)
+            if buf.buf[pos] == "}":
+                break
+            key, pos, _deep = buf.decode(pos)
+            if not isinstance(key, str):
+                raise buf.error(pos, "expected a key")
+            pos = buf.skip_ws(pos)
+            if pos >= len(buf.buf) or buf.buf[pos] != ":":
+                raise buf.expected(pos, "':'")
+            pos = buf.skip_ws(pos + 1)
+            if pos < len(buf.buf) and buf.buf[pos] == "[":
+                if array_key is not None:
+                    raise ReadError(JSON_TWO_ARRAYS.format(first=array_key, second=key))
+                array_key = key
+                self.info.json_path = f"$.{key}"
+                yield from self._array(buf, pos)
+                pos = buf.pos_after
+            else:
+                _value, pos, _deep = buf.decode(pos)
+            pos = buf.skip_ws(pos)
+            if pos < len(buf.buf) and buf.buf[pos] == ",":
+                pos = buf.skip_ws(pos + 1)
+            elif pos >= len(buf.buf) or buf.buf[pos] != "}":
+                raise buf.expected(pos, "',' or '}'")
+        if array_key is None:
+            raise ReadError(JSON_NOT_RECORDS)
+        buf.pos_after = pos + 1
+
+    def _array(self, buf: _TextBuffer, pos: int) -> Iterator[RawBatch]:
+        batcher = _Batcher(self.batch_size)
+        index = 0
+        pos = buf.skip_ws(pos + 1)
+        if pos < len(buf.buf) and buf.buf[pos] == "]":
+            buf.pos_after = pos + 1
+            yield batcher.take()
+            return
+        while True:
+            if pos >= len(buf.buf):
+                raise buf.error(pos, "", JSON_TRUNCATED)
+            index += 1
+            start = pos
+            value, pos, too_deep = buf.decode(pos)
+            if too_deep:
+                shown = buf.buf[start : start + 200]
+                batcher.set_aside.append(
+                    SetAside(line=index, text=shown, code=CODE_JSON, message=MSG_JSON_TOO_DEEP)
+                )
+            else:
+                batcher.add(value, index, "" if isinstance(value, dict) else buf.buf[start:pos][:10000])
+            pos = buf.skip_ws(pos)
+            if pos >= len(buf.buf):
+                raise buf.error(pos, "", JSON_TRUNCATED)
+            char = buf.buf[pos]
+            if char == "]":
+                buf.pos_after = pos + 1
+                break
+            if char != ",":
+                raise buf.error(pos, "expected ',' or ']'")
+            pos = buf.skip_ws(pos + 1)
+            if batcher.full:
+                yield batcher.take()
+            if pos > CHUNK:  # keep the window small: forget what was already read
+                buf.drop(pos)
+                pos = 0
+        yield batcher.take()
+
+
+class NdjsonReader:
+    """One JSON object per line; a line that is not one is set aside, the rest load."""
+
+    def __init__(self, path: Path, *, info: ReadInfo, batch_size: int) -> None:
+        self.path = path
+        self.info = info
+        self.batch_size = batch_size
+        self._counter: CountingReader | None = None
+        self._iter = self._batches()
+        self._first: RawBatch | None = next(self._iter, None)
+        self.columns = [c for c in self._first.frame.columns if c != LINE_COLUMN] if self._first else []
+
+    @property
+    def bytes_read(self) -> int:
+        return self._counter.count if self._counter else 0
+
+    def batches(self) -> Iterator[RawBatch]:
+        if self._first is not None:
+            yield self._first
+            self._first = None
+        yield from self._iter
+
+    def line_fix(self) -> None:
+        return None
+
+    def _lines(self) -> Iterator[tuple[str | None, bytes | str]]:
+        stream, self._counter, _ = open_bytes(self.path)
+        if self.info.encoding in UTF8_FAMILY:
+            # Decode line by line: undecodable bytes spoil one line, not the file.
+            with stream:
+                for number, raw in enumerate(stream, start=1):
+                    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                        raw = raw[3:]
+                    try:
+                        yield raw.decode("utf-8"), raw
+                    except UnicodeDecodeError:
+                        yield None, raw
+        else:
+            text = io.TextIOWrapper(stream, encoding=self.info.encoding, errors="strict", newline=None)
+            with text:
+                try:
+                    for line in text:
+                        yield line, line
+                except UnicodeDecodeError as exc:
+                    problem = UNDECODABLE.format(encoding=self.info.encoding, problem=exc.reason)
+                    raise ReadError(problem) from exc
+
+    def _batches(self) -> Iterator[RawBatch]:
+        batcher = _Batcher(self.batch_size)
+        for number, (line, raw) in enumerate(self._lines(), start=1):
+            if line is None:
+                shown = raw.decode("utf-8", errors="backslashreplace") if isinstance(raw, bytes) else raw
+                message = MSG_ENCODING.format(encoding="UTF-8", column="(line)")
+                batcher.set_aside.append(
+                    SetAside(line=number, text=shown.rstrip("\r\n"), code=CODE_ENCODING, message=message)
+                )
+            elif line.strip():
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    message = MSG_JSON_BROKEN.format(problem=f"{exc.msg} at column {exc.colno}")
+                    batcher.set_aside.append(
+                        SetAside(line=number, text=line.rstrip("\r\n"), code=CODE_JSON, message=message)
+                    )
+                except RecursionError:
+                    batcher.set_aside.append(
+                        SetAside(line=number, text=line[:200], code=CODE_JSON, message=MSG_JSON_TOO_DEEP)
+                    )
+                else:
+                    batcher.add(value, number, line.rstrip("\r\n"))
+            if batcher.full:
+                yield batcher.take()
+        yield batcher.take()
