@@ -23,7 +23,7 @@ from datetime import date
 import narwhals as nw
 
 from etl.quality import messages as msg
-from etl.quality.rules import DATE_DIRECTIVES, Bound, RelativeDate, Rule
+from etl.quality.rules import Bound, RelativeDate, Rule
 
 INTEGER_PATTERN = r"^[+-]?[0-9]{1,18}$"
 """At most 18 digits: every such value fits a signed 64-bit integer."""
@@ -67,47 +67,40 @@ def _message(code: str, text: nw.Expr, *parts: nw.Expr | str) -> nw.Expr:
     return nw.concat_str(nw.lit(f'{code}: "'), preview(text), nw.lit('" '), *pieces)
 
 
-def _date_format_parts(fmt: str) -> tuple[str, dict[str, int]]:
-    """A strftime format as an anchored regex plus the offset of each directive."""
-    regex, offsets, position = "^", {}, 0
-    for token in re.findall(r"%.|[^%]", fmt):
-        if token in DATE_DIRECTIVES:
-            width = DATE_DIRECTIVES[token]
-            regex += f"[0-9]{{{width}}}"
-            offsets[token] = position
-            position += width
-        else:
-            regex += re.escape(token[-1])
-            position += 1
-    return regex + "$", offsets
+_ANY_YEAR = {"%Y": "[0-9]{4}", "%y": "[0-9]{2}"}
+_LEAP_YEAR = {
+    # divisible by 4, and centuries only when divisible by 400 (1900 no, 2000 yes)
+    "%Y": "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)",
+    # two digits read as 1970-2069 (as Polars' chrono does): 00 is 2000, a leap year
+    "%y": "(?:0[048]|[2468][048]|[13579][26])",
+}
+_MONTH_DAYS = (  # (months, days) that go together; 29 February is its own case
+    ("(?:0[13578]|1[02])", "(?:0[1-9]|[12][0-9]|3[01])"),
+    ("(?:0[469]|11)", "(?:0[1-9]|[12][0-9]|30)"),
+    ("02", "(?:0[1-9]|1[0-9]|2[0-8])"),
+)
+
+
+def date_regex(fmt: str) -> str:
+    """One anchored regex matching exactly the real calendar days written in ``fmt``.
+
+    Month lengths and leap years are spelt out in the regex, so a date is
+    checked by a single ``contains`` on any engine (no 2021-02-30, no 1900-02-29).
+    """
+    tokens = re.findall(r"%.|[^%]", fmt)
+
+    def spelt(year: dict[str, str], month: str, day: str) -> str:
+        parts = {"%Y": year["%Y"], "%y": year["%y"], "%m": month, "%d": day}
+        return "".join(parts.get(t, re.escape(t[-1])) for t in tokens)
+
+    cases = [spelt(_ANY_YEAR, month, day) for month, day in _MONTH_DAYS]
+    cases.append(spelt(_LEAP_YEAR, "02", "29"))
+    return "^(?:" + "|".join(cases) + ")$"
 
 
 def _valid_date(text: nw.Expr, fmt: str) -> nw.Expr:
-    """``text`` has the shape of ``fmt`` and names a real calendar day (no 2021-02-30)."""
-    regex, offsets = _date_format_parts(fmt)
-    shaped = text.str.contains(regex)
-    masked = nw.when(shaped).then(text)  # null unless shaped: the casts below never fail
-
-    def number(directive: str) -> nw.Expr:
-        start = offsets[directive]
-        return masked.str.slice(start, DATE_DIRECTIVES[directive]).cast(nw.Int64)
-
-    if "%Y" in offsets:
-        year = number("%Y")
-    else:  # as Polars (chrono) reads %y: 70-99 are 1900s, 00-69 are 2000s
-        short = number("%y")
-        year = nw.when(short >= 70).then(short + 1900).otherwise(short + 2000)
-    month, day = number("%m"), number("%d")
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    days_in_month = (
-        nw.when(month == 2)
-        .then(nw.when(leap).then(29).otherwise(28))
-        .when(month.is_in([4, 6, 9, 11]))
-        .then(30)
-        .otherwise(31)
-    )
-    real = (month >= 1) & (month <= 12) & (day >= 1) & (day <= days_in_month)
-    return (shaped & real).fill_null(value=False)
+    """``text`` is a real calendar day written in ``fmt``."""
+    return text.str.contains(date_regex(fmt)).fill_null(value=False)
 
 
 def date_from_text(text: nw.Expr, formats: tuple[str, ...]) -> nw.Expr:

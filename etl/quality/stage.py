@@ -132,11 +132,6 @@ def quality_check(
     key_present = ~nw.col(schema.key).is_null()
     checked = data.with_columns(
         *(rule.failed.alias(f"_q_fail_{i}") for i, rule in enumerate(compiled)),
-        *(nw.when(rule.failed).then(rule.message).alias(f"_q_msg_{i}") for i, rule in enumerate(compiled)),
-        *(
-            (nw.col(raws[name]).cast(nw.String) if name in raws else field.text).alias(f"_q_orig_{name}")
-            for name, field in inputs.items()
-        ),
         **{
             _DUPLICATE: key_present & ~nw.col(schema.key).is_last_distinct().over(order_by=line_column)
             if resolve_duplicates
@@ -146,7 +141,21 @@ def quality_check(
     invalid = nw.any_horizontal(*fail_columns, ignore_nulls=True) if fail_columns else nw.lit(value=False)
     checked = checked.with_columns(invalid.alias(_INVALID))
     kept = checked.filter(~nw.col(_DUPLICATE))
-    bad = kept.filter(nw.col(_INVALID)).sort(line_column)
+    # Messages only for the failing rows: building text for every row would dominate the cost.
+    bad = (
+        kept.filter(nw.col(_INVALID))
+        .with_columns(
+            *(
+                nw.when(nw.col(f"_q_fail_{i}")).then(rule.message).alias(f"_q_msg_{i}")
+                for i, rule in enumerate(compiled)
+            ),
+            *(
+                (nw.col(raws[name]).cast(nw.String) if name in raws else field.text).alias(f"_q_orig_{name}")
+                for name, field in inputs.items()
+            ),
+        )
+        .sort(line_column)
+    )
     quarantined = _entries(
         bad,
         compiled_codes=[r.code for r in compiled],
@@ -198,7 +207,11 @@ def _entries(
     stage already gave one with the same code (or its equivalent).
     """
     entries = []
-    for row in bad.rows(named=True):
+    wanted = [c for c in bad.columns if c.startswith(("_q_fail_", "_q_msg_", "_q_orig_"))]
+    wanted += [
+        c for c in (line_column, RAW_RECORD_COLUMN, UPSTREAM_CODES, UPSTREAM_MESSAGES) if c in bad.columns
+    ]
+    for row in bad.select(wanted).rows(named=True):
         codes = [code for i, code in enumerate(compiled_codes) if row[f"_q_fail_{i}"]]
         texts = [row[f"_q_msg_{i}"] for i in range(len(compiled_codes)) if row[f"_q_fail_{i}"]]
         if upstream:

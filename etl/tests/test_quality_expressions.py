@@ -11,7 +11,7 @@ import pytest
 
 from etl.quality import messages as msg
 from etl.quality import quality_check
-from etl.quality.expressions import date_from_text
+from etl.quality.expressions import date_from_text, date_regex
 from etl.quality.rules import RuleSet
 from etl.tests.quality_factories import column, one_field
 
@@ -199,3 +199,24 @@ def test_rules_run_on_eager_and_lazy_frames_alike(lazy: bool) -> None:
     data = column(["a@b.co", "nope"])
     result = quality_check(data.lazy() if lazy else data, ruleset=rules, today=TODAY)
     assert [e.line_number for e in result.quarantined] == [3]
+
+
+@pytest.mark.parametrize("fmt", ["%Y-%m-%d", "%d/%m/%Y", "%m%d%y"])
+def test_date_regex_accepts_exactly_the_real_calendar_days(fmt: str) -> None:
+    years = [1899, 1900, 1904, 1999, 2000, 2001, 2023, 2024, 2100]
+    texts, real = [], []
+    for year in years:
+        for month in range(0, 14):
+            for day in range(0, 33):
+                text = fmt.replace("%Y", f"{year:04d}").replace("%y", f"{year % 100:02d}")
+                texts.append(text.replace("%m", f"{month:02d}").replace("%d", f"{day:02d}"))
+                try:
+                    date(
+                        year if "%Y" in fmt else (1900 if year % 100 >= 70 else 2000) + year % 100, month, day
+                    )
+                except ValueError:
+                    real.append(False)
+                else:
+                    real.append(True)
+    matched = pl.DataFrame({"t": texts}).select(pl.col("t").str.contains(date_regex(fmt)))["t"].to_list()
+    assert matched == real
