@@ -112,6 +112,31 @@ def call_with_retry(
         raise
 
 
+def source_call(
+    fn: Callable[[], T],
+    *,
+    operation: str,
+    target: str,
+    retryable: Callable[[BaseException], bool],
+    policy: RetryPolicy | None = None,
+) -> T:
+    """:func:`call_with_retry` for a source: a transient error that outlives every attempt
+    becomes one :class:`~etl.sources.base.FetchError` line (:data:`RETRIES_EXHAUSTED`)."""
+    from etl.sources.base import FetchError
+
+    policy = policy or RetryPolicy.from_settings()
+    try:
+        return call_with_retry(fn, operation=operation, target=target, retryable=retryable, policy=policy)
+    except Exception as exc:
+        if retryable(exc):
+            raise FetchError(
+                RETRIES_EXHAUSTED.format(
+                    target=target, operation=operation, attempts=policy.attempts, error=error_line(exc)
+                )
+            ) from exc
+        raise
+
+
 def is_transient_db_error(error: BaseException) -> bool:
     from django.db import InterfaceError, OperationalError
 

@@ -24,7 +24,7 @@ from typing import TypeVar
 import paramiko
 import structlog
 
-from etl.retry import RETRIES_EXHAUSTED, RetryPolicy, call_with_retry, error_line
+from etl.retry import RetryPolicy, source_call
 from etl.sources.base import (
     AFTER_SUCCESS_ACTIONS,
     AuthenticationError,
@@ -209,22 +209,9 @@ class SftpSource:
     # --- internals --------------------------------------------------------------
 
     def _retry(self, fn: Callable[[], T], *, operation: str) -> T:
-        policy = self.policy or RetryPolicy.from_settings()
-        try:
-            return call_with_retry(
-                fn, operation=operation, target=self.target, retryable=is_transient, policy=policy
-            )
-        except Exception as exc:
-            if is_transient(exc):
-                raise FetchError(
-                    RETRIES_EXHAUSTED.format(
-                        target=self.target,
-                        operation=operation,
-                        attempts=policy.attempts,
-                        error=error_line(exc),
-                    )
-                ) from exc
-            raise
+        return source_call(
+            fn, operation=operation, target=self.target, retryable=is_transient, policy=self.policy
+        )
 
     def _private_key(self) -> paramiko.PKey | None:
         if not self.config.key_path:

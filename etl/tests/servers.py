@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import socket
@@ -291,3 +292,88 @@ class SmtpServer:
 
     def stop(self) -> None:
         self._controller.stop()
+
+
+# --- TCP proxy that cuts a transfer -----------------------------------------------------
+
+
+class CuttingProxy:
+    """Forwards 127.0.0.1:<port> to ``upstream``; cuts a response mid-body on demand.
+
+    After :meth:`cut_next`, the next connection whose request starts with
+    ``match`` (e.g. ``b"GET /bucket/big.csv"``) is closed once ``after_bytes``
+    of the answer have gone through: the client sees a connection dropped
+    in the middle of the download.
+    """
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.match = b""
+        self.after_bytes = 0
+        self.cuts_remaining = 0
+        self.cuts_done = 0
+        self._lock = threading.Lock()
+        self._listener = socket.create_server((HOST, 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def cut_next(self, *, match: bytes, after_bytes: int, times: int = 1) -> None:
+        with self._lock:
+            self.match, self.after_bytes, self.cuts_remaining = match, after_bytes, times
+
+    def start(self) -> CuttingProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        _close(self._listener)  # shutdown() is what wakes the thread blocked in accept()
+        self._thread.join(timeout=10)
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream, timeout=30)
+            armed = threading.Event()
+            threading.Thread(target=self._requests, args=(client, upstream, armed), daemon=True).start()
+            threading.Thread(target=self._responses, args=(upstream, client, armed), daemon=True).start()
+
+    def _requests(self, src: socket.socket, dst: socket.socket, armed: threading.Event) -> None:
+        try:
+            while data := src.recv(65536):
+                with self._lock:
+                    if self.cuts_remaining > 0 and self.match and data.startswith(self.match):
+                        self.cuts_remaining -= 1
+                        armed.set()
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _close(src, dst)
+
+    def _responses(self, src: socket.socket, dst: socket.socket, armed: threading.Event) -> None:
+        sent_since_armed = 0
+        try:
+            while data := src.recv(65536):
+                if armed.is_set():
+                    room = self.after_bytes - sent_since_armed
+                    if len(data) >= room:
+                        dst.sendall(data[:room])
+                        with self._lock:
+                            self.cuts_done += 1
+                        return
+                    sent_since_armed += len(data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _close(src, dst)
+
+
+def _close(*sockets: socket.socket) -> None:
+    for sock in sockets:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
