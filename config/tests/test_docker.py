@@ -29,3 +29,17 @@ def test_dockerfile_runs_gunicorn_as_non_root() -> None:
     assert "FROM python:3.11-slim" in dockerfile
     assert "\nUSER app" in dockerfile
     assert "gunicorn" in dockerfile
+
+
+def test_compose_scheduler_ingests_from_the_seeded_sftp_service_independently_of_web() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    scheduler, sftp = services["scheduler"], services["sftp"]
+    assert "manage.py ingest --source sftp --all" in scheduler["command"]
+    assert "web" not in scheduler["depends_on"]
+    assert scheduler["environment"]["SFTP_HOST"] == "sftp"
+    assert scheduler["environment"]["SFTP_KNOWN_HOSTS"].startswith("/sftp-trust/")
+    assert sftp["image"].startswith("atmoz/sftp")
+    assert any(v.startswith("./scripts/downloads/customers-100.csv:") for v in sftp["volumes"])
+    example = (ROOT / ".env.example").read_text()
+    for name in scheduler["environment"]:
+        assert f"{name}=" in example, f"{name} is not documented in .env.example"
