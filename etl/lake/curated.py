@@ -15,7 +15,6 @@ from pyiceberg.expressions import AlwaysFalse, BooleanExpression
 from pyiceberg.table import Table
 
 from etl.lake.tables import (
-    RUN_ID,
     CommitResult,
     conform,
     files_commit,
@@ -147,39 +146,44 @@ def datasets_refresh(
     table_replace(by_month, customers_by_month(customers), properties=properties)
 
 
-def run_ids_in(table: Table) -> set[str]:
-    return {
-        s.summary.additional_properties[RUN_ID]
-        for s in table.snapshots()
-        if s.summary is not None and RUN_ID in s.summary.additional_properties
-    }
+@dataclass(frozen=True)
+class RunQuality:
+    run_id: int
+    filename: str
+    rows_read: int
+    rows_quarantined: int
+    failures: list[tuple[str, int]]
+    """(rule code, failing records); empty for a clean run (stored as one "(none)" row)."""
 
 
-def data_quality_append(
-    table: Table,
-    *,
-    run_id: int,
-    filename: str,
-    rows_read: int,
-    rows_quarantined: int,
-    failures: list[tuple[str, int]],
-    properties: dict[str, str],
-) -> bool:
-    """Append the run's rule → failures rows, once per run (a repair never doubles them)."""
-    if str(run_id) in run_ids_in(table):
-        return False
+def data_quality_runs(table: Table) -> set[int]:
+    if table.current_snapshot() is None:
+        return set()
+    return {int(v) for v in table.scan(selected_fields=("run_id",)).to_arrow().column("run_id").to_pylist()}
+
+
+def data_quality_append(table: Table, *, runs: Sequence[RunQuality], properties: dict[str, str]) -> int:
+    """Append each run's rule → failures rows, once per run (a repair never doubles them); one snapshot."""
+    present = data_quality_runs(table)
+    rows = [
+        (run, rule, count)
+        for run in runs
+        if run.run_id not in present
+        for rule, count in (run.failures or [("(none)", 0)])
+    ]
+    if not rows:
+        return 0
     now = dt.datetime.now(tz=dt.UTC)
-    rules = failures or [("(none)", 0)]
     frame = pa.table(
         {
-            "run_id": pa.array([run_id] * len(rules), pa.int64()),
-            "filename": [filename] * len(rules),
-            "rule": [rule for rule, _ in rules],
-            "failures": pa.array([count for _, count in rules], pa.int64()),
-            "rows_read": pa.array([rows_read] * len(rules), pa.int64()),
-            "rows_quarantined": pa.array([rows_quarantined] * len(rules), pa.int64()),
-            "recorded_at": pa.array([now] * len(rules), pa.timestamp("us", tz="UTC")),
+            "run_id": pa.array([r.run_id for r, _, _ in rows], pa.int64()),
+            "filename": [r.filename for r, _, _ in rows],
+            "rule": [rule for _, rule, _ in rows],
+            "failures": pa.array([count for _, _, count in rows], pa.int64()),
+            "rows_read": pa.array([r.rows_read for r, _, _ in rows], pa.int64()),
+            "rows_quarantined": pa.array([r.rows_quarantined for r, _, _ in rows], pa.int64()),
+            "recorded_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
         }
     )
     files_commit(table, remove=[], add=conform(frame, table), properties=properties)
-    return True
+    return len({r.run_id for r, _, _ in rows})

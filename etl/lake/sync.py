@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 import structlog
@@ -21,7 +22,14 @@ from django.db import connection
 
 from etl.lake.catalog import lake_catalog
 from etl.lake.config import LakeConfig, lake_config
-from etl.lake.curated import customers_rebuild, customers_upsert, data_quality_append, datasets_refresh
+from etl.lake.curated import (
+    RunQuality,
+    customers_rebuild,
+    customers_upsert,
+    data_quality_append,
+    data_quality_runs,
+    datasets_refresh,
+)
 from etl.lake.selectors import customers_arrow, customers_count, quality_failures
 from etl.lake.tables import (
     BY_COUNTRY,
@@ -32,8 +40,8 @@ from etl.lake.tables import (
     RUN_ID,
     table_ensure,
 )
-from etl.lake.zones import lake_processed_write
-from etl.models import IngestionRun, LakeStatus
+from etl.lake.zones import lake_processed_upload, lake_processed_write
+from etl.models import IngestionRun, LakeStatus, RunStatus
 
 log = structlog.get_logger(__name__)
 
@@ -94,16 +102,27 @@ def _publish(
         properties=props | {OPERATION: "refresh"},
     )
     quality = table_ensure(catalog, DATA_QUALITY)
-    for done in IngestionRun.objects.filter(pk__in=[*repair, *([run.pk] if run is not None else [])]):
-        data_quality_append(
-            quality,
-            run_id=done.pk,
-            filename=done.filename,
-            rows_read=done.rows_read,
-            rows_quarantined=done.rows_quarantined,
-            failures=quality_failures(run_id=done.pk),
-            properties={RUN_ID: str(done.pk), OPERATION: "append"},
-        )
+    present = data_quality_runs(quality)
+    # Every finished run not there yet: this one, repaired ones, rejected ones (no lake step of their own).
+    missing = (
+        IngestionRun.objects.filter(status__in=[RunStatus.SUCCEEDED, RunStatus.REJECTED], dry_run=False)
+        .exclude(pk__in=present)
+        .order_by("id")
+    )
+    data_quality_append(
+        quality,
+        runs=[
+            RunQuality(
+                run_id=done.pk,
+                filename=done.filename,
+                rows_read=done.rows_read,
+                rows_quarantined=done.rows_quarantined,
+                failures=quality_failures(run_id=done.pk),
+            )
+            for done in missing
+        ],
+        properties=props | {OPERATION: "append"},
+    )
     return LakeOutcome(
         status=LakeStatus.SUCCEEDED,
         mode=result.mode,
@@ -112,16 +131,27 @@ def _publish(
     )
 
 
+def _keys(*, processed: pl.DataFrame | None, parts: Sequence[Path], key: str) -> list[str]:
+    if processed is not None:
+        return [str(k) for k in processed.get_column(key).drop_nulls().unique().to_list()]
+    if not parts:
+        return []
+    keys = pl.scan_parquet(list(parts)).select(key).drop_nulls().unique().collect()
+    return [str(k) for k in keys.get_column(key).to_list()]
+
+
 def lake_publish_run(
     *,
     run: IngestionRun,
-    processed: pl.DataFrame | None,
+    processed: pl.DataFrame | None = None,
+    processed_parts: Sequence[Path] = (),
     key: str = "customer_id",
     config: LakeConfig | None = None,
 ) -> LakeOutcome:
     """The lake step of a run, called after its PostgreSQL commit. Never raises.
 
-    Writes ``processed`` (the run's cleaned records, extra columns included) to
+    Writes ``processed`` (the run's cleaned records, extra columns included;
+    or ``processed_parts``, the same as Parquet files spooled batch by batch) to
     processed/, then upserts the run's keys into curated.customers from the
     customers table (one snapshot with the run id), rebuilds the business
     datasets and appends the run's data-quality rows. Earlier failed lake
@@ -136,7 +166,9 @@ def lake_publish_run(
         with _writer_lock():
             if processed is not None:
                 lake_processed_write(run_id=run.pk, frame=processed, config=config)
-            keys = processed.get_column(key).drop_nulls().unique().to_list() if processed is not None else []
+            elif processed_parts:
+                lake_processed_upload(run_id=run.pk, parts=processed_parts, config=config)
+            keys = _keys(processed=processed, parts=processed_parts, key=key)
             outcome = _publish(config=config, run=run, keys=keys, repair=_failed_runs(exclude=run.pk))
     except Exception as exc:
         message = ERR_LAKE_STEP.format(run_id=run.pk, error=f"{type(exc).__name__}: {exc}".splitlines()[0])

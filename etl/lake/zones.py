@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl.lake.config import LakeConfig, lake_config
@@ -119,8 +121,8 @@ def lake_raw_receipts(*, sha256: str, config: LakeConfig | None = None) -> list[
     return sorted(receipts, key=lambda r: (r["run_id"] is None, r["run_id"] or 0))
 
 
-def processed_path(run_id: int, dataset: str = "customers") -> str:
-    return f"processed/{dataset}/run_id={run_id}/part-0.parquet"
+def processed_path(run_id: int, dataset: str = "customers", part: int = 0) -> str:
+    return f"processed/{dataset}/run_id={run_id}/part-{part:05d}.parquet"
 
 
 def lake_processed_write(
@@ -132,16 +134,36 @@ def lake_processed_write(
     """
     lake = lake_fs(config or lake_config())
     relative = processed_path(run_id, dataset)
+    for stale in lake.list(relative.rsplit("/", 1)[0]):
+        lake.filesystem.delete_file(lake.path(stale))
     lake.filesystem.create_dir(lake.path(relative.rsplit("/", 1)[0]), recursive=True)
     pq.write_table(frame.to_arrow(), lake.path(relative), filesystem=lake.filesystem)
     return relative
 
 
+def lake_processed_upload(
+    *, run_id: int, parts: Sequence[Path], dataset: str = "customers", config: LakeConfig | None = None
+) -> list[str]:
+    """Copy a run's Parquet parts (spooled batch by batch during the run) into processed/."""
+    lake = lake_fs(config or lake_config())
+    folder = processed_path(run_id, dataset).rsplit("/", 1)[0]
+    for stale in lake.list(folder):  # a repair replaces the run's files whole
+        lake.filesystem.delete_file(lake.path(stale))
+    written = []
+    for number, part in enumerate(parts):
+        relative = processed_path(run_id, dataset, number)
+        lake.write_bytes(relative, Path(part).read_bytes())
+        written.append(relative)
+    return written
+
+
 def lake_processed_read(
     *, run_id: int, dataset: str = "customers", config: LakeConfig | None = None
 ) -> pl.DataFrame:
+    """All the run's processed records (its parts in order)."""
     lake = lake_fs(config or lake_config())
-    table = pq.read_table(lake.path(processed_path(run_id, dataset)), filesystem=lake.filesystem)
-    frame = pl.from_arrow(table)
+    folder = processed_path(run_id, dataset).rsplit("/", 1)[0]
+    tables = [pq.read_table(lake.path(p), filesystem=lake.filesystem) for p in lake.list(folder)]
+    frame = pl.from_arrow(pa.concat_tables(tables))
     assert isinstance(frame, pl.DataFrame)
     return frame

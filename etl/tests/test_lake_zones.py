@@ -87,5 +87,5 @@ def test_processed_zone_keeps_each_runs_records_with_extra_columns(config) -> No
     )
     relative = lake_processed_write(run_id=3, frame=frame, config=config)
 
-    assert relative == "processed/customers/run_id=3/part-0.parquet"
+    assert relative == "processed/customers/run_id=3/part-00000.parquet"
     assert lake_processed_read(run_id=3, config=config).equals(frame)

@@ -1,0 +1,91 @@
+"""The lake's pipeline hook: raw copy after fetch, processed records per batch, publish after commit.
+
+Registered in ``etl.pipeline.HOOKS`` by :func:`lake_hook_register` (called from
+the etl app's ``ready``). The three calls mirror the flow of one file:
+
+- ``after_fetch``: the fetched bytes go to raw/ before any processing. A run
+  whose raw copy cannot be kept fails (nothing is processed without it).
+- ``on_batch``: each batch's loadable records, with the file's unknown extra
+  columns joined back by line, are spooled as Parquet in the work folder
+  (bounded memory whatever the file size).
+- ``after_commit``: :func:`lake_publish_run` (processed/ and curated/); it
+  never raises and records its outcome on the run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from django.conf import settings
+
+from etl.lake.sync import lake_publish_run
+from etl.lake.zones import lake_raw_write
+from etl.mapping import columns_map, extra_columns
+from etl.readers.base import LINE_COLUMN
+from etl.schema import load_schema
+
+SOURCE_LINE = "source_line"
+"""The processed zone's name for the record's line in the file."""
+
+
+def processed_frame(*, raw: pl.DataFrame, valid: pl.DataFrame) -> pl.DataFrame:
+    """The batch's loadable records with the file's extra (unmapped) columns, keyed by line."""
+    mapping = columns_map([c for c in raw.columns if c != LINE_COLUMN], schema=load_schema())
+    extras = [c for c in extra_columns(raw, mapping=mapping) if c not in valid.columns]
+    frame = valid.drop([c for c in valid.columns if c.startswith("__") and c != LINE_COLUMN])
+    if extras and LINE_COLUMN in frame.columns:
+        frame = frame.join(raw.select([LINE_COLUMN, *extras]), on=LINE_COLUMN, how="left")
+    return frame.rename({LINE_COLUMN: SOURCE_LINE}) if LINE_COLUMN in frame.columns else frame
+
+
+class LakeHook:
+    """``etl.pipeline.PipelineHook`` of the lake (duck-typed on the pipeline's ``StageContext``)."""
+
+    def _spool(self, ctx: Any) -> Path:
+        return Path(ctx.options.work_dir) / ".lake-spool" / f"run-{ctx.run.pk}"
+
+    def _publishes(self, ctx: Any) -> bool:
+        return ctx.run is not None and not (ctx.options is not None and ctx.options.dry_run)
+
+    def after_fetch(self, ctx: Any) -> None:
+        if not settings.LAKE_ENABLED:
+            return
+        ctx.stage = "lake raw copy"
+        lake_raw_write(
+            path=ctx.path,
+            sha256=ctx.sha256,
+            source=ctx.source,
+            filename=ctx.filename,
+            run_id=ctx.run.pk if ctx.run is not None else None,
+        )
+        if self._publishes(ctx):
+            shutil.rmtree(self._spool(ctx), ignore_errors=True)
+
+    def on_batch(self, ctx: Any, *, raw: pl.DataFrame, valid: pl.DataFrame) -> None:
+        if not settings.LAKE_ENABLED or not self._publishes(ctx) or valid.height == 0:
+            return
+        spool = self._spool(ctx)
+        spool.mkdir(parents=True, exist_ok=True)
+        number = len(list(spool.glob("part-*.parquet")))
+        processed_frame(raw=raw, valid=valid).write_parquet(spool / f"part-{number:05d}.parquet")
+
+    def after_commit(self, ctx: Any) -> None:
+        if not self._publishes(ctx):
+            return
+        spool = self._spool(ctx)
+        try:
+            parts = sorted(spool.glob("part-*.parquet"))
+            lake_publish_run(run=ctx.run, processed_parts=parts)
+        finally:
+            shutil.rmtree(spool, ignore_errors=True)
+
+
+def lake_hook_register() -> None:
+    """Add the lake's hook to the pipeline once (idempotent)."""
+    from etl import pipeline
+
+    if not any(isinstance(h, LakeHook) for h in pipeline.HOOKS):
+        pipeline.HOOKS.append(LakeHook())
