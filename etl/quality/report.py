@@ -11,7 +11,7 @@ FAILURES_HEADER = ("rule", "failures", "example")
 NO_FAILURES = "quality: every record passed the rules"
 OUTLIERS_LINE = "outliers: {flagged} of {checked} records flagged ({checks})"
 EXAMPLE_CHARS = 90
-QUARANTINE_CSV_COLUMNS = ("line_number", "rule_codes", "messages", "raw", "raw_text")
+QUARANTINE_CSV_COLUMNS = ("run_id", "file", "line_number", "rule_codes", "messages", "raw", "raw_text")
 
 
 def failures_table(report: dict[str, Any]) -> str:
@@ -43,10 +43,9 @@ def _cut(text: str) -> str:
 
 
 def quarantine_write_csv(*, rows: Any, path: Path) -> int:
-    """Write quarantined records (``QuarantinedRecord`` rows) as CSV for the partner; returns the count.
-
-    Codes and messages are joined with `` | ``; ``raw`` is the record as JSON.
-    """
+    """Write quarantined records (``QuarantinedRecord`` rows, their ``run`` loaded) as CSV
+    for the partner; returns the count. Codes and messages are joined with `` | ``;
+    ``raw`` is the record as the file had it, as JSON."""
     count = 0
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
@@ -54,6 +53,8 @@ def quarantine_write_csv(*, rows: Any, path: Path) -> int:
         for record in rows:
             writer.writerow(
                 [
+                    record.run_id,
+                    record.run.filename,
                     "" if record.line_number is None else record.line_number,
                     " | ".join(record.rule_codes),
                     " | ".join(record.messages),

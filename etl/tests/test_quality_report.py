@@ -38,6 +38,8 @@ def test_failures_table_adds_a_line_for_flagged_outliers() -> None:
 def test_quarantine_csv_has_one_row_per_record_with_joined_reasons(tmp_path: Path) -> None:
     rows = [
         SimpleNamespace(
+            run_id=7,
+            run=SimpleNamespace(filename="f.csv"),
             line_number=3,
             rule_codes=["email.pattern", "index.type"],
             messages=['email.pattern: "x" is not an email address', 'index.type: "a" is not an integer'],
@@ -45,7 +47,13 @@ def test_quarantine_csv_has_one_row_per_record_with_joined_reasons(tmp_path: Pat
             raw_text="",
         ),
         SimpleNamespace(
-            line_number=9, rule_codes=["row.field_count"], messages=["m"], raw=None, raw_text="a,b"
+            run_id=7,
+            run=SimpleNamespace(filename="f.csv"),
+            line_number=9,
+            rule_codes=["row.field_count"],
+            messages=["m"],
+            raw=None,
+            raw_text="a,b",
         ),
     ]
     path = tmp_path / "q.csv"
@@ -53,13 +61,15 @@ def test_quarantine_csv_has_one_row_per_record_with_joined_reasons(tmp_path: Pat
     with path.open(encoding="utf-8", newline="") as fh:
         written = list(csv.reader(fh))
     assert written == [
-        ["line_number", "rule_codes", "messages", "raw", "raw_text"],
+        ["run_id", "file", "line_number", "rule_codes", "messages", "raw", "raw_text"],
         [
+            "7",
+            "f.csv",
             "3",
             "email.pattern | index.type",
             'email.pattern: "x" is not an email address | index.type: "a" is not an integer',
             '{"Email": "x", "Index": "a"}',
             "",
         ],
-        ["9", "row.field_count", "m", "", "a,b"],
+        ["7", "f.csv", "9", "row.field_count", "m", "", "a,b"],
     ]
