@@ -22,8 +22,12 @@ def model_admin() -> QuarantinedRecordAdmin:
 
 @pytest.fixture
 def records() -> dict[str, Any]:
-    first = IngestionRun.objects.create(source="local", filename="a.csv", status="succeeded", rows_quarantined=2)
-    second = IngestionRun.objects.create(source="local", filename="b.csv", status="rejected", rows_quarantined=1)
+    first = IngestionRun.objects.create(
+        source="local", filename="a.csv", status="succeeded", rows_quarantined=2
+    )
+    second = IngestionRun.objects.create(
+        source="local", filename="b.csv", status="rejected", rows_quarantined=1
+    )
     email = QuarantinedRecord.objects.create(
         run=first,
         line_number=3,
