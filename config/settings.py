@@ -191,7 +191,7 @@ API_THROTTLE_TOKEN: str = env("API_THROTTLE_TOKEN", "10/minute", parse_throttle_
 API_TOKEN_TTL_HOURS: int = env("API_TOKEN_TTL_HOURS", "24", parse_positive_int)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["knox.auth.TokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["customers.auth.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 from knox.models import AuthToken
 
 DEMO_PASSWORD = "admin123"  # noqa: S105 -- documented dev-only default, refused when DEBUG is off
@@ -44,10 +45,20 @@ def demo_admin_ensure(*, username: str = "admin") -> DemoAdmin:
     return DemoAdmin(user=user, created=created, used_default_password=used_default)
 
 
+def api_token_issue(*, user: AbstractUser) -> tuple[AuthToken, str]:
+    """A new knox token (row, clear text) for ``user``; only its digest is stored.
+
+    The user's expired tokens are deleted here, not on every request
+    (see :mod:`customers.auth`). Lifetime: ``API_TOKEN_TTL_HOURS``.
+    """
+    AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
+    instance, token = AuthToken.objects.create(user=user)
+    return instance, token
+
+
 def api_token_create(*, user: AbstractUser) -> str:
-    """A new knox token for ``user``; only its digest is stored, so print it now."""
-    _instance, token = AuthToken.objects.create(user=user)
-    return token
+    """A new token for ``user``, in clear text: print it now, it cannot be read back."""
+    return api_token_issue(user=user)[1]
 
 
 UNKNOWN_USER = "create_api_token: no user named {username!r}"

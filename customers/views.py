@@ -6,17 +6,20 @@ from typing import Any
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from knox.models import AuthToken
 from knox.views import LoginView, LogoutAllView, LogoutView
 from rest_framework import serializers, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from customers.auth import ApiTokenAuthentication
 from customers.filters import CustomerFilterSet
 from customers.models import KEYSET_ORDERING_FIELDS, Customer
 from customers.pagination import KeysetPagination
 from customers.selectors import customer_list
 from customers.serializers import CustomerSerializer, TokenObtainRequestSerializer, TokenResponseSerializer
+from customers.services import api_token_issue
 from customers.throttles import ApiAnonThrottle, TokenObtainThrottle
 
 ORDERING_FIELDS = KEYSET_ORDERING_FIELDS
@@ -100,14 +103,17 @@ class TokenObtainView(LoginView):
         request.user = serializer.validated_data["user"]
         return super().post(request, format=format)
 
+    def create_token(self) -> tuple[AuthToken, str]:
+        return api_token_issue(user=self.request.user)
+
 
 @extend_schema(summary="Revoke the token used", request=None, responses={204: None, 401: _unauthorized})
 class TokenLogoutView(LogoutView):
-    pass
+    authentication_classes = (ApiTokenAuthentication,)
 
 
 @extend_schema(
     summary="Revoke every token of the user", request=None, responses={204: None, 401: _unauthorized}
 )
 class TokenLogoutAllView(LogoutAllView):
-    pass
+    authentication_classes = (ApiTokenAuthentication,)

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -144,3 +146,21 @@ def test_create_api_token_for_an_inactive_user_is_a_command_error(db: None) -> N
     with pytest.raises(CommandError) as excinfo:
         call_command("create_api_token", "gone")
     assert str(excinfo.value) == INACTIVE_USER.format(username="gone")
+
+
+def test_issuing_a_token_deletes_the_users_expired_tokens(user: Any) -> None:
+    old = api_token_create(user=user)
+    AuthToken.objects.filter(user=user).update(expiry=timezone.now() - dt.timedelta(seconds=1))
+    fresh = api_token_create(user=user)
+    assert AuthToken.objects.filter(user=user).count() == 1
+    _assert_json_401(_client(old).get(URL))
+    assert _client(fresh).get(URL).status_code == 200
+
+
+def test_authenticating_reads_only_the_presented_token(api: APIClient, user: Any) -> None:
+    for _ in range(5):
+        api_token_create(user=user)
+    # knox itself would load all six of the user's tokens on every request.
+    with CaptureQueriesContext(connection) as captured:
+        api.get(URL)
+    assert not [q for q in captured if 'FROM "knox_authtoken" WHERE "knox_authtoken"."user_id"' in q["sql"]]
