@@ -24,6 +24,7 @@ from django.conf import settings
 from etl.lake.sync import lake_publish_run
 from etl.lake.zones import lake_raw_write
 from etl.mapping import columns_map, extra_columns
+from etl.models import IngestionRun, RunStatus
 from etl.readers.base import LINE_COLUMN
 from etl.schema import load_schema
 
@@ -62,7 +63,19 @@ class LakeHook:
             run_id=ctx.run.pk if ctx.run is not None else None,
         )
         if self._publishes(ctx):
-            shutil.rmtree(self._spool(ctx), ignore_errors=True)
+            self._spools_clear(self._spool(ctx).parent)
+
+    def _spools_clear(self, folder: Path) -> None:
+        """Drop the spools of runs that are over (rejected and failed runs never publish theirs)."""
+        if not folder.is_dir():
+            return
+        ids = {int(p.name.removeprefix("run-")): p for p in folder.glob("run-*") if p.name[4:].isdigit()}
+        running = set(
+            IngestionRun.objects.filter(pk__in=ids, status=RunStatus.RUNNING).values_list("pk", flat=True)
+        )
+        for run_id, path in ids.items():
+            if run_id not in running:
+                shutil.rmtree(path, ignore_errors=True)
 
     def on_batch(self, ctx: Any, *, raw: pl.DataFrame, valid: pl.DataFrame) -> None:
         if not settings.LAKE_ENABLED or not self._publishes(ctx) or valid.height == 0:

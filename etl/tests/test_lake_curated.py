@@ -172,3 +172,15 @@ def test_data_quality_table_holds_each_runs_rule_failures(lake) -> None:
         (run.pk, "email.pattern", 2),
     ]
     assert {r["rows_quarantined"] for r in rows} == {2}
+
+
+def test_a_run_that_loads_no_record_still_adds_its_snapshot(lake) -> None:
+    first = make_run()
+    lake_publish_run(run=first, processed=load([customer("A1")], run=first), config=lake)
+    empty = make_run(rows_read=1, rows_quarantined=1)
+    outcome = lake_publish_run(run=empty, processed=None, config=lake)
+
+    assert outcome.status == LakeStatus.SUCCEEDED
+    snapshots = _snapshots(lake)
+    assert [s.summary.additional_properties[RUN_ID] for s in snapshots] == [str(first.pk), str(empty.pk)]
+    assert curated_as_pg(lake) == pg_rows()
