@@ -251,3 +251,8 @@ class S3Source:
                 logger.info("s3.already_moved", target=self.target, file=name, error=error_line(exc))
         # S3 deletes are idempotent: a key that is already gone is not an error.
         self.client.delete_object(Bucket=self.config.bucket, Key=key)
+
+
+def s3_source() -> S3Source:
+    """The S3 source configured by the ``S3_*`` and ``SOURCE_*`` settings and the AWS variables."""
+    return S3Source(S3Config.from_settings())

@@ -320,3 +320,8 @@ class SftpSource:
                 sftp.mkdir(processed)
             with contextlib.suppress(FileNotFoundError):  # already moved by an earlier attempt
                 sftp.posix_rename(remote, posixpath.join(processed, name))
+
+
+def sftp_source() -> SftpSource:
+    """The SFTP source configured by the ``SFTP_*`` and ``SOURCE_*`` settings."""
+    return SftpSource(SftpConfig.from_settings())
