@@ -190,3 +190,29 @@ def row_filters(tree: dict[str, Any], columns: dict[str, set[str]]) -> dict[str,
         else ex.Or(*filters)
         for name, filters in per_reference.items()
     }
+
+
+_SYMBOLS = {
+    "EqualTo": "=",
+    "NotEqualTo": "<>",
+    "LessThan": "<",
+    "LessThanOrEqual": "<=",
+    "GreaterThan": ">",
+    "GreaterThanOrEqual": ">=",
+}
+
+
+def filter_text(expression: BooleanExpression) -> str:
+    """A pushed filter as people read it: ``subscription_date >= 2021-06-01 AND ...``."""
+    kind = type(expression).__name__
+    node: Any = expression
+    if kind in ("And", "Or"):
+        return f"({filter_text(node.left)} {kind.upper()} {filter_text(node.right)})"
+    if kind in _SYMBOLS:
+        return f"{node.term.name} {_SYMBOLS[kind]} {node.literal.value}"
+    if kind == "In":
+        values = ", ".join(sorted(str(v.value) for v in node.literals))
+        return f"{node.term.name} IN ({values})"
+    if kind == "AlwaysTrue":
+        return "none"
+    return repr(expression)

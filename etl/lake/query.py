@@ -34,7 +34,7 @@ from etl.lake.errors import (
     ERR_UNKNOWN_SNAPSHOT,
     LakeError,
 )
-from etl.lake.pushdown import parse_tree, referenced_tables, row_filters
+from etl.lake.pushdown import filter_text, parse_tree, referenced_tables, row_filters
 from etl.lake.tables import TABLES, arrow_schema, table_load
 
 FORMATS = ("table", "csv", "json")
@@ -115,7 +115,7 @@ def _scan(
 ) -> tuple[pa.Table, TableScanInfo]:
     if snapshot_id is None:
         empty = arrow_schema(table).empty_table()
-        return empty, TableScanInfo(name, None, "true", 0, 0)
+        return empty, TableScanInfo(name, None, "none", 0, 0)
     scan = table.scan(snapshot_id=snapshot_id, case_sensitive=False)
     try:
         bind(scan.projection(), row_filter, case_sensitive=False)
@@ -130,7 +130,7 @@ def _scan(
         else 0
     )
     arrow = scan.to_arrow()
-    return arrow, TableScanInfo(name, snapshot_id, str(row_filter), len(tasks), total)
+    return arrow, TableScanInfo(name, snapshot_id, filter_text(row_filter), len(tasks), total)
 
 
 def lake_query(*, sql: str, as_of: str | None = None, config: LakeConfig | None = None) -> QueryResult:

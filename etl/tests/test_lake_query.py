@@ -48,6 +48,7 @@ def test_a_partition_filter_scans_fewer_files_than_no_filter(published) -> None:
     assert (whole.rows, pruned.rows) == ([{"n": 6}], [{"n": 2}])
     assert whole.scans["customers"].files_scanned == 6
     assert pruned.scans["customers"].files_scanned == 2
+    assert pruned.scans["customers"].row_filter == "subscription_date >= 2021-05-01"
 
 
 def test_a_table_read_twice_without_filter_once_is_scanned_whole(published) -> None:

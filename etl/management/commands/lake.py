@@ -47,6 +47,12 @@ class Command(BaseCommand):
     def _query(self, options: dict[str, Any]) -> None:
         result = lake_query(sql=options["sql"], as_of=options["as_of"])
         self.stdout.write(result_render(result, fmt=options["format"]))
+        if options["verbosity"] >= 2:
+            for scan in result.scans.values():
+                self.stderr.write(
+                    f"curated.{scan.table}: snapshot {scan.snapshot_id}, "
+                    f"{scan.files_scanned} of {scan.files_total} files, filter {scan.row_filter}"
+                )
 
     def _snapshots(self, options: dict[str, Any]) -> None:
         rows = lake_snapshots(table_name=options["table"])
