@@ -21,6 +21,7 @@ JSON_SUFFIXES = {".json"}
 NDJSON_SUFFIXES = {".jsonl", ".ndjson"}
 # Control characters other than tab/CR/LF/FF: a share above this means binary content.
 MAX_CONTROL_SHARE = 0.05
+CONTROL_BYTES = [b for b in range(32) if b not in (9, 10, 12, 13)]
 
 
 class CountingReader(io.RawIOBase):
@@ -113,9 +114,13 @@ def detect_encoding(sample: bytes, *, complete: bool) -> str:
         return "utf-16"
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    nul = sample.find(b"\x00")
-    if nul >= 0:
-        raise ReadError(BINARY_FILE.format(offset=nul))
+    # A stray NUL or control byte is a bad value in one record; many mean binary content
+    # (or UTF-16 without a BOM).
+    control = sum(sample.count(bytes([b])) for b in CONTROL_BYTES)
+    if control > MAX_CONTROL_SHARE * len(sample):
+        raise ReadError(
+            BINARY_FILE.format(offset=min(i for b in CONTROL_BYTES if (i := sample.find(bytes([b]))) >= 0))
+        )
     try:
         text = sample.decode("utf-8")
         encoding = "utf-8"

@@ -1,0 +1,140 @@
+"""``manage.py ingest``: load partner files into PostgreSQL, once, with an audit record per file.
+
+Exit status: 0 loaded or skipped (already loaded), 3 rejected (the file is
+bad), 4 failed (our side: database, source, bug), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
+
+from etl.models import RunStatus
+from etl.pipeline import IngestOptions, IngestResult, ingest_file
+from etl.progress import progress_for
+from etl.selectors import run_loaded_names
+from etl.sources import LocalSource, Source, SourceError, source_for
+
+EXIT_OK = 0
+EXIT_REJECTED = 3
+EXIT_FAILED = 4
+EXIT_CODES = {
+    RunStatus.SUCCEEDED: EXIT_OK,
+    RunStatus.SKIPPED: EXIT_OK,
+    RunStatus.REJECTED: EXIT_REJECTED,
+    RunStatus.FAILED: EXIT_FAILED,
+}
+DATABASE_UNREACHABLE = "database unreachable: {problem}"
+NOT_A_FILE = "{path}: no such file"
+SOME_NOT_LOADED = "{bad} of {total} files not loaded"
+NOTHING_NEW = "no new files in the source"
+
+
+def summary_line(result: IngestResult) -> str:
+    c = result.counts
+    head = f"{result.file}: {result.status} (run {result.run_id})"
+    if result.status == RunStatus.SKIPPED:
+        return f"{head}: {result.message}"
+    return (
+        f"{head}: read {c.read}, loaded {c.loaded} (inserted {c.inserted}, updated {c.updated}, "
+        f"unchanged {c.unchanged}), duplicates {c.duplicates}, quarantined {c.quarantined}"
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+class Command(BaseCommand):
+    help = "Ingest partner customer files (CSV, JSON, NDJSON, gzip) into PostgreSQL, once per file."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--filename", help="A file name in the configured source (INGEST_SOURCE).")
+        which.add_argument("--path", type=Path, help="An explicit local file.")
+        which.add_argument(
+            "--all", action="store_true", help="Every file in the source not loaded since it changed."
+        )
+        parser.add_argument(
+            "--force", action="store_true", help="Load even if the same bytes were already loaded."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Read, check and report; change no customer."
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="Print one JSON object per file, nothing else."
+        )
+        parser.add_argument(
+            "--date-format",
+            action="append",
+            default=[],
+            help="Extra strftime date format for this source (repeatable), e.g. %%d/%%m/%%Y.",
+        )
+        parser.add_argument(
+            "--batch-size", type=int, default=None, help="Rows per batch (INGEST_BATCH_SIZE)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        ingest_options = IngestOptions(
+            work_dir=Path(settings.INGEST_WORK_DIR),
+            batch_size=options["batch_size"] or settings.INGEST_BATCH_SIZE,
+            force=options["force"],
+            dry_run=options["dry_run"],
+            extra_date_formats=tuple(options["date_format"]),
+        )
+        try:
+            source, names = self._files(options)
+            if not names:
+                if not options["json"]:
+                    self.stdout.write(NOTHING_NEW)
+                return
+            results = [self._ingest_one(source, name, ingest_options, options) for name in names]
+        except DatabaseError as exc:
+            raise CommandError(
+                DATABASE_UNREACHABLE.format(problem=_first_line(exc)), returncode=EXIT_FAILED
+            ) from exc
+        except SourceError as exc:
+            raise CommandError(_first_line(exc), returncode=EXIT_FAILED) from exc
+        bad = [r for r in results if EXIT_CODES[RunStatus(r.status)] != EXIT_OK]
+        if not bad:
+            return
+        code = max(EXIT_CODES[RunStatus(r.status)] for r in bad)
+        if len(results) == 1:
+            raise CommandError(bad[0].message, returncode=code)
+        for result in bad:
+            self.stderr.write(result.message)
+        raise CommandError(SOME_NOT_LOADED.format(bad=len(bad), total=len(results)), returncode=code)
+
+    def _files(self, options: dict[str, Any]) -> tuple[Source, list[str]]:
+        if options["path"] is not None:
+            path: Path = options["path"].expanduser().resolve()
+            if not path.is_file():
+                raise CommandError(NOT_A_FILE.format(path=path), returncode=EXIT_FAILED)
+            return LocalSource(path.parent), [path.name]
+        source = source_for()
+        if options["filename"]:
+            return source, [options["filename"]]
+        loaded = run_loaded_names(source=source.kind)
+        names = [
+            f.name
+            for f in source.list_files()
+            if options["force"] or f.name not in loaded or (f.modified and f.modified > loaded[f.name])
+        ]
+        return source, names
+
+    def _ingest_one(
+        self, source: Source, name: str, ingest_options: IngestOptions, options: dict[str, Any]
+    ) -> IngestResult:
+        stream = getattr(self.stderr, "_out", None)
+        result = ingest_file(source=source, name=name, options=ingest_options, progress=progress_for(stream))
+        if options["json"]:
+            self.stdout.write(json.dumps(result.as_json()))
+        elif result.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED):
+            self.stdout.write(summary_line(result))
+        return result

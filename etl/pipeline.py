@@ -1,0 +1,418 @@
+"""One file through the pipeline: fetch → raw copy → read → map → transform → quality → load → lake.
+
+:func:`ingest_file` wires the stages; each stage is a small function below (or
+in its own module) so another stage can be plugged in with a small edit:
+
+- the quality stage is :func:`stage_quality` (cleaned batch in; valid rows,
+  quarantine rows, report out);
+- the lake registers a :class:`PipelineHook` in ``HOOKS``: ``after_fetch``
+  (raw zone), ``on_batch`` (valid rows as they are staged) and
+  ``after_commit`` (processed/curated, after the PostgreSQL commit).
+
+Every outcome is an ``IngestionRun``: succeeded, skipped (same bytes already
+loaded), rejected (the file cannot be loaded as it is) or failed (an error
+of ours or of the infrastructure; the trace is on the run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import polars as pl
+import structlog
+from django.db import transaction
+from django.utils import timezone
+
+from etl import load
+from etl.mapping import ColumnMapping, MappingError, columns_map, extra_columns, frame_map
+from etl.models import IngestionRun, RunStatus
+from etl.progress import ProgressReporter
+from etl.readers import RawBatch, ReadError, RecordReader, open_reader
+from etl.schema import Schema, load_schema
+from etl.selectors import run_loaded
+from etl.services import RunCounts, RunOutcome, run_finish, run_record, run_start, runs_fail_stale
+from etl.sources import FetchError, Source
+from etl.transform import (
+    CODES_COLUMN,
+    TransformConfig,
+    frame_check_storable,
+    frame_split,
+    frame_transform,
+)
+
+log = structlog.get_logger("etl.ingest")
+
+SKIPPED_MESSAGE = "already loaded by run {run_id} (same sha256); use --force to load it again"
+NO_RECORDS_WARNING = "the file holds no records"
+STAGE_FAILED = "{stage} failed: {problem}"
+
+
+class RejectFile(Exception):
+    """The file as a whole cannot be loaded (raised by a stage; becomes a ``rejected`` run)."""
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """Settings of one ingest."""
+
+    work_dir: Path
+    """Where fetched files land."""
+    batch_size: int = 100_000
+    """Records per batch: bounds memory whatever the file size."""
+    force: bool = False
+    """Load even when a file with the same sha256 was already loaded."""
+    dry_run: bool = False
+    """Read, transform, check and report; write nothing to the customers table."""
+    extra_date_formats: tuple[str, ...] = ()
+    """Date formats tried after the schema's own (per source)."""
+
+
+@dataclass
+class StageContext:
+    """What the stages and hooks know about the file being ingested."""
+
+    source: str
+    filename: str
+    path: Path
+    sha256: str
+    size: int
+    run: IngestionRun | None = None
+    options: IngestOptions | None = None
+    stage: str = "fetch"
+    """The stage running now (named in failure messages)."""
+
+
+@dataclass
+class IngestResult:
+    """The outcome of one file, as the command prints it."""
+
+    run_id: int | None
+    status: str
+    file: str
+    sha256: str
+    counts: RunCounts
+    message: str = ""
+    """One line for people (empty when loaded)."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "file": self.file,
+            "sha256": self.sha256,
+            "counts": self.counts.as_dict(),
+        }
+
+
+@dataclass
+class StageQuality:
+    """What the quality stage returns for one batch."""
+
+    valid: pl.DataFrame
+    quarantined: pl.DataFrame
+    """Records with problems: ``LINE_COLUMN``, ``__codes__``, ``__messages__`` (see etl.transform)."""
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+class PipelineHook(Protocol):
+    def after_fetch(self, ctx: StageContext) -> None: ...
+
+    def on_batch(self, ctx: StageContext, *, raw: pl.DataFrame, valid: pl.DataFrame) -> None: ...
+
+    def after_commit(self, ctx: StageContext) -> None: ...
+
+
+HOOKS: list[PipelineHook] = []
+"""Hooks run for every ingest (the lake registers its own here)."""
+
+
+# --- stages -------------------------------------------------------------------
+
+
+def stage_fetch(*, source: Source, name: str, work_dir: Path) -> Path:
+    return source.fetch(name, work_dir)
+
+
+def file_checksum(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def stage_read(*, ctx: StageContext, batch_size: int) -> RecordReader:
+    return open_reader(ctx.path, batch_size=batch_size, name=ctx.filename)
+
+
+def stage_map(*, columns: list[str], schema: Schema) -> ColumnMapping:
+    return columns_map(columns, schema=schema)
+
+
+def stage_transform(
+    *, batch: RawBatch, mapping: ColumnMapping, schema: Schema, config: TransformConfig
+) -> pl.DataFrame:
+    return frame_transform(
+        frame_map(batch.frame, mapping=mapping, schema=schema), schema=schema, config=config
+    )
+
+
+def stage_quality(*, frame: pl.DataFrame, schema: Schema, limits: dict[str, int]) -> StageQuality:
+    """Split a cleaned batch into loadable records and quarantined ones.
+
+    Here: what the customers table cannot store (types, required, lengths,
+    NUL). The data-quality rules (issue #4) plug in here.
+    """
+    checked = frame_check_storable(frame, schema=schema, limits=limits)
+    valid, bad = frame_split(checked)
+    codes = Counter(code for codes in bad[CODES_COLUMN].to_list() for code in codes)
+    return StageQuality(valid=valid, quarantined=bad, report={"failures": dict(codes)})
+
+
+def stage_load(
+    *, ctx: StageContext, schema: Schema, counts: RunCounts, ingested_at: datetime
+) -> load.UpsertCounts:
+    """Publish the staged file: upsert (or diff, for a dry run). Inside the run's transaction."""
+    assert ctx.options is not None
+    if ctx.options.dry_run:
+        return load.customers_diff_staged(schema=schema)
+    return load.customers_upsert_staged(schema=schema, source_file=ctx.filename, ingested_at=ingested_at)
+
+
+# --- wiring -------------------------------------------------------------------
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _merge_failures(total: dict[str, int], report: dict[str, Any]) -> None:
+    for code, count in report.get("failures", {}).items():
+        total[code] = total.get(code, 0) + count
+
+
+def _process(
+    ctx: StageContext,
+    *,
+    schema: Schema,
+    options: IngestOptions,
+    progress: ProgressReporter | None,
+    hooks: list[PipelineHook],
+) -> tuple[RunOutcome, int]:
+    """Stream the file into staging, then publish it in one transaction.
+
+    Returns the outcome and the number of quarantined records stored.
+    """
+    assert ctx.run is not None
+    outcome = RunOutcome()
+    counts = outcome.counts
+    ingested_at = timezone.now()
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    outcome.report["seconds"] = timings
+    ctx.stage = "read"
+    reader = stage_read(ctx=ctx, batch_size=options.batch_size)
+    outcome.report["reader"] = reader.info.as_report()
+    ctx.stage = "map"
+    mapping = stage_map(columns=reader.columns, schema=schema) if reader.columns else None
+    if mapping is not None:
+        outcome.report["mapping"] = mapping.as_report()
+    config = TransformConfig(
+        source_file=ctx.filename, ingested_at=ingested_at, extra_date_formats=options.extra_date_formats
+    )
+    limits = load.column_limits(schema=schema)
+    extra: dict[str, None] = dict.fromkeys(mapping.extra if mapping else ())
+    failures: dict[str, int] = {}
+    staged_rows = 0
+    load.staging_create(schema=schema)
+    if progress:
+        progress.start(name=ctx.filename, total_bytes=ctx.size)
+    try:
+        ctx.stage = "read"
+        for batch in reader.batches():
+            if batch.set_aside:
+                load.quarantine_copy(frame=load.set_aside_frame(batch.set_aside))
+                counts.quarantined += len(batch.set_aside)
+                for row in batch.set_aside:
+                    failures[row.code] = failures.get(row.code, 0) + 1
+            if batch.frame.height:
+                if mapping is None:  # JSON whose first records were all set aside
+                    mapping = stage_map(
+                        columns=[c for c in batch.frame.columns if c != "__line__"], schema=schema
+                    )
+                    outcome.report["mapping"] = mapping.as_report()
+                extra.update(dict.fromkeys(extra_columns(batch.frame, mapping=mapping)))
+                ctx.stage = "transform"
+                clean = stage_transform(batch=batch, mapping=mapping, schema=schema, config=config)
+                ctx.stage = "quality"
+                quality = stage_quality(frame=clean, schema=schema, limits=limits)
+                _merge_failures(failures, quality.report)
+                if quality.quarantined.height:
+                    load.quarantine_copy(
+                        frame=load.quarantine_frame(problems=quality.quarantined, raw=batch.frame)
+                    )
+                    counts.quarantined += quality.quarantined.height
+                ctx.stage = "load"
+                load.staging_copy(frame=quality.valid, schema=schema)
+                staged_rows += quality.valid.height
+                ctx.stage = "hooks"
+                for hook in hooks:
+                    hook.on_batch(ctx, raw=batch.frame, valid=quality.valid)
+                ctx.stage = "read"
+            if progress:
+                progress.advance(bytes_read=reader.bytes_read, rows=staged_rows)
+        timings["read_transform_stage"] = round(time.monotonic() - started, 3)
+        fix = reader.line_fix()
+        ctx.stage = "load"
+        if fix is not None:
+            load.staging_fix_lines(fix=fix)
+        outcome.warnings.extend(reader.info.warnings)
+        mark = time.monotonic()
+        staged = load.staging_counts(schema=schema)
+        timings["count_duplicates"] = round(time.monotonic() - mark, 3)
+        counts.read = staged.staged + counts.quarantined
+        counts.duplicates = staged.duplicates
+        counts.loaded = staged.distinct_keys
+        outcome.report["extra_columns"] = list(extra)
+        outcome.report["duplicates"] = {"exact": staged.exact_duplicates, "same_key": staged.key_duplicates}
+        outcome.report["failures"] = failures
+        if counts.read == 0:
+            outcome.warnings.append(NO_RECORDS_WARNING)
+        # One transaction: a crash here must leave neither customer rows nor a succeeded run.
+        with transaction.atomic():
+            mark = time.monotonic()
+            upsert = stage_load(ctx=ctx, schema=schema, counts=counts, ingested_at=ingested_at)
+            timings["upsert"] = round(time.monotonic() - mark, 3)
+            counts.inserted, counts.updated, counts.unchanged = (
+                upsert.inserted,
+                upsert.updated,
+                upsert.unchanged,
+            )
+            stored = load.quarantine_publish(run_id=ctx.run.id)
+            run_finish(run=ctx.run, status=RunStatus.SUCCEEDED, outcome=outcome)
+        return outcome, stored
+    finally:
+        if progress:
+            progress.stop()
+
+
+def _finish_not_loaded(ctx: StageContext, *, status: str, outcome: RunOutcome) -> None:
+    """Rejected/failed: the quarantine staged so far is kept for people to see why; nothing loads."""
+    assert ctx.run is not None
+    with transaction.atomic():
+        stored = load.quarantine_publish(run_id=ctx.run.id) if load.staging_exists() else 0
+        outcome.counts = RunCounts(quarantined=stored)
+        run_finish(run=ctx.run, status=status, outcome=outcome)
+
+
+def _result(ctx: StageContext, *, status: str, counts: RunCounts, message: str = "") -> IngestResult:
+    run_id = ctx.run.id if ctx.run else None
+    return IngestResult(
+        run_id=run_id, status=status, file=ctx.filename, sha256=ctx.sha256, counts=counts, message=message
+    )
+
+
+def ingest_file(
+    *,
+    source: Source,
+    name: str,
+    options: IngestOptions,
+    progress: ProgressReporter | None = None,
+    hooks: list[PipelineHook] | None = None,
+    schema: Schema | None = None,
+) -> IngestResult:
+    """Ingest one file of ``source``; every outcome is recorded as an ``IngestionRun``.
+
+    Raises only when the database itself is unusable (nothing can be recorded then).
+    """
+    schema = schema or load_schema()
+    hooks = HOOKS if hooks is None else hooks
+    flags = {"dry_run": options.dry_run, "forced": options.force}
+    try:
+        path = stage_fetch(source=source, name=name, work_dir=options.work_dir)
+    except FetchError as exc:
+        message = f"{name}: {STAGE_FAILED.format(stage='fetch', problem=_one_line(exc))}"
+        outcome = RunOutcome(error_message=message, error_trace=traceback.format_exc())
+        run = run_record(
+            source=source.kind,
+            filename=name,
+            sha256="",
+            size=None,
+            status=RunStatus.FAILED,
+            outcome=outcome,
+            **flags,
+        )
+        return IngestResult(
+            run_id=run.id, status=RunStatus.FAILED, file=name, sha256="", counts=RunCounts(), message=message
+        )
+    sha256, size = file_checksum(path)
+    ctx = StageContext(
+        source=source.kind, filename=name, path=path, sha256=sha256, size=size, options=options
+    )
+    waiting = partial_log("ingest.waiting_for_lock", file=name, sha256=sha256)
+    with load.advisory_lock(sha256=sha256, on_wait=waiting):
+        stale = runs_fail_stale()
+        if stale:
+            log.warning("ingest.stale_runs_failed", run_ids=stale)
+        previous = run_loaded(sha256=sha256) if not (options.force or options.dry_run) else None
+        if previous is not None:
+            message = SKIPPED_MESSAGE.format(run_id=previous)
+            run = run_record(
+                source=source.kind,
+                filename=name,
+                sha256=sha256,
+                size=size,
+                status=RunStatus.SKIPPED,
+                outcome=RunOutcome(warnings=[message]),
+                **flags,
+            )
+            ctx.run = run
+            return _result(ctx, status=RunStatus.SKIPPED, counts=RunCounts(), message=message)
+        ctx.run = run_start(source=source.kind, filename=name, sha256=sha256, size=size, **flags)
+        try:
+            for hook in hooks:
+                hook.after_fetch(ctx)
+            outcome, _stored = _process(ctx, schema=schema, options=options, progress=progress, hooks=hooks)
+        except (ReadError, MappingError, RejectFile) as exc:
+            message = f"{name}: rejected: {_one_line(exc)}"
+            outcome = RunOutcome(error_message=message, report={"stage": ctx.stage})
+            _finish_not_loaded(ctx, status=RunStatus.REJECTED, outcome=outcome)
+            return _result(ctx, status=RunStatus.REJECTED, counts=outcome.counts, message=message)
+        except Exception as exc:
+            problem = STAGE_FAILED.format(stage=ctx.stage, problem=_one_line(exc))
+            message = f"{name}: {problem} (run {ctx.run.id})"
+            log.debug("ingest.failed", file=name, run_id=ctx.run.id, exc_info=True)
+            outcome = RunOutcome(
+                error_message=message, error_trace=traceback.format_exc(), report={"stage": ctx.stage}
+            )
+            _finish_not_loaded(ctx, status=RunStatus.FAILED, outcome=outcome)
+            return _result(ctx, status=RunStatus.FAILED, counts=outcome.counts, message=message)
+        finally:
+            load.staging_drop()
+    for hook in hooks:
+        try:
+            hook.after_commit(ctx)
+        except Exception as exc:  # the load is committed; a lake problem is a warning on the run
+            log.warning("ingest.hook_failed", file=name, run_id=ctx.run.id, error=_one_line(exc))
+            ctx.run.warnings = [*ctx.run.warnings, f"after commit: {_one_line(exc)}"]
+            ctx.run.save(update_fields=["warnings"])
+    log.info("ingest.done", file=name, run_id=ctx.run.id, status=ctx.run.status, **outcome.counts.as_dict())
+    return _result(ctx, status=RunStatus.SUCCEEDED, counts=outcome.counts)
+
+
+def partial_log(event: str, **fields: Any) -> Callable[[], None]:
+    def emit() -> None:
+        log.info(event, **fields)
+
+    return emit

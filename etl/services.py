@@ -1,0 +1,119 @@
+"""Writes on ingestion runs: start, finish, skip, fail, and clean up after killed processes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+from django.db import transaction
+from django.utils import timezone
+
+from etl.load import lock_is_free
+from etl.models import IngestionRun, RunStatus
+from etl.selectors import runs_running
+
+STALE_RUN_MESSAGE = "the process running this ingest (pid {pid}) stopped before finishing"
+
+
+@dataclass
+class RunCounts:
+    read: int = 0
+    loaded: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class RunOutcome:
+    """What a finished run records besides its status."""
+
+    counts: RunCounts = field(default_factory=RunCounts)
+    report: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error_message: str = ""
+    error_trace: str = ""
+
+
+def run_start(
+    *, source: str, filename: str, sha256: str, size: int | None, dry_run: bool = False, forced: bool = False
+) -> IngestionRun:
+    """Record a run as ``running``, committed at once: if the process dies, the next ingest sees it."""
+    return IngestionRun.objects.create(
+        source=source,
+        filename=filename,
+        sha256=sha256,
+        size=size,
+        dry_run=dry_run,
+        forced=forced,
+        pid=os.getpid(),
+        status=RunStatus.RUNNING,
+    )
+
+
+def run_finish(*, run: IngestionRun, status: str, outcome: RunOutcome) -> IngestionRun:
+    """Write the run's final status and counts (callers decide the transaction it belongs to)."""
+    counts = outcome.counts
+    run.status = status
+    run.finished_at = timezone.now()
+    run.rows_read = counts.read
+    run.rows_loaded = counts.loaded
+    run.rows_inserted = counts.inserted
+    run.rows_updated = counts.updated
+    run.rows_unchanged = counts.unchanged
+    run.rows_duplicates = counts.duplicates
+    run.rows_quarantined = counts.quarantined
+    run.report = outcome.report
+    run.warnings = outcome.warnings
+    run.error_message = outcome.error_message
+    run.error_trace = outcome.error_trace
+    run.save()
+    return run
+
+
+def run_record(
+    *,
+    source: str,
+    filename: str,
+    sha256: str,
+    size: int | None,
+    status: str,
+    outcome: RunOutcome,
+    **flags: bool,
+) -> IngestionRun:
+    """A run that ends as soon as it starts (skipped, or failed before reading)."""
+    with transaction.atomic():
+        run = run_start(source=source, filename=filename, sha256=sha256, size=size, **flags)
+        return run_finish(run=run, status=status, outcome=outcome)
+
+
+def runs_fail_stale() -> list[int]:
+    """Mark failed the ``running`` runs whose process is gone; returns their ids.
+
+    A live ingest holds the advisory lock on its file's checksum for its whole
+    duration, and PostgreSQL drops the lock when the process dies, so a running
+    run whose lock is free is dead (whatever host it ran on). Runs without a
+    checksum fall back to checking the pid on this host.
+    """
+    failed = []
+    for run in runs_running():
+        alive = (
+            not lock_is_free(sha256=run.sha256)
+            if run.sha256
+            else bool(run.pid and psutil.pid_exists(run.pid))
+        )
+        if alive:
+            continue
+        run.status = RunStatus.FAILED
+        run.finished_at = timezone.now()
+        run.error_message = STALE_RUN_MESSAGE.format(pid=run.pid)
+        run.save(update_fields=["status", "finished_at", "error_message"])
+        failed.append(run.id)
+    return failed
