@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -182,3 +183,40 @@ def test_without_channels_the_alert_is_still_recorded(run: IngestionRun) -> None
 def test_unknown_cause_is_a_programming_error(run: IngestionRun) -> None:
     with pytest.raises(ValueError, match="'exploded' is not a valid AlertCause"):
         alert_run(run=run, cause="exploded")
+
+
+def test_sentry_dsn_setting_initialises_sentry_with_the_django_integration(
+    http_recorder: HttpRecorder,
+) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sentry_sdk; c = sentry_sdk.get_client(); "
+        "print(c.dsn, c.options['environment'], 'django' in c.integrations)"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")},
+        "DEBUG": "true",
+        "SENTRY_DSN": f"http://publickey@127.0.0.1:{http_recorder.port}/7",
+        "SENTRY_ENVIRONMENT": "staging",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    # the last line: Django's shell may first report its automatic imports
+    assert result.stdout.strip().splitlines()[-1].split() == [
+        f"http://publickey@127.0.0.1:{http_recorder.port}/7",
+        "staging",
+        "True",
+    ]
