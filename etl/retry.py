@@ -99,8 +99,9 @@ def call_with_retry(
     try:
         return retrying(fn)
     except Exception as exc:
+        # info: the caller reports the final error itself (one line, with the attempt count).
         if retryable(exc):
-            logger.error(
+            logger.info(
                 "retry.gave_up",
                 operation=operation,
                 target=target,
@@ -108,7 +109,7 @@ def call_with_retry(
                 error=error_line(exc),
             )
         else:
-            logger.error("retry.not_retried", operation=operation, target=target, error=error_line(exc))
+            logger.info("retry.not_retried", operation=operation, target=target, error=error_line(exc))
         raise
 
 

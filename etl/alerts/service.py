@@ -118,7 +118,8 @@ def alert_run(
             )
         else:
             outcome[channel.name] = "sent"
-    logger.warning(
+    # info: the failure itself is what the caller reports; broken channels were logged as errors.
+    logger.info(
         "alert.sent",
         run_id=run.pk,
         cause=cause.value,

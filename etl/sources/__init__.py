@@ -21,7 +21,23 @@ def _local_source(directory: Path | None = None) -> Source:
     return LocalSource(Path(directory or settings.INGEST_LOCAL_DIR))
 
 
-SOURCE_FACTORIES: dict[str, Callable[..., Source]] = {"local": _local_source}
+def _sftp_source() -> Source:
+    from etl.sources.sftp import sftp_source  # paramiko is imported only when SFTP is used
+
+    return sftp_source()
+
+
+def _s3_source() -> Source:
+    from etl.sources.s3 import s3_source  # boto3 is imported only when S3 is used
+
+    return s3_source()
+
+
+SOURCE_FACTORIES: dict[str, Callable[..., Source]] = {
+    "local": _local_source,
+    "sftp": _sftp_source,
+    "s3": _s3_source,
+}
 
 
 def source_for(kind: str | None = None, **overrides: object) -> Source:

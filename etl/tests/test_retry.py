@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -48,6 +49,7 @@ def test_transient_failures_are_retried_until_success() -> None:
 
 
 def test_non_retryable_error_is_raised_at_once(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     flaky = Flaky(5, PermissionError("denied"))
 
     with pytest.raises(PermissionError):
@@ -58,6 +60,7 @@ def test_non_retryable_error_is_raised_at_once(caplog: pytest.LogCaptureFixture)
 
 
 def test_last_error_is_reraised_after_the_configured_attempts(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     flaky = Flaky(10, ConnectionResetError("reset by peer"))
 
     with pytest.raises(ConnectionResetError, match="reset by peer"):
@@ -76,7 +79,7 @@ def test_last_error_is_reraised_after_the_configured_attempts(caplog: pytest.Log
             "attempts": 4,
             "error": "ConnectionResetError: reset by peer",
             "logger": "etl.retry",
-            "level": "error",
+            "level": "info",
             "timestamp": gave_up[0]["timestamp"],
         }
     ]

@@ -17,8 +17,10 @@ from django.db import DatabaseError
 from etl.models import RunStatus
 from etl.pipeline import IngestOptions, IngestResult, ingest_file
 from etl.progress import progress_for
+from etl.retry import db_ensure_connection
 from etl.selectors import run_loaded_names
-from etl.sources import LocalSource, Source, SourceError, source_for
+from etl.sources import SOURCE_FACTORIES, LocalSource, Source, SourceError, source_for
+from etl.sources.audit import source_list_recorded
 
 EXIT_OK = 0
 EXIT_REJECTED = 3
@@ -56,10 +58,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         which = parser.add_mutually_exclusive_group(required=True)
-        which.add_argument("--filename", help="A file name in the configured source (INGEST_SOURCE).")
+        which.add_argument("--filename", help="A file name in the source (--source).")
         which.add_argument("--path", type=Path, help="An explicit local file.")
         which.add_argument(
             "--all", action="store_true", help="Every file in the source not loaded since it changed."
+        )
+        parser.add_argument(
+            "--source",
+            choices=sorted(SOURCE_FACTORIES),
+            default=None,
+            help="Where --filename/--all look: local, sftp or s3 (default INGEST_SOURCE).",
         )
         parser.add_argument(
             "--force", action="store_true", help="Load even if the same bytes were already loaded."
@@ -89,6 +97,7 @@ class Command(BaseCommand):
             extra_date_formats=(*settings.INGEST_DATE_FORMATS, *options["date_format"]),
         )
         try:
+            db_ensure_connection()  # retried: a database that is restarting delays the run
             source, names = self._files(options)
             if not names:
                 if not options["json"]:
@@ -117,13 +126,13 @@ class Command(BaseCommand):
             if not path.is_file():
                 raise CommandError(NOT_A_FILE.format(path=path), returncode=EXIT_FAILED)
             return LocalSource(path.parent), [path.name]
-        source = source_for()
+        source = source_for(options["source"])
         if options["filename"]:
             return source, [options["filename"]]
         loaded = run_loaded_names(source=source.kind)
         names = [
             f.name
-            for f in source.list_files()
+            for f in source_list_recorded(source=source)
             if options["force"] or f.name not in loaded or (f.modified and f.modified > loaded[f.name])
         ]
         return source, names
