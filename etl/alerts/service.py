@@ -93,15 +93,14 @@ def alert_run(
     """
     cause = AlertCause(cause)
     alert = alert_build(run=run, cause=cause, error=error, stage=stage)
-    key = (run.pk, cause.value)
-    if key in _sent_in_process:
-        logger.info("alert.duplicate_suppressed", run_id=run.pk, cause=cause.value)
-        return {}
     record = _claim(alert, run)
+    if record is False:  # no database: this process's memory is the only dedupe left
+        key = (run.pk, cause.value)
+        record = None if key in _sent_in_process else False
+        _sent_in_process.add(key)
     if record is None:
         logger.info("alert.duplicate_suppressed", run_id=run.pk, cause=cause.value)
         return {}
-    _sent_in_process.add(key)
 
     outcome: dict[str, str] = {}
     for channel in alert_channels():

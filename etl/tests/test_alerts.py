@@ -220,3 +220,21 @@ def test_sentry_dsn_setting_initialises_sentry_with_the_django_integration(
         "staging",
         "True",
     ]
+
+
+def test_alerts_still_go_out_once_when_the_database_cannot_record_them(
+    slack: HttpRecorder, run: IngestionRun
+) -> None:
+    from django.db import DatabaseError, connection, transaction
+
+    with transaction.atomic():
+        # A failed statement aborts the transaction: every later query fails, as with a lost database.
+        with connection.cursor() as cursor, pytest.raises(DatabaseError):
+            cursor.execute("SELECT * FROM no_such_table")
+        first = alert_run(run=run, cause=AlertCause.RUN_FAILED, error="database went away")
+        second = alert_run(run=run, cause=AlertCause.RUN_FAILED, error="database went away")
+        transaction.set_rollback(True)
+
+    assert (first, second) == ({"slack": "sent"}, {})
+    assert len(slack.wait_for(1)) == 1
+    assert not AlertRecord.objects.exists()
