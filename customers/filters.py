@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from customers.models import Customer
-from customers.selectors import SearchTermError, customer_search, search_term_check
+from customers.selectors import SEARCH_MIN_LENGTH, SearchTermError, customer_search, search_term_check
 
 
 def _searchable(value: str) -> None:
@@ -15,6 +19,27 @@ def _searchable(value: str) -> None:
         search_term_check(term=value)
     except SearchTermError as exc:
         raise forms.ValidationError(str(exc)) from exc
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant, converted to UTC here.
+
+    PostgreSQL refuses offsets beyond ±15:59 that Python accepts
+    (``2026-01-01T00:00+16:44``); in UTC every representable instant is fine.
+    """
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        parsed: dt.datetime | None = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError as exc:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class CustomerFilterSet(django_filters.FilterSet):
@@ -33,19 +58,20 @@ class CustomerFilterSet(django_filters.FilterSet):
         lookup_expr="lte",
         help_text="Subscribed on or before this date (YYYY-MM-DD), inclusive.",
     )
-    ingested_after = django_filters.IsoDateTimeFilter(
+    ingested_after = UtcIsoDateTimeFilter(
         field_name="ingested_at",
         lookup_expr="gte",
         help_text="Loaded at or after this ISO 8601 timestamp (UTC unless an offset is given).",
     )
-    ingested_before = django_filters.IsoDateTimeFilter(
+    ingested_before = UtcIsoDateTimeFilter(
         field_name="ingested_at",
         lookup_expr="lte",
         help_text="Loaded at or before this ISO 8601 timestamp (UTC unless an offset is given).",
     )
     search = django_filters.CharFilter(
         method="filter_search",
-        help_text="Case-insensitive substring of first_name, last_name, email, company, city or country.",
+        help_text="Case-insensitive substring of first_name, last_name, email, company, city or "
+        f"country; at least {SEARCH_MIN_LENGTH} characters.",
         validators=[_searchable],
     )
 

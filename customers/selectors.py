@@ -8,6 +8,9 @@ from customers.expressions import SEARCH_SEPARATOR, ILike, SearchText, like_patt
 from customers.models import Customer
 
 SEARCH_CONTROL_CHARACTERS = "Search text must not contain control characters."
+# A trigram index answers only terms of 3+ characters; a shorter one would read the whole table.
+SEARCH_MIN_LENGTH = 3
+SEARCH_TOO_SHORT = f"Enter at least {SEARCH_MIN_LENGTH} characters to search."
 
 
 class SearchTermError(ValueError):
@@ -15,9 +18,11 @@ class SearchTermError(ValueError):
 
 
 def search_term_check(*, term: str) -> None:
-    """Refuse control characters: they include the column separator of the search text."""
+    """Refuse control characters (they include the column separator) and terms too short to index."""
     if any(ord(char) < 32 or ord(char) == 127 for char in term):
         raise SearchTermError(SEARCH_CONTROL_CHARACTERS)
+    if term and len(term) < SEARCH_MIN_LENGTH:
+        raise SearchTermError(SEARCH_TOO_SHORT)
     assert SEARCH_SEPARATOR not in term
 
 

@@ -29,13 +29,14 @@ _error = inline_serializer(
     name="Error",
     fields={"detail": serializers.CharField()},
 )
+_PARAMETER_ERRORS = {
+    "type": "object",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
 _validation_error = OpenApiResponse(
     description="A bad parameter: the body maps each bad parameter's name to its messages, "
     'e.g. `{"subscription_date_after": ["Enter a valid date."]}`.',
-    response=inline_serializer(
-        name="ParameterErrors",
-        fields={"parameter": serializers.ListField(child=serializers.CharField())},
-    ),
+    response=_PARAMETER_ERRORS,
 )
 _unauthorized = OpenApiResponse(
     description="Missing, wrong or expired token, or inactive user.", response=_error
@@ -83,11 +84,9 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet[Customer]):
     responses={
         200: TokenResponseSerializer,
         400: OpenApiResponse(
-            description="Missing fields, wrong credentials or an inactive user.",
-            response=inline_serializer(
-                name="LoginErrors",
-                fields={"non_field_errors": serializers.ListField(child=serializers.CharField())},
-            ),
+            description="Missing fields (named), or wrong credentials or an inactive user "
+            '(`{"non_field_errors": [...]}`).',
+            response=_PARAMETER_ERRORS,
         ),
         429: _throttled,
     },

@@ -74,6 +74,14 @@ def test_filter_returns_exactly_the_matching_rows(
     assert _ids(api, params) == {rows[name].customer_id for name in expected}
 
 
+def test_offsets_postgresql_refuses_are_converted_to_utc(api: APIClient, rows: dict[str, Customer]) -> None:
+    # +16:44 is a valid offset in Python but out of range for PostgreSQL (found by the fuzz test).
+    assert _ids(api, {"ingested_before": "2026-01-13T09:30:00-16:44"}) == {rows["usa2"].customer_id}
+    assert _ids(api, {"ingested_after": "0267-07-05T08:17:49+16:44"}) == {
+        r.customer_id for r in rows.values()
+    }
+
+
 def test_customer_id_filter_is_exact(api: APIClient, rows: dict[str, Customer]) -> None:
     target = rows["france"].customer_id
     assert _ids(api, {"customer_id": target}) == {target}
@@ -87,6 +95,7 @@ def test_customer_id_filter_is_exact(api: APIClient, rows: dict[str, Customer]) 
         ("subscription_date_before", "2021-02-30"),
         ("ingested_after", "yesterday"),
         ("ingested_before", "2026-13-01T00:00:00Z"),
+        ("ingested_after", "0001-01-01T00:00:00+01:00"),
         ("country", "US\x00A"),
         ("search", "ali\x1fce"),
     ],

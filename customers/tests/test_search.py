@@ -7,7 +7,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from customers.models import Customer
-from customers.selectors import SEARCH_CONTROL_CHARACTERS, customer_search
+from customers.selectors import SEARCH_CONTROL_CHARACTERS, SEARCH_TOO_SHORT, customer_search
 from customers.tests.factories import customer_build, customers_create
 
 URL = "/api/customers/"
@@ -39,7 +39,7 @@ def test_search_finds_a_case_insensitive_substring_of_each_searched_column(
     assert [r["customer_id"] for r in results] == [target.customer_id]
 
 
-@pytest.mark.parametrize("term", ["Quimby\x1fBlue", "zoë quimby", "%", "Blue%Widgets", "B_ue"])
+@pytest.mark.parametrize("term", ["Quimby\x1fBlue", "zoë quimby", "100%", "Blue%Widgets", "B_ue"])
 def test_search_matches_neither_across_columns_nor_with_wildcards(
     api: APIClient, target: Customer, term: str
 ) -> None:
@@ -49,8 +49,33 @@ def test_search_matches_neither_across_columns_nor_with_wildcards(
         assert response.json() == {"search": [SEARCH_CONTROL_CHARACTERS]}
         return
     assert response.status_code == 200
-    expected = [target.customer_id] if term == "%" else []
+    expected = [target.customer_id] if term == "100%" else []
     assert [r["customer_id"] for r in response.json()["results"]] == expected
+
+
+@pytest.mark.parametrize("term", ["a", "Zo", "%%"])
+def test_search_terms_under_three_characters_are_a_400(api: APIClient, target: Customer, term: str) -> None:
+    response = api.get(URL, {"search": term})
+    assert response.status_code == 400
+    assert response.json() == {"search": [SEARCH_TOO_SHORT]}
+
+
+def test_search_statistics_cover_the_indexed_expression(db: None) -> None:
+    # The planner only uses the statistics when their expression is the index's, character for character.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_statisticsobjdef_expressions(oid) FROM pg_statistic_ext "
+            "WHERE stxname = 'customer_search_text_stats'"
+        )
+        (stats_expressions,) = cursor.fetchone()
+        cursor.execute("SELECT pg_get_indexdef('customer_search_trgm'::regclass, 1, true)")
+        (index_expression,) = cursor.fetchone()
+
+    # The two deparsers place parentheses differently; operands and operators must match.
+    def bare(sql: str) -> str:
+        return sql.replace("(", "").replace(")", "")
+
+    assert [bare(e) for e in stats_expressions] == [bare(index_expression)]
 
 
 def test_search_does_not_look_at_other_columns(api: APIClient, target: Customer) -> None:
