@@ -9,5 +9,9 @@ import os
 
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("LOG_LEVEL", "warning")
+# The lake (issue #7) follows every ingest; tests that want it turn it on with
+# their own LAKE_URI (etl/tests/test_lake_ingest.py), the others stay fast and
+# never write into the developer's .data/lake.
+os.environ.setdefault("LAKE_ENABLED", "false")
 
 from config.settings import *  # noqa: F403

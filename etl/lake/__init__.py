@@ -1,31 +1,45 @@
 """The data lake (issue #7): raw/ and processed/ zones, curated Apache Iceberg tables, SQL over them.
 
-Public interface, called by the pipeline and the ``lake`` command:
+Public interface, called by the pipeline (through :mod:`etl.lake.hook`) and
+the ``lake`` command:
 
 - :func:`lake_raw_write` right after a file is fetched (before processing);
 - :func:`lake_publish_run` after the run's PostgreSQL commit (never raises,
   records its outcome on the run);
 - :func:`lake_sync` to rebuild the curated tables from PostgreSQL;
-- :func:`lake_query`, :func:`lake_snapshots`, :func:`lake_maintenance`.
+- ``etl.lake.query.lake_query``, ``etl.lake.maintenance.lake_snapshots`` and
+  ``lake_maintenance``.
+
+Names are imported on first use: pyiceberg and SQLAlchemy cost seconds to
+import, and every Django process imports this package to register the hook.
 """
 
-from etl.lake.config import LakeConfig, lake_config
-from etl.lake.errors import LakeError
-from etl.lake.sync import LakeOutcome, lake_publish_run, lake_sync
-from etl.lake.zones import (
-    lake_processed_read,
-    lake_processed_write,
-    lake_raw_read,
-    lake_raw_receipts,
-    lake_raw_write,
-)
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "LakeConfig": "etl.lake.config",
+    "lake_config": "etl.lake.config",
+    "LakeError": "etl.lake.errors",
+    "LakeOutcome": "etl.lake.sync",
+    "lake_publish_run": "etl.lake.sync",
+    "lake_sync": "etl.lake.sync",
+    "lake_processed_read": "etl.lake.zones",
+    "lake_processed_upload": "etl.lake.zones",
+    "lake_processed_write": "etl.lake.zones",
+    "lake_raw_read": "etl.lake.zones",
+    "lake_raw_receipts": "etl.lake.zones",
+    "lake_raw_write": "etl.lake.zones",
+}
 __all__ = [
     "LakeConfig",
     "LakeError",
     "LakeOutcome",
     "lake_config",
     "lake_processed_read",
+    "lake_processed_upload",
     "lake_processed_write",
     "lake_publish_run",
     "lake_raw_read",
@@ -33,3 +47,22 @@ __all__ = [
     "lake_raw_write",
     "lake_sync",
 ]
+
+if TYPE_CHECKING:
+    from etl.lake.config import LakeConfig, lake_config
+    from etl.lake.errors import LakeError
+    from etl.lake.sync import LakeOutcome, lake_publish_run, lake_sync
+    from etl.lake.zones import (
+        lake_processed_read,
+        lake_processed_upload,
+        lake_processed_write,
+        lake_raw_read,
+        lake_raw_receipts,
+        lake_raw_write,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'etl.lake' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

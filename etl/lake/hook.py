@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from django.conf import settings
 
-from etl.lake.sync import lake_publish_run
-from etl.lake.zones import lake_raw_write
-from etl.mapping import columns_map, extra_columns
-from etl.models import IngestionRun, RunStatus
-from etl.readers.base import LINE_COLUMN
-from etl.schema import load_schema
+if TYPE_CHECKING:
+    import polars as pl
+
+# Light at import (the etl app registers the hook in every process); the lake's
+# own modules are imported when a hook first runs.
 
 SOURCE_LINE = "source_line"
 """The processed zone's name for the record's line in the file."""
@@ -34,6 +32,10 @@ SOURCE_LINE = "source_line"
 
 def processed_frame(*, raw: pl.DataFrame, valid: pl.DataFrame) -> pl.DataFrame:
     """The batch's loadable records with the file's extra (unmapped) columns, keyed by line."""
+    from etl.mapping import columns_map, extra_columns
+    from etl.readers.base import LINE_COLUMN
+    from etl.schema import load_schema
+
     mapping = columns_map([c for c in raw.columns if c != LINE_COLUMN], schema=load_schema())
     extras = [c for c in extra_columns(raw, mapping=mapping) if c not in valid.columns]
     frame = valid.drop([c for c in valid.columns if c.startswith("__") and c != LINE_COLUMN])
@@ -54,6 +56,8 @@ class LakeHook:
     def after_fetch(self, ctx: Any) -> None:
         if not settings.LAKE_ENABLED:
             return
+        from etl.lake.zones import lake_raw_write
+
         ctx.stage = "lake raw copy"
         lake_raw_write(
             path=ctx.path,
@@ -69,6 +73,8 @@ class LakeHook:
         """Drop the spools of runs that are over (rejected and failed runs never publish theirs)."""
         if not folder.is_dir():
             return
+        from etl.models import IngestionRun, RunStatus
+
         ids = {int(p.name.removeprefix("run-")): p for p in folder.glob("run-*") if p.name[4:].isdigit()}
         running = set(
             IngestionRun.objects.filter(pk__in=ids, status=RunStatus.RUNNING).values_list("pk", flat=True)
@@ -88,6 +94,13 @@ class LakeHook:
     def after_commit(self, ctx: Any) -> None:
         if not self._publishes(ctx):
             return
+        if not settings.LAKE_ENABLED:  # recorded without importing the lake's heavy modules
+            from etl.models import IngestionRun, LakeStatus
+
+            IngestionRun.objects.filter(pk=ctx.run.pk).update(lake_status=LakeStatus.DISABLED)
+            return
+        from etl.lake.sync import lake_publish_run
+
         spool = self._spool(ctx)
         try:
             parts = sorted(spool.glob("part-*.parquet"))

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -36,8 +37,9 @@ COMPARED = [
 
 
 @pytest.fixture
-def lake(tmp_path: Path) -> Iterator[LakeConfig]:
-    """A lake in a temporary folder whose catalog rows no other test sees."""
+def lake(tmp_path: Path, settings: Any) -> Iterator[LakeConfig]:
+    """A lake of its own (folder, catalog name), switched on (tests run with LAKE_ENABLED off)."""
+    settings.LAKE_ENABLED = True
     yield LakeConfig(uri=str(tmp_path / "lake"), catalog_name=f"t{uuid.uuid4().hex[:12]}")
     lake_catalogs_close()
 

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def lake_settings(settings, tmp_path):
+    settings.LAKE_ENABLED = True
     settings.LAKE_URI = str(tmp_path / "lake")
     settings.LAKE_CATALOG_NAME = f"t{uuid.uuid4().hex[:12]}"
     yield settings

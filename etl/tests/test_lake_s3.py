@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -44,7 +45,8 @@ def s3_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def s3_lake(s3_endpoint: str) -> Iterator[LakeConfig]:
+def s3_lake(s3_endpoint: str, settings: Any) -> Iterator[LakeConfig]:
+    settings.LAKE_ENABLED = True
     prefix = uuid.uuid4().hex[:8]
     yield LakeConfig(
         uri=f"s3://{BUCKET}/{prefix}", catalog_name=f"s3{prefix}", s3={"endpoint": s3_endpoint, **KEYS}
