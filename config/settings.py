@@ -277,6 +277,8 @@ EMAIL_USE_TLS: bool = env("EMAIL_USE_TLS", "false", parse_bool)
 EMAIL_TIMEOUT: float = ALERT_TIMEOUT
 DEFAULT_FROM_EMAIL: str = env("DEFAULT_FROM_EMAIL", "etl@localhost")
 SERVER_EMAIL: str = DEFAULT_FROM_EMAIL
+# paramiko logs every connection and channel at INFO; our sftp.* events say what matters.
+LOGGING["loggers"]["paramiko"] = {"level": "WARNING"}
 SENTRY_DSN: str = env("SENTRY_DSN", "")
 SENTRY_ENVIRONMENT: str = env("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
 if SENTRY_DSN:
@@ -313,3 +315,14 @@ LAKE_S3: dict[str, str] = {
 }
 
 # --- Spark (issue #8) ---------------------------------------------------------
+# ingest --engine spark: where Spark runs and how (etl/engines/spark/session.py).
+SPARK_MASTER: str = env("SPARK_MASTER", "local[*]")
+SPARK_APP_NAME: str = env("SPARK_APP_NAME", "customers-ingest")
+SPARK_SHUFFLE_PARTITIONS: int = env("SPARK_SHUFFLE_PARTITIONS", "4", parse_positive_int)
+SPARK_LOG_LEVEL: str = env("SPARK_LOG_LEVEL", "warn", choice("error", "warn", "info", "debug")).upper()
+# SPARK_CONF_<KEY>=value: any Spark setting (SPARK_CONF_SPARK_EXECUTOR_MEMORY=4g → spark.executor.memory).
+import os  # noqa: E402 (kept inside this section)
+
+from etl.engines.spark.conf import spark_conf_from  # noqa: E402 (pure: no Django, no Spark)
+
+SPARK_CONF: dict[str, str] = spark_conf_from(os.environ)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
+import narwhals as nw
 import polars as pl
 
 from etl.readers import LINE_COLUMN
@@ -21,6 +23,12 @@ MISSING_COLUMNS = "missing required columns: {columns}"
 DUPLICATE_COLUMNS = "columns {columns} all map to field {field!r}"
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+FrameT = TypeVar("FrameT")
+
+
+def _narwhals(frame: Any) -> Any:
+    """``frame`` as a Narwhals frame (Polars or Spark; typed loosely, the caller's type is kept)."""
+    return nw.from_native(frame)
 
 
 class MappingError(ValueError):
@@ -91,16 +99,21 @@ def columns_map(columns: list[str], *, schema: Schema) -> ColumnMapping:
     )
 
 
-def frame_map(frame: pl.DataFrame, *, mapping: ColumnMapping, schema: Schema) -> pl.DataFrame:
-    """Columns renamed to the schema's fields (absent ones null text), plus ``LINE_COLUMN``."""
-    present = set(frame.columns)
+def frame_map(frame: FrameT, *, mapping: ColumnMapping, schema: Schema) -> FrameT:
+    """Columns renamed to the schema's fields (absent ones null text), plus ``LINE_COLUMN``.
+
+    Narwhals: the same code maps a Polars or a Spark frame (and returns that kind).
+    """
+    data = _narwhals(frame)
+    present = set(data.columns)
     exprs = [
-        pl.col(mapping.sources[name]).alias(name)
+        nw.col(mapping.sources[name]).alias(name)
         if mapping.sources.get(name) in present
-        else pl.lit(None, dtype=pl.String).alias(name)
+        else nw.lit(None, dtype=nw.String).alias(name)
         for name in schema.field_names
     ]
-    return frame.select([*exprs, pl.col(LINE_COLUMN)])
+    mapped: FrameT = data.select(*exprs, nw.col(LINE_COLUMN)).to_native()
+    return mapped
 
 
 def extra_columns(frame: pl.DataFrame, *, mapping: ColumnMapping) -> list[str]:

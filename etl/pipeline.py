@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from etl import load
 from etl.alerts import AlertCause, alert_run
+from etl.engines import engine_process
 from etl.mapping import ColumnMapping, MappingError, columns_map, extra_columns, frame_map
 from etl.models import IngestionRun, RunStatus
 from etl.progress import ProgressReporter
@@ -75,6 +76,8 @@ class IngestOptions:
     """Read, transform, check and report; write nothing to the customers table."""
     extra_date_formats: tuple[str, ...] = ()
     """Date formats tried after the schema's own (per source)."""
+    engine: str = "polars"
+    """``polars`` (this process) or ``spark`` (SPARK_MASTER): same stages, same outcome (etl.engines)."""
 
 
 @dataclass
@@ -387,7 +390,8 @@ def ingest_file(
         try:
             for hook in hooks:
                 hook.after_fetch(ctx)
-            outcome, _stored = _process(ctx, schema=schema, options=options, progress=progress, hooks=hooks)
+            process = engine_process(options.engine)
+            outcome, _stored = process(ctx, schema=schema, options=options, progress=progress, hooks=hooks)
         except (ReadError, MappingError, RejectFile) as exc:
             message = f"{name}: rejected: {_one_line(exc)}"
             outcome = RunOutcome(error_message=message, report={"stage": ctx.stage})

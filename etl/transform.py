@@ -4,15 +4,25 @@ Every record keeps its ``LINE_COLUMN`` so any later stage can name it. Problems
 are not raised: they are appended to two list columns, ``CODES_COLUMN`` (rule
 codes such as ``index.type``) and ``MESSAGES_COLUMN`` (one human sentence per
 code); a record with any code is quarantined instead of loaded.
+
+Written once, in Narwhals: the same expressions run on a Polars frame (the
+default engine) and on a PySpark DataFrame (``ingest --engine spark``). The
+one engine-specific step, building the problem lists, is in
+:mod:`etl.engines.adapter`. Each function returns the kind of frame it was
+given (a Polars DataFrame for a Polars DataFrame, a Spark DataFrame for a
+Spark one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
-import polars as pl
+import narwhals as nw
 
+from etl.engines.adapter import lists_append
+from etl.quality.expressions import date_from_text, integer_from_text
 from etl.readers import LINE_COLUMN
 from etl.schema import FieldSpec, Schema
 
@@ -28,6 +38,15 @@ MSG_TOO_LONG = "{field}: {{}} characters, more than the column's {limit}"
 MSG_NUL = "{field}: contains a NUL byte, which PostgreSQL text cannot store"
 MIN_YEAR, MAX_YEAR = 1, 9999
 
+FrameT = TypeVar("FrameT")
+Problem = tuple[nw.Expr, nw.Expr]
+"""(code or null, message or null) for one check, row by row."""
+
+
+def _narwhals(frame: Any) -> Any:
+    """``frame`` as a Narwhals frame (Polars or Spark; typed loosely, the caller's type is kept)."""
+    return nw.from_native(frame)
+
 
 @dataclass(frozen=True)
 class TransformConfig:
@@ -41,57 +60,59 @@ class TransformConfig:
     """strftime formats tried after the schema's own, e.g. ``%d/%m/%Y`` for one partner."""
 
 
-def _problem(condition: pl.Expr, code: str, message: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+def _problem(condition: nw.Expr, code: str, message: nw.Expr) -> Problem:
     return (
-        pl.when(condition).then(pl.lit(code)).otherwise(pl.lit(None, dtype=pl.String)),
-        pl.when(condition).then(message).otherwise(pl.lit(None, dtype=pl.String)),
+        nw.when(condition).then(nw.lit(code, dtype=nw.String)),
+        nw.when(condition).then(message),
     )
 
 
-def _with_problems(frame: pl.DataFrame, problems: list[tuple[pl.Expr, pl.Expr]]) -> pl.DataFrame:
+def _with_problems(frame: Any, problems: list[Problem]) -> Any:
     """Append the problems' codes/messages to the list columns (creating them when absent)."""
-    if CODES_COLUMN not in frame.columns:
-        empty = pl.lit([], dtype=pl.List(pl.String))
-        frame = frame.with_columns(empty.alias(CODES_COLUMN), empty.alias(MESSAGES_COLUMN))
-    if not problems:
-        return frame
-    codes = pl.concat_list([pl.col(CODES_COLUMN), *[c for c, _m in problems]]).list.drop_nulls()
-    messages = pl.concat_list([pl.col(MESSAGES_COLUMN), *[m for _c, m in problems]]).list.drop_nulls()
-    return frame.with_columns(codes.alias(CODES_COLUMN), messages.alias(MESSAGES_COLUMN))
+    return lists_append(
+        frame,
+        {CODES_COLUMN: [c for c, _m in problems], MESSAGES_COLUMN: [m for _c, m in problems]},
+    )
 
 
-def _quoted(name: str) -> pl.Expr:
-    return pl.format("'{}'", pl.col(name).str.slice(0, 80))
+def _text(template: str, value: nw.Expr) -> nw.Expr:
+    """``template`` with its one ``{}`` replaced by ``value`` (as text)."""
+    before, after = template.split("{}", 1)
+    return nw.concat_str(nw.lit(before), value.cast(nw.String), nw.lit(after))
 
 
-def _typed(spec: FieldSpec, formats: tuple[str, ...]) -> tuple[pl.Expr, tuple[pl.Expr, pl.Expr] | None]:
-    text = pl.col(spec.name)
+def _quoted(name: str) -> nw.Expr:
+    return nw.concat_str(nw.lit("'"), nw.col(name).str.slice(0, 80), nw.lit("'"))
+
+
+def _typed(spec: FieldSpec, formats: tuple[str, ...]) -> tuple[nw.Expr, Problem | None]:
+    text = nw.col(spec.name)
     if spec.type == "integer":
-        value = text.cast(pl.Int64, strict=False)
-        message = pl.format(MSG_NOT_INTEGER.format(field=spec.name), _quoted(spec.name))
-        return value, _problem(text.is_not_null() & value.is_null(), f"{spec.name}.type", message)
+        value = integer_from_text(text)
+        message = _text(MSG_NOT_INTEGER.format(field=spec.name), _quoted(spec.name))
+        return value, _problem(~text.is_null() & value.is_null(), f"{spec.name}.type", message)
     if spec.type == "date":
-        parsed = pl.coalesce([text.str.to_date(fmt, strict=False) for fmt in formats])
-        in_range = parsed.dt.year().is_between(MIN_YEAR, MAX_YEAR)
-        value = pl.when(in_range).then(parsed).otherwise(pl.lit(None, dtype=pl.Date))
+        value = date_from_text(text, formats)  # real calendar days only (years 1-9999 by construction)
         listed = ", ".join(formats)
-        message = pl.format(MSG_BAD_DATE.format(field=spec.name, formats=listed), _quoted(spec.name))
-        return value, _problem(text.is_not_null() & value.is_null(), f"{spec.name}.format", message)
+        message = _text(MSG_BAD_DATE.format(field=spec.name, formats=listed), _quoted(spec.name))
+        return value, _problem(~text.is_null() & value.is_null(), f"{spec.name}.format", message)
     return text, None
 
 
-def frame_transform(frame: pl.DataFrame, *, schema: Schema, config: TransformConfig) -> pl.DataFrame:
+def frame_transform(frame: FrameT, *, schema: Schema, config: TransformConfig) -> FrameT:
     """Trim, empty → null, cast integers and dates; add ``source_file`` and ``ingested_at``.
 
     A value that does not cast becomes null and its record gets a code
     (``<field>.type`` or ``<field>.format``), so nothing is silently dropped.
     """
-    cleaned = frame.lazy().with_columns(
-        pl.col(name).str.strip_chars().replace("", None).alias(name) for name in schema.field_names
+    data = _narwhals(frame)
+    trimmed = {name: nw.col(name).cast(nw.String).str.strip_chars() for name in schema.field_names}
+    cleaned = data.with_columns(
+        **{name: nw.when(text.str.len_chars() > 0).then(text) for name, text in trimmed.items()}
     )
-    raw_texts = [pl.col(s.name).alias(RAW_PREFIX + s.name) for s in schema.fields if s.type != "string"]
-    typed: list[pl.Expr] = []
-    problems: list[tuple[pl.Expr, pl.Expr]] = []
+    raw_texts = [nw.col(s.name).alias(RAW_PREFIX + s.name) for s in schema.fields if s.type != "string"]
+    typed: list[nw.Expr] = []
+    problems: list[Problem] = []
     for spec in schema.fields:
         formats = tuple(dict.fromkeys((*spec.formats, *config.extra_date_formats)))
         value, problem = _typed(spec, formats)
@@ -99,13 +120,13 @@ def frame_transform(frame: pl.DataFrame, *, schema: Schema, config: TransformCon
         if problem is not None:
             problems.append(problem)
         if spec.required:
-            message = pl.lit(MSG_REQUIRED.format(field=spec.name))
-            problems.append(_problem(pl.col(spec.name).is_null(), f"{spec.name}.required", message))
-    with_problems = _with_problems(cleaned.with_columns(raw_texts).collect(), problems)
-    return with_problems.with_columns(
+            message = nw.lit(MSG_REQUIRED.format(field=spec.name))
+            problems.append(_problem(nw.col(spec.name).is_null(), f"{spec.name}.required", message))
+    with_problems = _with_problems(cleaned.with_columns(*raw_texts), problems)
+    out = with_problems.with_columns(
         *typed,
-        pl.lit(config.source_file).alias("source_file"),
-        pl.lit(config.ingested_at, dtype=pl.Datetime("us", "UTC")).alias("ingested_at"),
+        nw.lit(config.source_file, dtype=nw.String).alias("source_file"),
+        nw.lit(config.ingested_at, dtype=nw.Datetime("us", "UTC")).alias("ingested_at"),
     ).select(
         *schema.field_names,
         "source_file",
@@ -115,36 +136,43 @@ def frame_transform(frame: pl.DataFrame, *, schema: Schema, config: TransformCon
         CODES_COLUMN,
         MESSAGES_COLUMN,
     )
+    native: FrameT = out.to_native()
+    return native
 
 
-def frame_check_storable(frame: pl.DataFrame, *, schema: Schema, limits: dict[str, int]) -> pl.DataFrame:
+def frame_check_storable(frame: FrameT, *, schema: Schema, limits: dict[str, int]) -> FrameT:
     """Flag what the customers table would refuse: too-long text and NUL bytes.
 
     ``limits`` are the table's column lengths (field → characters), so a value
     is reported for its record instead of failing the whole load.
     """
-    problems: list[tuple[pl.Expr, pl.Expr]] = []
+    data = _narwhals(frame)
+    problems: list[Problem] = []
     for spec in schema.fields:
-        column = pl.col(spec.name)
-        if frame.schema[spec.name] == pl.String:
+        column = nw.col(spec.name)
+        if data.schema[spec.name] == nw.String:
             problems.append(
                 _problem(
-                    column.str.contains("\x00", literal=True).fill_null(False),
+                    column.str.contains("\x00", literal=True).fill_null(value=False),
                     f"{spec.name}.nul",
-                    pl.lit(MSG_NUL.format(field=spec.name)),
+                    nw.lit(MSG_NUL.format(field=spec.name)),
                 )
             )
             limit = limits.get(spec.name)
             if limit is not None:
                 length = column.str.len_chars()
-                message = pl.format(MSG_TOO_LONG.format(field=spec.name, limit=limit), length)
+                message = _text(MSG_TOO_LONG.format(field=spec.name, limit=limit), length)
                 problems.append(
-                    _problem((length > limit).fill_null(False), f"{spec.name}.max_length", message)
+                    _problem((length > limit).fill_null(value=False), f"{spec.name}.max_length", message)
                 )
-    return _with_problems(frame, problems)
+    native: FrameT = _with_problems(data, problems).to_native()
+    return native
 
 
-def frame_split(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def frame_split(frame: FrameT) -> tuple[FrameT, FrameT]:
     """(records without problems, records with problems)."""
-    bad = pl.col(CODES_COLUMN).list.len() > 0
-    return frame.filter(~bad), frame.filter(bad)
+    data = _narwhals(frame)
+    bad = nw.col(CODES_COLUMN).list.len() > 0
+    valid: FrameT = data.filter(~bad).to_native()
+    problems: FrameT = data.filter(bad).to_native()
+    return valid, problems

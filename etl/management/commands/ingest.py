@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
+from etl.engines import DEFAULT_ENGINE, ENGINES, EngineUnavailable, engine_check
 from etl.models import RunStatus
 from etl.pipeline import IngestOptions, IngestResult, ingest_file
 from etl.progress import progress_for
@@ -87,6 +88,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size", type=int, default=None, help="Rows per batch (INGEST_BATCH_SIZE)."
         )
+        parser.add_argument(
+            "--engine",
+            choices=ENGINES,
+            default=DEFAULT_ENGINE,
+            help="polars (this process) or spark (SPARK_MASTER; needs requirements-spark.txt).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         ingest_options = IngestOptions(
@@ -95,7 +102,12 @@ class Command(BaseCommand):
             force=options["force"],
             dry_run=options["dry_run"],
             extra_date_formats=(*settings.INGEST_DATE_FORMATS, *options["date_format"]),
+            engine=options["engine"],
         )
+        try:
+            engine_check(options["engine"])
+        except EngineUnavailable as exc:
+            raise CommandError(str(exc), returncode=EXIT_FAILED) from exc
         try:
             db_ensure_connection()  # retried: a database that is restarting delays the run
             source, names = self._files(options)
