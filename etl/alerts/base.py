@@ -9,7 +9,7 @@ from django.db import models
 
 
 class AlertCause(models.TextChoices):
-    FETCH_FAILED = "fetch_failed", "Fetch failed after retries"
+    FETCH_FAILED = "fetch_failed", "Fetch failed"  # after the retries, or at once when refused
     REJECTED = "rejected", "File rejected"
     RUN_FAILED = "run_failed", "Run failed"
     WARN_THRESHOLD = "warn_threshold", "Warning threshold crossed"

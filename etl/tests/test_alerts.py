@@ -76,7 +76,7 @@ def test_slack_receives_what_failed_the_file_the_run_the_error_and_the_admin_lin
     assert request.headers["Content-Type"] == "application/json"
     assert request.json() == {
         "text": (
-            ":rotating_light: *ETL fetch failed after retries*: `customers-100.csv`"
+            ":rotating_light: *ETL fetch failed*: `customers-100.csv`"
             f" (source sftp, run {run.pk}, stage fetch)\n"
             f"> FetchError: {ERROR}\n"
             f"<https://etl.example.com/admin/etl/ingestionrun/{run.pk}/change/"
