@@ -277,6 +277,21 @@ def psql(sql: str, *, args: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
+def rss_check(*, rows: int, big_rows: int, data: Path, workdir: Path, seed: int, env: dict[str, str]) -> None:
+    """Peak RSS of the streaming path (dry run: no upsert) at two file sizes: bounded by the batch size."""
+    big = workdir / "customers-bench-big.csv"
+    generate(big, rows=big_rows, seed=seed)
+    dry = [sys.executable, "manage.py", "ingest", "--json", "--dry-run", "--path"]
+    small_run = timed([*dry, str(data)], env=env)
+    big_run = timed([*dry, str(big)], env=env)
+    for n, run in ((rows, small_run), (big_rows, big_run)):
+        rate, rss = n / run.seconds, run.peak_rss_kib / 1024
+        print(f"dry run {n:>11,} rows  {run.seconds:8.2f}s  {rate:12,.0f} rows/s  peak RSS {rss:,.0f} MiB")
+    ratio = big_run.peak_rss_kib / small_run.peak_rss_kib
+    print(f"peak RSS {big_rows:,} / {rows:,} rows = {ratio:.2f} (target <= 1.3)")
+    big.unlink(missing_ok=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -284,6 +299,13 @@ def main() -> None:
     parser.add_argument("--db-name", default="bench_ingest")
     parser.add_argument("--batch-size", type=int, default=None, help="INGEST_BATCH_SIZE for the ingests")
     parser.add_argument("--workdir", type=Path, default=None, help="Where the generated files go (temp dir)")
+    parser.add_argument(
+        "--rss-rows",
+        type=int,
+        default=0,
+        help="Also compare peak RSS of a --dry-run ingest (read, transform, stage; no upsert) at --rows "
+        "and at this many rows, e.g. 5000000",
+    )
     opts = parser.parse_args()
 
     os.environ["DB_NAME"] = opts.db_name
@@ -338,6 +360,8 @@ def main() -> None:
     print(f"b/a = {a / b.seconds:.2f}   c/a = {a / c.seconds:.2f}   (throughput ratios; target b/a >= 0.5)")
     print(f"(b) {b.stdout.strip()}")
     print(f"(c) {c.stdout.strip()}")
+    if opts.rss_rows:
+        rss_check(rows=rows, big_rows=opts.rss_rows, data=data, workdir=workdir, seed=opts.seed, env=env)
     if opts.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -221,18 +221,29 @@ def staging_fix_lines(*, fix: LineFix) -> None:
             )
         if not fix.shifts:
             return
-        starts = [s for s, _add in fix.shifts]
-        adds = [a for _s, a in fix.shifts]
+        # One step per provisional start (the largest shift wins), indexed: one lookup per record.
+        steps: dict[int, int] = {}
+        for start, add in fix.shifts:
+            steps[start] = max(add, steps.get(start, 0))
+        cursor.execute("DROP TABLE IF EXISTS etl_stage_line_steps")
+        cursor.execute(
+            "CREATE TEMP TABLE etl_stage_line_steps (start bigint PRIMARY KEY, add bigint NOT NULL)"
+        )
+        cursor.execute(
+            "INSERT INTO etl_stage_line_steps SELECT * FROM unnest(%s::bigint[], %s::bigint[])",
+            [list(steps), list(steps.values())],
+        )
         for table, where in ((STAGE, "TRUE"), (STAGE_QUARANTINE, "t.seq IS NULL")):
             cursor.execute(
                 sql.SQL(
                     "UPDATE {} t SET _line = t._line + ("
-                    " SELECT max(f.add) FROM unnest(%s::bigint[], %s::bigint[]) AS f(start, add)"
-                    " WHERE f.start <= t._line)"
+                    " SELECT s.add FROM etl_stage_line_steps s WHERE s.start <= t._line"
+                    " ORDER BY s.start DESC LIMIT 1)"
                     " WHERE {} AND t._line >= %s"
                 ).format(_ident(table), sql.SQL(where)),
-                [starts, adds, starts[0]],
+                [min(steps)],
             )
+        cursor.execute("DROP TABLE etl_stage_line_steps")
 
 
 def _fields_sql(schema: Schema, prefix: str = "") -> sql.Composable:

@@ -81,8 +81,9 @@ class CsvReader:
         rows_in_sample = max(sample_text.count("\n") - self.header_lines, 1)
         avg_row = max(len(sample_text.encode()) // (rows_in_sample + self.header_lines), 16)
         self.block_size = min(max(avg_row * batch_size, MIN_BLOCK), MAX_BLOCK)
-        self._invalid: list[tuple[str, int, bool]] = []  # (text, actual fields, blank)
-        self._invalid_reported = 0
+        # Invalid rows not yet handed out: (text, actual fields, blank). Only their count is kept after.
+        self._pending: list[tuple[str, int, bool]] = []
+        self._invalid_count = 0
         self._counter: CountingReader | None = None
         self._needs_fix = False
 
@@ -91,7 +92,7 @@ class CsvReader:
         return self._counter.count if self._counter else 0
 
     def _on_invalid(self, row: pacsv.InvalidRow) -> str:
-        self._invalid.append((row.text, row.actual_columns, not row.text.strip()))
+        self._pending.append((row.text, row.actual_columns, not row.text.strip()))
         return "skip"
 
     def _open(self) -> pacsv.CSVStreamingReader:
@@ -137,14 +138,16 @@ class CsvReader:
 
     def _new_set_aside(self) -> list[SetAside]:
         out = []
-        for seq in range(self._invalid_reported, len(self._invalid)):
-            text, actual, blank = self._invalid[seq]
+        first_seq = self._invalid_count
+        for offset, (text, actual, blank) in enumerate(self._pending):
+            seq = first_seq + offset
             self._needs_fix = True
             if blank:
                 continue
             message = MSG_FIELD_COUNT.format(expected=len(self.header), actual=actual)
             out.append(SetAside(line=None, text=text, code=CODE_FIELD_COUNT, message=message, seq=seq))
-        self._invalid_reported = len(self._invalid)
+        self._invalid_count += len(self._pending)
+        self._pending = []
         return out
 
     def _to_frame(self, batch: pa.RecordBatch, first_line: int) -> tuple[pl.DataFrame, list[SetAside], int]:
@@ -222,13 +225,13 @@ class CsvReader:
                 if row and len(row) != width:
                     found.append((previous + 1, reader.line_num - previous))
                 previous = reader.line_num
-        if len(found) != len(self._invalid):
+        if len(found) != self._invalid_count:
             # The two parsers disagree on this file: keep provisional lines, say so.
             self.info.warnings.append(
-                f"line numbers may be approximate: {len(self._invalid)} invalid rows, "
+                f"line numbers may be approximate: {self._invalid_count} invalid rows, "
                 f"{len(found)} found by the line pass"
             )
-            return LineFix(shifts=(), set_aside_lines=dict.fromkeys(range(len(self._invalid))))
+            return LineFix(shifts=(), set_aside_lines=dict.fromkeys(range(self._invalid_count)))
         shifts: list[tuple[int, int]] = []
         added = 0
         for line, span in found:

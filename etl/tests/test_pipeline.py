@@ -255,3 +255,17 @@ def test_work_copy_is_what_was_read(tmp_path: Path) -> None:
     copied = tmp_path / "work" / SAMPLE.name
     assert copied.read_bytes() == SAMPLE.read_bytes()
     shutil.rmtree(tmp_path / "work")
+
+
+def test_lines_after_ragged_rows_are_exact_across_batches(tmp_path: Path) -> None:
+    lines = SAMPLE.read_text().splitlines()[:8]
+    lines[2] = "2,short,row"  # line 3: ragged
+    lines[5] = lines[5].replace(",", ",Long" + "g" * 80, 1)  # line 6: customer_id too long
+    path = tmp_path / "mixed.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = ingest(tmp_path, path, batch_size=2)
+    quarantined = QuarantinedRecord.objects.filter(run_id=result.run_id).order_by("line_number")
+    assert [(q.line_number, q.rule_codes[0]) for q in quarantined] == [
+        (3, "row.field_count"),
+        (6, "customer_id.max_length"),
+    ]
