@@ -217,7 +217,7 @@ def main() -> None:
     from customers.tests.servers import gunicorn
 
     print(f"database {args.db_name}: migrating ...", flush=True)
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.keep_db)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.keep_db, serialize=False)
     try:
         present = Customer.objects.count()
         if present != args.rows:
