@@ -11,7 +11,7 @@ from customers.models import Customer
 from etl.lake import lake_publish_run
 from etl.lake.catalog import lake_catalog
 from etl.lake.curated import customers_upsert
-from etl.lake.tables import CUSTOMERS, OPERATION, RUN_ID, identifier, table_ensure
+from etl.lake.tables import CUSTOMERS, OPERATION, RUN_ID, customers_schema, identifier, table_ensure
 from etl.models import LakeStatus, QuarantinedRecord
 from etl.tests import lake_support
 from etl.tests.lake_support import curated_as_pg, curated_rows, customer, load, make_run, pg_rows
@@ -184,3 +184,9 @@ def test_a_run_that_loads_no_record_still_adds_its_snapshot(lake) -> None:
     snapshots = _snapshots(lake)
     assert [s.summary.additional_properties[RUN_ID] for s in snapshots] == [str(first.pk), str(empty.pk)]
     assert curated_as_pg(lake) == pg_rows()
+
+
+def test_curated_customers_has_the_customers_table_columns_but_its_surrogate_key() -> None:
+    columns = customers_schema().column_names
+    assert columns == [f.column for f in Customer._meta.concrete_fields if f.column != "id"]
+    assert customers_schema().find_field("customer_id").required

@@ -139,3 +139,14 @@ def test_spools_of_runs_that_are_over_are_cleared_at_the_next_fetch(lake_on, tmp
     (stale / "part-00000.parquet").write_bytes(b"left by a run that failed")
     _ingest(_file(tmp_path, "good.csv", LINES[:2]))
     assert not stale.exists()
+
+
+def test_a_raw_copy_that_cannot_be_kept_fails_the_run_before_processing(lake_on, tmp_path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    lake_on.LAKE_URI = str(blocker)
+    run = _ingest(_file(tmp_path, "first.csv", LINES[:3]))
+
+    assert run.status == RunStatus.FAILED
+    assert "lake raw copy failed" in run.error_message
+    assert pg_rows() == []

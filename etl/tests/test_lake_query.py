@@ -142,3 +142,8 @@ def test_results_render_as_table_csv_and_json(published) -> None:
         "C2          | 2021-02-10        | NULL",
         "(2 rows)",
     ]
+
+
+def test_only_select_statements_run(published) -> None:
+    with pytest.raises(LakeError, match=r"^query failed: Only SELECT statements"):
+        lake_query(sql="DELETE FROM curated.customers", config=published)
