@@ -253,20 +253,26 @@ def _fields_sql(schema: Schema, prefix: str = "") -> sql.Composable:
 
 
 def staging_counts(*, schema: Schema) -> StagedCounts:
-    """Staged records, and how many are duplicates (exact, then same key), across all batches."""
+    """Staged records, and how many are duplicates (exact, then same key), across all batches.
+
+    Exact duplicates share their key, so only keys seen more than once are compared whole.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL(
-                "SELECT (SELECT count(*) FROM {stage}),"
-                " (SELECT count(*) FROM (SELECT DISTINCT {fields} FROM {stage}) d),"
-                " (SELECT count(DISTINCT {key}) FROM {stage})"
+                "WITH keys AS (SELECT {key}, count(*) AS n FROM {stage} GROUP BY {key}),"
+                " repeated AS (SELECT {fields} FROM {stage}"
+                "  WHERE {key} IN (SELECT {key} FROM keys WHERE n > 1))"
+                " SELECT (SELECT coalesce(sum(n), 0) FROM keys), (SELECT count(*) FROM keys),"
+                " (SELECT count(*) FROM repeated), (SELECT count(*) FROM (SELECT DISTINCT * FROM repeated) d)"
             ).format(stage=_ident(STAGE), fields=_fields_sql(schema), key=_ident(schema.key))
         )
-        staged, distinct_records, distinct_keys = cursor.fetchone()
+        staged, distinct_keys, repeated, repeated_distinct = cursor.fetchone()
+    exact = repeated - repeated_distinct
     return StagedCounts(
-        staged=staged,
-        exact_duplicates=staged - distinct_records,
-        key_duplicates=distinct_records - distinct_keys,
+        staged=int(staged),
+        exact_duplicates=exact,
+        key_duplicates=int(staged) - exact - distinct_keys,
         distinct_keys=distinct_keys,
     )
 
@@ -282,10 +288,12 @@ def _compared(schema: Schema) -> list[str]:
     return [name for name in schema.field_names if name != schema.key]
 
 
-def customers_upsert_staged(*, schema: Schema, source_file: str, ingested_at: datetime) -> UpsertCounts:
+def customers_upsert_staged(
+    *, schema: Schema, source_file: str, ingested_at: datetime, distinct_keys: int
+) -> UpsertCounts:
     """Insert new keys, update keys whose data changed, leave the rest untouched.
 
-    Must run inside the publishing transaction.
+    Must run inside the publishing transaction. ``distinct_keys`` comes from :func:`staging_counts`.
     """
     table = Customer._meta.db_table
     compared = _compared(schema)
@@ -312,8 +320,6 @@ def customers_upsert_staged(*, schema: Schema, source_file: str, ingested_at: da
     with connection.cursor() as cursor:
         cursor.execute(statement, {"source_file": source_file, "ingested_at": ingested_at})
         inserted, updated = cursor.fetchone()
-        cursor.execute(sql.SQL("SELECT count(DISTINCT {}) FROM {}").format(_ident(schema.key), _ident(STAGE)))
-        (distinct_keys,) = cursor.fetchone()
     return UpsertCounts(inserted=inserted, updated=updated, unchanged=distinct_keys - inserted - updated)
 
 

@@ -191,7 +191,9 @@ def stage_load(
     assert ctx.options is not None
     if ctx.options.dry_run:
         return load.customers_diff_staged(schema=schema)
-    return load.customers_upsert_staged(schema=schema, source_file=ctx.filename, ingested_at=ingested_at)
+    return load.customers_upsert_staged(
+        schema=schema, source_file=ctx.filename, ingested_at=ingested_at, distinct_keys=counts.loaded
+    )
 
 
 # --- wiring -------------------------------------------------------------------

@@ -69,14 +69,14 @@ def test_duplicates_across_batches_are_counted_and_last_occurrence_wins(staging:
         1,
         2,
     )
-    upsert = load.customers_upsert_staged(schema=SCHEMA, source_file="f.csv", ingested_at=AT)
+    upsert = load.customers_upsert_staged(schema=SCHEMA, source_file="f.csv", ingested_at=AT, distinct_keys=2)
     assert (upsert.inserted, upsert.updated, upsert.unchanged) == (2, 0, 0)
     assert Customer.objects.get(customer_id="K2").city == "Bergen"
 
 
 def test_upsert_updates_only_changed_rows(staging: None) -> None:
     load.staging_copy(frame=rows({"customer_id": "K1"}, {"customer_id": "K2"}), schema=SCHEMA)
-    load.customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT)
+    load.customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT, distinct_keys=2)
     load.staging_create(schema=SCHEMA)
     load.staging_copy(
         frame=rows(
@@ -85,7 +85,9 @@ def test_upsert_updates_only_changed_rows(staging: None) -> None:
         schema=SCHEMA,
     )
     later = datetime(2024, 6, 1, tzinfo=UTC)
-    upsert = load.customers_upsert_staged(schema=SCHEMA, source_file="b.csv", ingested_at=later)
+    upsert = load.customers_upsert_staged(
+        schema=SCHEMA, source_file="b.csv", ingested_at=later, distinct_keys=3
+    )
     assert (upsert.inserted, upsert.updated, upsert.unchanged) == (1, 1, 1)
     unchanged = Customer.objects.get(customer_id="K1")
     assert (unchanged.source_file, unchanged.ingested_at) == ("a.csv", AT)
