@@ -1,8 +1,8 @@
 """Where the quality stage raises its alerts: one function the pipeline calls once per run.
 
-A crossed ``warn_above`` is logged and sent as a ``warn_threshold`` alert; a
-rejection as a ``rejected`` alert (``etl.alerts`` sends each at most once per
-run and cause, and never raises).
+A crossed ``warn_above`` is logged and sent as a ``warn_threshold`` alert
+(``etl.alerts`` sends it at most once per run, and never raises); a rejection
+is only logged here: the pipeline alerts every rejected run.
 """
 
 from __future__ import annotations
@@ -29,5 +29,5 @@ def quality_alert(*, run: IngestionRun, verdict: Verdict) -> None:
         total=verdict.total,
         share=round(verdict.share, 2),
     )
-    cause = AlertCause.WARN_THRESHOLD if verdict.outcome == Outcome.WARN else AlertCause.REJECTED
-    alert_run(run=run, cause=cause, error=verdict.message, stage="quality")
+    if verdict.outcome == Outcome.WARN:  # a rejection is alerted by the pipeline, as every rejection
+        alert_run(run=run, cause=AlertCause.WARN_THRESHOLD, error=verdict.message, stage="quality")

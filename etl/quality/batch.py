@@ -18,9 +18,10 @@ import polars as pl
 from etl.quality import messages as msg
 from etl.quality.columns import LINE_COLUMN, RAW_PREFIX
 from etl.quality.result import QualityResult
-from etl.quality.rules import RuleSet
+from etl.quality.rules import RuleSet, ruleset_for
 from etl.quality.stage import quality_check
 from etl.quality.thresholds import Outcome, Thresholds, Verdict, threshold_decide
+from etl.schema import Schema
 
 
 def batch_check(
@@ -136,3 +137,17 @@ class QualityTally:
             },
             "outliers": {"flagged": self.outliers_flagged, "checked": self.checked, "checks": checks},
         }
+
+
+def quality_setup(
+    *,
+    schema: Schema,
+    extra_date_formats: tuple[str, ...] = (),
+    warn_above: float | None = None,
+    reject_above: float | None = None,
+) -> QualityTally:
+    """An empty tally for one file: the schema's rules with the run's extra date formats
+    and threshold overrides. ``ValueError`` names a bad format or threshold."""
+    rules = ruleset_for(schema).with_date_formats(extra_date_formats)
+    thresholds = rules.thresholds.overridden(warn_above=warn_above, reject_above=reject_above)
+    return QualityTally(ruleset=rules, thresholds=thresholds)

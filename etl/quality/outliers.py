@@ -4,7 +4,8 @@ shown with examples in the run report; they still load.
 Checks (``quality.outliers.checks`` in the schema file), each on one field:
 
 - ``iqr: K`` — numeric or date values outside the Tukey fences
-  ``Q1 - K·IQR`` .. ``Q3 + K·IQR`` (code ``<field>.outlier``);
+  ``Q1 - K·IQR`` .. ``Q3 + K·IQR`` (code ``<field>.outlier``; IQR taken as
+  at least 1, the measures being whole numbers);
 - ``length_iqr: K`` — the same fences on string lengths (``<field>.length``);
 - ``rare_below: P`` — values whose share of the batch is below P percent
   (``<field>.rare``), judged only from ``min_rows`` records on (default
@@ -215,7 +216,9 @@ def outliers_find(frame: nw.DataFrame[Any], *, config: OutlierConfig, line_colum
             if q1 is None or q3 is None:
                 results[i].skipped = "no values"
                 continue
-            spread = check.value * (q3 - q1)
+            # Every measure is a whole number (lengths, days, integers): an IQR of at least 1 keeps a
+            # column of near-equal values (Q1 = Q3) from flagging everything off the median.
+            spread = check.value * max(q3 - q1, 1.0)
             results[i].low, results[i].high = q1 - spread, q3 + spread
             measure = _measure(check)
             flags[f"_flag_{i}"] = (measure < results[i].low) | (measure > results[i].high)

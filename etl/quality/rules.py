@@ -21,7 +21,7 @@ import polars as pl
 from etl.quality import messages as msg
 from etl.quality.outliers import OutlierConfig, parse_outlier_config
 from etl.quality.thresholds import Thresholds, parse_thresholds
-from etl.schema import FieldSpec, Schema, SchemaError, load_schema
+from etl.schema import SCHEMA_DIR, FieldSpec, Schema, SchemaError, load_schema
 
 RULE_KINDS = ("required", "type", "pattern", "range", "min_length", "max_length", "allowed", "unique")
 """Every rule kind; a failure's code is ``<field>.<kind>``."""
@@ -107,6 +107,28 @@ class RuleSet:
 
     def for_field(self, name: str) -> list[Rule]:
         return [rule for rule in self.rules if rule.field == name]
+
+    def with_date_formats(self, extra: tuple[str, ...]) -> RuleSet:
+        """These rules with ``extra`` date formats accepted after each date field's own
+        (a source's ``--date-format``); ``ValueError`` names an unsupported format."""
+        if not extra:
+            return self
+        problem = check_date_formats(extra)
+        if problem:
+            raise ValueError(problem)
+        fields = tuple(
+            replace(spec, formats=tuple(dict.fromkeys((*spec.formats, *extra))))
+            if spec.type == "date"
+            else spec
+            for spec in self.schema.fields
+        )
+        schema = replace(self.schema, fields=fields)
+        by_name = {spec.name: spec for spec in fields}
+        rules = tuple(
+            _type_rule(by_name[rule.field]) if rule.kind == "type" and rule.field_type == "date" else rule
+            for rule in self.rules
+        )
+        return replace(self, schema=schema, rules=rules)
 
 
 def _fail(where: str, spec: FieldSpec, index: int | None, problem: str) -> SchemaError:
@@ -286,6 +308,12 @@ def ruleset_from_schema(schema: Schema, *, where: str) -> RuleSet:
 @lru_cache(maxsize=8)
 def load_ruleset(name: str = "customers") -> RuleSet:
     """The validated rules of ``etl/schemas/<name>.yaml`` (cached: the file is code)."""
-    from etl.schema import SCHEMA_DIR
-
     return ruleset_from_schema(load_schema(name), where=str(SCHEMA_DIR / f"{name}.yaml"))
+
+
+def ruleset_for(schema: Schema) -> RuleSet:
+    """The rules of ``schema``: the cached ones when it is a shipped schema, else compiled now."""
+    shipped = (SCHEMA_DIR / f"{schema.name}.yaml").is_file() and load_schema(schema.name) is schema
+    return (
+        load_ruleset(schema.name) if shipped else ruleset_from_schema(schema, where=f"schema {schema.name!r}")
+    )

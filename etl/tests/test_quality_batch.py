@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+import pytest
 
 from etl.quality import LINE_COLUMN, Outcome, Thresholds, load_ruleset
 from etl.quality import messages as msg
-from etl.quality.batch import QualityTally, batch_check
+from etl.quality.batch import QualityTally, batch_check, quality_setup
 from etl.tests.quality_factories import frame, one_field
 from etl.tests.test_quality_stage import _customer
 
@@ -85,3 +86,16 @@ def test_tally_warns_when_the_files_outlier_share_passes_its_threshold() -> None
     assert tally.report(verdict)["outliers"]["checks"]["v.outlier"]["examples"] == [
         {"line": 8, "value": "900"}
     ]
+
+
+def test_quality_setup_applies_the_runs_formats_and_overrides() -> None:
+    tally = quality_setup(schema=load_ruleset().schema, extra_date_formats=("%d/%m/%Y",), reject_above=50)
+    assert (tally.thresholds.warn_above, tally.thresholds.reject_above) == (1.0, 50.0)
+    text = frame([_customer(subscription_date="24/08/2020")])
+    result = batch_check(clean=_cast(text), text=text, ruleset=tally.ruleset, today=TODAY)
+    assert result.quarantined == []
+
+
+def test_quality_setup_refuses_an_inverted_override() -> None:
+    with pytest.raises(ValueError, match="must not be greater than reject_above"):
+        quality_setup(schema=load_ruleset().schema, warn_above=20)

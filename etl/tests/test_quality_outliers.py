@@ -89,3 +89,9 @@ def test_flagged_records_still_load() -> None:
     assert result.outliers.flagged == 1
     assert result.warnings == [result.outliers.warning]
     assert result.report()["outliers"]["checks"]["v.outlier"]["examples"] == [{"line": 7, "value": "500"}]
+
+
+def test_column_of_equal_values_flags_only_values_far_from_them() -> None:
+    report = _find(["abcd"] * 20 + ["abc", "abcde", "x" * 12], OutlierCheck("v", "length_iqr", 3, "string"))
+    assert (report.checks[0].low, report.checks[0].high) == (1.0, 7.0)  # IQR 0 taken as 1
+    assert report.checks[0].examples == [{"line": 24, "value": "x" * 12}]

@@ -172,3 +172,31 @@ def test_whole_document_with_every_rule_kind_loads() -> None:
         "min_length",
         "pattern",
     }
+
+
+def test_ruleset_for_the_shipped_schema_is_the_cached_one() -> None:
+    from etl.quality.rules import ruleset_for
+    from etl.schema import load_schema
+
+    assert ruleset_for(load_schema("customers")) is load_ruleset("customers")
+
+
+def test_ruleset_for_another_schema_is_compiled_from_it() -> None:
+    from etl.quality.rules import ruleset_for
+    from etl.schema import parse_schema
+
+    schema = parse_schema({"name": "x", "key": "id", "fields": [{"name": "id", "required": True}]}, where="x")
+    assert ruleset_for(schema).codes == ["id.required"]
+
+
+def test_extra_date_formats_extend_the_type_rule_and_its_message() -> None:
+    rules = load_ruleset().with_date_formats(("%d/%m/%Y",))
+    (rule,) = [r for r in rules.rules if r.code == "subscription_date.type"]
+    assert rule.formats == ("%Y-%m-%d", "%d/%m/%Y")
+    assert rule.text == msg.NOT_DATE.format(formats="%Y-%m-%d or %d/%m/%Y")
+    assert rules.schema.field("subscription_date").formats == ("%Y-%m-%d", "%d/%m/%Y")
+
+
+def test_unsupported_extra_date_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="date format '%d %b %Y' uses %b"):
+        load_ruleset().with_date_formats(("%d %b %Y",))
