@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,9 +101,29 @@ def customers_upsert(
     return CustomersWrite(commit=commit, mode="upsert", rows=expected_total)
 
 
-def customers_rebuild(table: Table, *, rows: pa.Table, properties: dict[str, str]) -> CustomersWrite:
-    commit = table_replace(table, rows.sort_by("customer_id"), properties=properties)
-    return CustomersWrite(commit=commit, mode="rebuild", rows=rows.num_rows)
+def customers_rebuild(
+    table: Table, *, rows: pa.Table | Iterable[pa.Table], properties: dict[str, str]
+) -> CustomersWrite:
+    """The whole table from ``rows`` (one table, or tables streamed in date order), in one snapshot.
+
+    Streamed in date order, each chunk spans few months: memory stays bounded
+    by the chunk and a partition gets at most one extra file per chunk boundary.
+    """
+    chunks = iter([rows] if isinstance(rows, pa.Table) else rows)
+    first = next(chunks, None)
+    if first is not None:
+        table = schema_evolve(table, first.schema)
+    total = 0
+
+    def conformed() -> Iterator[pa.Table]:
+        nonlocal total
+        for chunk in itertools.chain([] if first is None else [first], chunks):
+            total += chunk.num_rows
+            yield conform(chunk, table)
+
+    current = [task.file for task in table.scan().plan_files()] if table.current_snapshot() else []
+    commit = files_commit(table, remove=current, add=conformed(), properties=properties)
+    return CustomersWrite(commit=commit, mode="rebuild", rows=total)
 
 
 def _frame(table: Table, *columns: str) -> pl.DataFrame:

@@ -8,11 +8,13 @@ from typing import Any
 import pyarrow as pa
 from django.db import connection
 from psycopg import sql
+from pyiceberg.io.pyarrow import schema_to_pyarrow
 
-from etl.lake.tables import customer_columns
+from etl.lake.tables import customer_columns, customers_schema
 from etl.models import QuarantinedRecord
 
-_BATCH = 50_000
+BATCH_ROWS = 50_000
+"""Rows per Arrow batch read from the customers table (bounds the lake's memory)."""
 
 
 def _customers_query(columns: list[str], keys: Sequence[str] | None) -> tuple[sql.Composable, list[Any]]:
@@ -22,37 +24,31 @@ def _customers_query(columns: list[str], keys: Sequence[str] | None) -> tuple[sq
         sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.Identifier(Customer._meta.db_table)
     )
     if keys is None:
-        return select + sql.SQL(" ORDER BY customer_id"), []
+        # Date order: a streamed rebuild writes each month partition from few batches.
+        return select + sql.SQL(" ORDER BY subscription_date, customer_id"), []
     return select + sql.SQL(" WHERE customer_id = ANY(%s) ORDER BY customer_id"), [list(keys)]
 
 
-def customer_batches(
-    *, keys: Sequence[str] | None = None, batch_size: int = _BATCH
-) -> Iterator[pa.RecordBatch]:
-    """The customers table (or the rows of ``keys``) as Arrow batches, bounded memory."""
-    from pyiceberg.io.pyarrow import schema_to_pyarrow
+def customer_tables(*, keys: Sequence[str] | None = None, batch_size: int = BATCH_ROWS) -> Iterator[pa.Table]:
+    """The customers table (or the rows of ``keys``) as Arrow tables of ``batch_size`` rows.
 
-    from etl.lake.tables import customers_schema
-
+    A server-side cursor: memory is bounded by the batch whatever the table's size.
+    """
     schema = schema_to_pyarrow(customers_schema(), include_field_ids=False)
     columns = [name for name, _ in customer_columns()]
     query, params = _customers_query(columns, keys)
-    with connection.cursor() as cursor:
+    with connection.chunked_cursor() as cursor:
         cursor.execute(query.as_string(cursor.connection), params)
         while rows := cursor.fetchmany(batch_size):
             arrays = [
                 pa.array([row[i] for row in rows], type=schema.field(i).type) for i in range(len(columns))
             ]
-            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+            yield pa.Table.from_arrays(arrays, schema=schema)
 
 
 def customers_arrow(*, keys: Sequence[str] | None = None) -> pa.Table:
-    from pyiceberg.io.pyarrow import schema_to_pyarrow
-
-    from etl.lake.tables import customers_schema
-
     schema = schema_to_pyarrow(customers_schema(), include_field_ids=False)
-    return pa.Table.from_batches(list(customer_batches(keys=keys)), schema=schema)
+    return pa.concat_tables([schema.empty_table(), *customer_tables(keys=keys)])
 
 
 def customers_count() -> int:

@@ -30,7 +30,7 @@ from etl.lake.curated import (
     data_quality_runs,
     datasets_refresh,
 )
-from etl.lake.selectors import customers_arrow, customers_count, quality_failures
+from etl.lake.selectors import customer_tables, customers_arrow, customers_count, quality_failures
 from etl.lake.tables import (
     BY_COUNTRY,
     BY_MONTH,
@@ -94,7 +94,7 @@ def _publish(
     if result is None:
         # Repair, drift, first publication or `lake sync`: the whole table from PostgreSQL.
         props[OPERATION] = "sync" if run is None else "rebuild"
-        result = customers_rebuild(customers, rows=customers_arrow(), properties=props)
+        result = customers_rebuild(customers, rows=customer_tables(), properties=props)
     datasets_refresh(
         customers=customers,
         by_country=table_ensure(catalog, BY_COUNTRY),

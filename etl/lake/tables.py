@@ -9,6 +9,7 @@ partition).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -192,15 +193,18 @@ def files_commit(
     table: Table,
     *,
     remove: Iterable[DataFile],
-    add: pa.Table | None,
+    add: pa.Table | Iterable[pa.Table] | None,
     properties: dict[str, str],
 ) -> CommitResult:
     """Replace ``remove`` by the data of ``add`` in ONE snapshot whose summary carries ``properties``.
 
-    Atomic: the catalog commit either publishes the new snapshot or nothing
-    (written files of a failed commit are unreferenced and cleaned by maintenance).
+    ``add`` may be a stream of tables (bounded memory: each is written as it
+    comes). Atomic: the catalog commit either publishes the new snapshot or
+    nothing (files written by a failed commit are referenced by no snapshot).
     """
     removed = list(remove)
+    chunks: Iterable[pa.Table] = [] if add is None else [add] if isinstance(add, pa.Table) else add
+    counter = itertools.count(0)  # unique file names across the chunks
     added = 0
     with (
         table.transaction() as tx,
@@ -208,9 +212,15 @@ def files_commit(
     ):
         for data_file in removed:
             producer.delete_data_file(data_file)
-        if add is not None and add.num_rows:
+        for chunk in chunks:
+            if not chunk.num_rows:
+                continue
             for data_file in _dataframe_to_data_files(
-                table_metadata=tx.table_metadata, df=add, io=table.io, write_uuid=producer.commit_uuid
+                table_metadata=tx.table_metadata,
+                df=chunk,
+                io=table.io,
+                write_uuid=producer.commit_uuid,
+                counter=counter,
             ):
                 producer.append_data_file(data_file)
                 added += 1

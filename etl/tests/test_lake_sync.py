@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from etl.lake import lake_publish_run, lake_sync
+from etl.lake.catalog import lake_catalog
 from etl.lake.config import LakeConfig
+from etl.lake.curated import customers_rebuild
+from etl.lake.selectors import customer_tables
 from etl.lake.sync import ERR_LAKE_STEP
+from etl.lake.tables import CUSTOMERS, table_ensure
 from etl.models import LakeStatus
 from etl.tests import lake_support
 from etl.tests.lake_support import curated_as_pg, curated_rows, customer, load, make_run, pg_rows
@@ -82,3 +87,15 @@ def test_a_disabled_lake_is_recorded_and_writes_nothing(lake, settings) -> None:
     run.refresh_from_db()
     assert outcome.status == run.lake_status == LakeStatus.DISABLED
     assert not Path(lake.uri).exists()
+
+
+def test_a_rebuild_streams_the_customers_table_in_batches(lake) -> None:
+    run = make_run()
+    rows = [customer(f"K{i}", day=dt.date(2021, 1 + i % 3, 1 + i)) for i in range(7)]
+    load(rows, run=run)
+    table = table_ensure(lake_catalog(lake), CUSTOMERS)
+
+    result = customers_rebuild(table, rows=customer_tables(batch_size=2), properties={})
+
+    assert result.rows == 7
+    assert curated_as_pg(lake) == pg_rows()
