@@ -300,6 +300,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="INGEST_BATCH_SIZE for the ingests")
     parser.add_argument("--workdir", type=Path, default=None, help="Where the generated files go (temp dir)")
     parser.add_argument(
+        "--no-lake", action="store_true", help="LAKE_ENABLED=false: measure the PostgreSQL path alone"
+    )
+    parser.add_argument(
         "--rss-rows",
         type=int,
         default=0,
@@ -314,6 +317,8 @@ def main() -> None:
     env = django_env(opts.db_name)
     if opts.batch_size:
         env["INGEST_BATCH_SIZE"] = str(opts.batch_size)
+    if opts.no_lake:
+        env["LAKE_ENABLED"] = "false"
     workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     workdir.mkdir(parents=True, exist_ok=True)
     env["INGEST_WORK_DIR"] = str(workdir / "work")

@@ -217,3 +217,17 @@ def test_blank_lines_are_not_records_and_keep_lines_right(tmp_path: Path) -> Non
     assert set_aside == []
     assert frame[LINE_COLUMN].to_list() == [2, 4, 5]
     assert fix is None
+
+
+def test_empty_json_array_has_no_records(tmp_path: Path) -> None:
+    path = tmp_path / "none.json"
+    path.write_text("[ ]\n")
+    frame, set_aside, reader, _fix = read_all(path)
+    assert (frame.height, set_aside, reader.columns) == (0, [], [])
+
+
+def test_json_object_without_an_array_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "obj.json"
+    path.write_text('{"customer_id": "A1"}')
+    with pytest.raises(ReadError, match=f"^{messages.JSON_NOT_RECORDS}$"):
+        read_all(path)
