@@ -30,7 +30,11 @@ _catalogs: dict[tuple[tuple[str, str], ...], Catalog] = {}
 
 def django_database_url(*, alias: str = "default", schema: str = "") -> str:
     """SQLAlchemy URL (psycopg 3 driver) of Django's database, the test database under tests."""
-    params = connections[alias].settings_dict
+    return database_url(connections[alias].settings_dict, schema=schema)
+
+
+def database_url(params: dict[str, Any], *, schema: str = "") -> str:
+    """SQLAlchemy URL of a Django database settings dict (embedded server: its socket directory)."""
     query: dict[str, str] = {}
     host: str | None = params.get("HOST") or None
     port = int(params.get("PORT") or 5432)

@@ -7,7 +7,7 @@ from django.db import connection
 from sqlalchemy.engine import make_url
 
 from etl.lake import lake_publish_run
-from etl.lake.catalog import ERR_CATALOG_URI, catalog_properties, django_database_url
+from etl.lake.catalog import ERR_CATALOG_URI, catalog_properties, database_url, django_database_url
 from etl.lake.config import LakeConfig
 from etl.tests import lake_support
 from etl.tests.lake_support import customer, load, make_run
@@ -47,3 +47,22 @@ def test_pyiceberg_environment_variables_override_catalog_properties(monkeypatch
 def test_a_rest_catalog_needs_a_uri() -> None:
     with pytest.raises(ValueError, match=ERR_CATALOG_URI.format(kind="rest")):
         catalog_properties(LakeConfig(uri="/tmp/lake", catalog_name="nowhere", catalog_type="rest"))
+
+
+def test_catalog_url_of_a_tcp_server_keeps_credentials_and_escapes_them() -> None:
+    params = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "customers",
+        "USER": "etl",
+        "PASSWORD": "p@ss:w/rd",
+        "HOST": "db.internal",
+        "PORT": 5433,
+    }
+    url = make_url(database_url(params, schema="iceberg_catalog"))
+    assert (url.host, url.port, url.username, url.password, url.database) == (
+        "db.internal",
+        5433,
+        "etl",
+        "p@ss:w/rd",
+        "customers",
+    )
