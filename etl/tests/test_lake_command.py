@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from etl.lake import lake_publish_run
 from etl.lake.catalog import lake_catalogs_close
 from etl.lake.errors import ERR_BAD_AS_OF
+from etl.management.commands.lake import ERR_UNREACHABLE
 from etl.models import LakeStatus
 from etl.tests.lake_support import customer, load, make_run
 
@@ -90,3 +91,12 @@ def test_maintenance_reports_each_table(lake_settings) -> None:
         "curated.customers_by_month",
         "curated.data_quality",
     ]
+
+
+def test_an_unreachable_catalog_is_a_one_line_command_error(lake_settings, tmp_path) -> None:
+    lake_settings.LAKE_CATALOG_URI = f"postgresql+psycopg:///nowhere?host={tmp_path}/no-socket"
+    with pytest.raises(CommandError) as error:
+        _lake("sync")
+    message = str(error.value)
+    assert message.startswith(ERR_UNREACHABLE.format(error="OperationalError: "))
+    assert "\n" not in message

@@ -13,12 +13,19 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from sqlalchemy.exc import SQLAlchemyError
 
 from etl.lake import LakeError, lake_sync
 from etl.lake.maintenance import lake_maintenance, lake_snapshots
 from etl.lake.query import FORMATS, lake_query, result_render, rows_render
 
+ERR_UNREACHABLE = "lake unreachable: {error}"
 SNAPSHOT_COLUMNS = ["snapshot_id", "timestamp", "run_id", "operation", "added_records", "total_records"]
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = f"{type(exc).__name__}: {exc}".strip().splitlines()
+    return lines[0]
 
 
 class Command(BaseCommand):
@@ -43,6 +50,8 @@ class Command(BaseCommand):
             getattr(self, f"_{options['action']}")(options)
         except LakeError as exc:
             raise CommandError(str(exc)) from exc
+        except (OSError, SQLAlchemyError) as exc:  # storage or catalog unreachable
+            raise CommandError(ERR_UNREACHABLE.format(error=_first_line(exc))) from exc
 
     def _query(self, options: dict[str, Any]) -> None:
         result = lake_query(sql=options["sql"], as_of=options["as_of"])
