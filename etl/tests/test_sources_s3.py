@@ -15,7 +15,14 @@ from moto.server import ThreadedMotoServer
 
 from etl.retry import RETRIES_EXHAUSTED
 from etl.sources.base import AuthenticationError, FetchError, SourceError
-from etl.sources.s3 import S3_NO_CREDENTIALS, S3_NO_SUCH_BUCKET, S3_NOT_FOUND, S3Config, S3Source
+from etl.sources.s3 import (
+    S3_AUTH_FAILED,
+    S3_NO_CREDENTIALS,
+    S3_NO_SUCH_BUCKET,
+    S3_NOT_FOUND,
+    S3Config,
+    S3Source,
+)
 from etl.tests.conftest import SAMPLE_CSV
 from etl.tests.servers import HOST, CuttingProxy, free_port
 
@@ -200,3 +207,18 @@ def test_after_success_leave_keeps_the_object(moto_endpoint: str, bucket: str) -
     S3Source(config_for(moto_endpoint, bucket, after_success="leave")).after_success(SAMPLE_CSV.name)
 
     assert keys(moto_endpoint, bucket) == [f"drops/{SAMPLE_CSV.name}"]
+
+
+def test_unknown_access_key_is_refused_at_once(
+    moto_endpoint: str, bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from moto.core.authorization import enable_iam_authentication
+
+    source = S3Source(config_for(moto_endpoint, bucket))
+
+    # The server now checks every request against its IAM users: ours is unknown.
+    with enable_iam_authentication(), pytest.raises(AuthenticationError) as excinfo:
+        source.list_files()
+
+    assert str(excinfo.value) == S3_AUTH_FAILED.format(target=source.target, code="InvalidAccessKeyId")
+    assert events(caplog, "retry.attempt_failed") == []
