@@ -280,7 +280,8 @@ SERVER_EMAIL: str = DEFAULT_FROM_EMAIL
 # paramiko logs every connection and channel at INFO; our sftp.* events say what matters.
 LOGGING["loggers"]["paramiko"] = {"level": "WARNING"}
 SENTRY_DSN: str = env("SENTRY_DSN", "")
-SENTRY_ENVIRONMENT: str = env("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+# Empty (as in .env.example) means the default, like unset.
+SENTRY_ENVIRONMENT: str = env("SENTRY_ENVIRONMENT", "") or ("development" if DEBUG else "production")
 if SENTRY_DSN:
     from etl.alerts.sentry import sentry_init
 
