@@ -14,6 +14,7 @@ the etl app's ``ready``). The three calls mirror the flow of one file:
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,18 +27,36 @@ if TYPE_CHECKING:
 # Light at import (the etl app registers the hook in every process); the lake's
 # own modules are imported when a hook first runs.
 
+SPOOL_FAILED = "FAILED"
 SOURCE_LINE = "source_line"
 """The processed zone's name for the record's line in the file."""
 
 
-def processed_frame(*, raw: pl.DataFrame, valid: pl.DataFrame) -> pl.DataFrame:
-    """The batch's loadable records with the file's extra (unmapped) columns, keyed by line."""
-    from etl.mapping import columns_map, extra_columns
+def _extras(raw: pl.DataFrame, *, valid: pl.DataFrame) -> list[str]:
+    """The file's columns that feed no field (as the pipeline maps them, one batch at a time)."""
+    from etl.mapping import MappingError, columns_map, extra_columns, normalise_name
     from etl.readers.base import LINE_COLUMN
     from etl.schema import load_schema
 
-    mapping = columns_map([c for c in raw.columns if c != LINE_COLUMN], schema=load_schema())
-    extras = [c for c in extra_columns(raw, mapping=mapping) if c not in valid.columns]
+    schema = load_schema()
+    columns = [c for c in raw.columns if c != LINE_COLUMN]
+    try:
+        extras = extra_columns(raw, mapping=columns_map(columns, schema=schema))
+    except MappingError:  # a batch may lack a required column the file as a whole has
+        known = set(schema.field_names) | {normalise_name(a) for f in schema.fields for a in f.aliases}
+        extras = [
+            c
+            for c in columns
+            if normalise_name(c) not in known and normalise_name(c.rsplit(".")[-1]) not in known
+        ]
+    return [c for c in extras if c != LINE_COLUMN and c not in valid.columns]
+
+
+def processed_frame(*, raw: pl.DataFrame, valid: pl.DataFrame) -> pl.DataFrame:
+    """The batch's loadable records with the file's extra (unmapped) columns, keyed by line."""
+    from etl.readers.base import LINE_COLUMN
+
+    extras = _extras(raw, valid=valid)
     frame = valid.drop([c for c in valid.columns if c.startswith("__") and c != LINE_COLUMN])
     if extras and LINE_COLUMN in frame.columns:
         frame = frame.join(raw.select([LINE_COLUMN, *extras]), on=LINE_COLUMN, how="left")
@@ -46,6 +65,10 @@ def processed_frame(*, raw: pl.DataFrame, valid: pl.DataFrame) -> pl.DataFrame:
 
 class LakeHook:
     """``etl.pipeline.PipelineHook`` of the lake (duck-typed on the pipeline's ``StageContext``)."""
+
+    def __init__(self) -> None:
+        self._failed: dict[int, str] = {}
+        """Run id → why its processed records could not be spooled."""
 
     def _spool(self, ctx: Any) -> Path:
         return Path(ctx.options.work_dir) / ".lake-spool" / f"run-{ctx.run.pk}"
@@ -87,9 +110,16 @@ class LakeHook:
         if not settings.LAKE_ENABLED or not self._publishes(ctx) or valid.height == 0:
             return
         spool = self._spool(ctx)
-        spool.mkdir(parents=True, exist_ok=True)
-        number = len(list(spool.glob("part-*.parquet")))
-        processed_frame(raw=raw, valid=valid).write_parquet(spool / f"part-{number:05d}.parquet")
+        if (spool / SPOOL_FAILED).exists():
+            return
+        try:
+            spool.mkdir(parents=True, exist_ok=True)
+            number = len(list(spool.glob("part-*.parquet")))
+            processed_frame(raw=raw, valid=valid).write_parquet(spool / f"part-{number:05d}.parquet")
+        except Exception as exc:  # the lake never fails a load: recorded on the run after the commit
+            with contextlib.suppress(OSError):
+                (spool / SPOOL_FAILED).write_text(f"{type(exc).__name__}: {exc}".splitlines()[0])
+            self._failed[ctx.run.pk] = f"processed records: {type(exc).__name__}: {exc}".splitlines()[0]
 
     def after_commit(self, ctx: Any) -> None:
         if not self._publishes(ctx):
@@ -99,12 +129,15 @@ class LakeHook:
 
             IngestionRun.objects.filter(pk=ctx.run.pk).update(lake_status=LakeStatus.DISABLED)
             return
-        from etl.lake.sync import lake_publish_run
+        from etl.lake.sync import lake_publish_run, lake_step_failed
 
         spool = self._spool(ctx)
         try:
-            parts = sorted(spool.glob("part-*.parquet"))
-            lake_publish_run(run=ctx.run, processed_parts=parts)
+            failed = self._failed.pop(ctx.run.pk, None)
+            if failed is not None:  # the run's keys are incomplete: the next run or `lake sync` rebuilds
+                lake_step_failed(run=ctx.run, error=failed)
+            else:
+                lake_publish_run(run=ctx.run, processed_parts=sorted(spool.glob("part-*.parquet")))
         finally:
             shutil.rmtree(spool, ignore_errors=True)
 

@@ -183,6 +183,15 @@ def lake_publish_run(
     return outcome
 
 
+def lake_step_failed(*, run: IngestionRun, error: str) -> LakeOutcome:
+    """Record that the run's lake step failed (before publishing); the next run or ``lake sync`` repairs."""
+    message = ERR_LAKE_STEP.format(run_id=run.pk, error=error)
+    log.error("lake.failed", run_id=run.pk, error=message)
+    run.lake_status, run.lake_error = LakeStatus.FAILED, message
+    run.save(update_fields=["lake_status", "lake_error"])
+    return LakeOutcome(status=LakeStatus.FAILED, error=message)
+
+
 def lake_sync(*, config: LakeConfig | None = None) -> LakeOutcome:
     """Rebuild the curated tables from PostgreSQL (one snapshot each) and mark failed lake steps repaired."""
     config = config or lake_config()

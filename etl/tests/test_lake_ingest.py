@@ -150,3 +150,20 @@ def test_a_raw_copy_that_cannot_be_kept_fails_the_run_before_processing(lake_on,
     assert run.status == RunStatus.FAILED
     assert "lake raw copy failed" in run.error_message
     assert pg_rows() == []
+
+
+def test_processed_records_that_cannot_be_spooled_fail_the_lake_step_not_the_load(lake_on, tmp_path) -> None:
+    work = Path(lake_on.INGEST_WORK_DIR)
+    work.mkdir(parents=True)
+    (work / ".lake-spool").write_text("")  # the spool folder cannot be created
+    run = _ingest(_file(tmp_path, "first.csv", LINES[:3]))
+
+    assert (run.status, run.lake_status) == (RunStatus.SUCCEEDED, LakeStatus.FAILED)
+    assert run.lake_error.startswith(f"lake: run {run.pk}: processed records: ")
+    assert len(pg_rows()) == 3
+
+    (work / ".lake-spool").unlink()
+    _ingest(_file(tmp_path, "second.csv", LINES[3:4]))
+    run.refresh_from_db()
+    assert run.lake_status == LakeStatus.REPAIRED
+    assert curated_as_pg(lake_config()) == pg_rows()
