@@ -23,7 +23,7 @@ from datetime import date
 import narwhals as nw
 
 from etl.quality import messages as msg
-from etl.quality.rules import Bound, RelativeDate, Rule
+from etl.quality.rules import Bound, RelativeDate, Rule, RuleSet
 
 INTEGER_PATTERN = r"^[+-]?[0-9]{1,18}$"
 """At most 18 digits: every such value fits a signed 64-bit integer."""
@@ -216,3 +216,23 @@ def compile_rules(
         if not (rule.kind == "unique" and rule.field == key)
     ]
     return compiled, inputs
+
+
+def rule_problems(
+    rules: RuleSet,
+    *,
+    dtypes: Mapping[str, nw.dtypes.DType],
+    raw_columns: Mapping[str, str],
+    today: date,
+) -> list[tuple[str, nw.Expr, nw.Expr]]:
+    """``(code, failed, message)`` per rule: lazy expressions any Narwhals backend evaluates,
+    for an engine that builds its own problem lists (Spark) instead of calling the stage."""
+    compiled, _inputs = compile_rules(
+        rules.rules,
+        fields={spec.name: (spec.type, spec.formats) for spec in rules.schema.fields},
+        dtypes=dtypes,
+        raw_columns=raw_columns,
+        today=today,
+        key=rules.key,
+    )
+    return [(rule.code, rule.failed, nw.when(rule.failed).then(rule.message)) for rule in compiled]

@@ -11,7 +11,7 @@ import pytest
 
 from etl.quality import messages as msg
 from etl.quality import quality_check
-from etl.quality.expressions import date_from_text, date_regex
+from etl.quality.expressions import date_from_text, date_regex, rule_problems
 from etl.quality.rules import RuleSet
 from etl.tests.quality_factories import column, one_field
 
@@ -220,3 +220,11 @@ def test_date_regex_accepts_exactly_the_real_calendar_days(fmt: str) -> None:
                     real.append(True)
     matched = pl.DataFrame({"t": texts}).select(pl.col("t").str.contains(date_regex(fmt)))["t"].to_list()
     assert matched == real
+
+
+def test_rule_problems_evaluate_lazily_without_the_stage() -> None:
+    rules = _rules({"rules": [{"pattern": "email"}]})
+    data = nw.from_native(column(["a@b.co", "nope"]).lazy())
+    problems = rule_problems(rules, dtypes=dict(data.collect_schema()), raw_columns={}, today=TODAY)
+    out = data.select(*(message.alias(code) for code, _failed, message in problems)).collect()
+    assert out["v.pattern"].to_list() == [None, f'v.pattern: "nope" {msg.NOT_EMAIL}']
