@@ -240,6 +240,7 @@ def main() -> None:
             "REDIS_URL": redis_url,
             "API_THROTTLE_USER": "1000000000/day",
         }
+        load_before = os.getloadavg()[0]
         with gunicorn(env=env, workers=args.workers) as base:
             headers = {"Authorization": f"Token {token}"}
             url = f"{base}/api/customers/"
@@ -265,18 +266,21 @@ def main() -> None:
                 )
                 results.append(Result(name, p50, p99, rps1, p50_16, rps16))
                 print(f"  measured {name}", flush=True)
-        report(args, results, redis_url)
+        report(args, results, redis_url, load=(load_before, os.getloadavg()[0]))
     finally:
         connection.close()
         if not args.keep_db:
             connection.creation.destroy_test_db(args.db_name, verbosity=0)
 
 
-def report(args: argparse.Namespace, results: list[Result], redis_url: str) -> None:
+def report(
+    args: argparse.Namespace, results: list[Result], redis_url: str, *, load: tuple[float, float]
+) -> None:
     cache = "Redis" if redis_url else "database cache"
     print(
         f"\nbench/api.py --rows {args.rows:,}: gunicorn {args.workers} sync workers, DEBUG off, "
-        f"throttle counters in {cache}; wrk {args.seconds}s per run"
+        f"throttle counters in {cache}; wrk {args.seconds}s per run; "
+        f"{os.cpu_count()} CPUs, 1-min load average {load[0]:.1f} before, {load[1]:.1f} after"
     )
     header = f"{'scenario':32} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} | {'p50 ms':>8} {'req/s':>8}"
     print(f"{'':32} {'--- 1 connection ---':>26} | {f'-- {args.connections} connections --':>17}")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
-from customers.serializers import CUSTOMER_FIELDS
+from customers.models import Customer
+from customers.serializers import CUSTOMER_FIELDS, CustomerSerializer
 from customers.tests.factories import customer_build, customers_create
 
 EXAMPLE_KEYS = {
@@ -85,3 +87,26 @@ def test_detail_of_an_absent_customer_is_a_json_404(api: APIClient) -> None:
 @pytest.mark.parametrize("path", ["/api/customers/", "/api/customers/X/"])
 def test_writes_are_not_allowed(api: APIClient, path: str) -> None:
     assert api.post(path, {}, format="json").status_code == 405
+
+
+class _PlainCustomerSerializer(serializers.ModelSerializer[Customer]):
+    class Meta:
+        model = Customer
+        fields = CUSTOMER_FIELDS
+
+
+@pytest.mark.parametrize("offset_hours", [0, 5, -11])
+def test_fast_rendering_equals_drf_field_rendering(db: None, offset_hours: int) -> None:
+    tz = dt.timezone(dt.timedelta(hours=offset_hours))
+    rows = [
+        customer_build(
+            phone_2=None, website=None, ingested_at=dt.datetime(2026, 3, 1, 23, 59, 59, tzinfo=tz)
+        ),
+        customer_build(
+            phone_2="+1 555", website="https://x.example", ingested_at=dt.datetime(2026, 3, 1, tzinfo=tz)
+        ),
+    ]
+    for row in rows:
+        row.save()
+        row.refresh_from_db()
+    assert CustomerSerializer(rows, many=True).data == _PlainCustomerSerializer(rows, many=True).data
