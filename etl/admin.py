@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from etl.models import IngestionRun, QuarantinedRecord
+from etl.quality.admin import QuarantinedRecordAdmin
 
 INLINE_LIMIT = 100
 
@@ -77,11 +78,5 @@ class IngestionRunAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}">{} record(s)</a>', url, obj.rows_quarantined)
 
 
-@admin.register(QuarantinedRecord)
-class QuarantinedRecordAdmin(ReadOnlyAdmin):
-    list_display = ("id", "run", "line_number", "rule_codes", "created_at")
-    list_filter = ("run__status",)
-    search_fields = ("run__filename", "raw_text")
-    list_select_related = ("run",)
-    readonly_fields = [f.name for f in QuarantinedRecord._meta.fields]
-    show_full_result_count = False
+# Filter by run and by rule code, search the reasons and the raw records (etl.quality).
+admin.site.register(QuarantinedRecord, QuarantinedRecordAdmin)

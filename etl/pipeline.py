@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import time
 import traceback
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,19 +36,16 @@ from etl.engines import engine_process
 from etl.mapping import ColumnMapping, MappingError, columns_map, extra_columns, frame_map
 from etl.models import IngestionRun, RunStatus
 from etl.progress import ProgressReporter
+from etl.quality import Outcome, QualityResult, RuleSet, Verdict
+from etl.quality.alerts import quality_alert
+from etl.quality.batch import batch_check, quality_setup
 from etl.readers import RawBatch, ReadError, RecordReader, open_reader
 from etl.schema import Schema, load_schema
 from etl.selectors import run_loaded
 from etl.services import RunCounts, RunOutcome, run_finish, run_record, run_start, runs_fail_stale
 from etl.sources import Source, SourceError
 from etl.sources.audit import source_after_success
-from etl.transform import (
-    CODES_COLUMN,
-    TransformConfig,
-    frame_check_storable,
-    frame_split,
-    frame_transform,
-)
+from etl.transform import TransformConfig, frame_check_storable, frame_transform
 
 log = structlog.get_logger("etl.ingest")
 
@@ -60,6 +56,15 @@ STAGE_FAILED = "{stage} failed: {problem}"
 
 class RejectFile(Exception):
     """The file as a whole cannot be loaded (raised by a stage; becomes a ``rejected`` run)."""
+
+
+class QualityRejected(RejectFile):
+    """More records failed the quality rules than ``reject_above`` allows."""
+
+    def __init__(self, verdict: Verdict, *, report: dict[str, Any]) -> None:
+        super().__init__(verdict.message)
+        self.verdict = verdict
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,10 @@ class IngestOptions:
     """Load even when a file with the same sha256 was already loaded."""
     dry_run: bool = False
     """Read, transform, check and report; write nothing to the customers table."""
+    warn_above: float | None = None
+    """Percent of invalid records above which the run warns and alerts (None: the schema's)."""
+    reject_above: float | None = None
+    """Percent of invalid records above which the file is rejected (None: the schema's)."""
     extra_date_formats: tuple[str, ...] = ()
     """Date formats tried after the schema's own (per source)."""
     engine: str = "polars"
@@ -125,6 +134,8 @@ class StageQuality:
     quarantined: pl.DataFrame
     """Records with problems: ``LINE_COLUMN``, ``__codes__``, ``__messages__`` (see etl.transform)."""
     report: dict[str, Any] = field(default_factory=dict)
+    checked: QualityResult | None = None
+    """The quality stage's own result (failures, examples, outliers) for the file's tally."""
 
 
 class PipelineHook(Protocol):
@@ -172,16 +183,24 @@ def stage_transform(
     )
 
 
-def stage_quality(*, frame: pl.DataFrame, schema: Schema, limits: dict[str, int]) -> StageQuality:
+def stage_quality(
+    *, frame: pl.DataFrame, text: pl.DataFrame, schema: Schema, limits: dict[str, int], rules: RuleSet
+) -> StageQuality:
     """Split a cleaned batch into loadable records and quarantined ones.
 
-    Here: what the customers table cannot store (types, required, lengths,
-    NUL). The data-quality rules (issue #4) plug in here.
+    What the customers table cannot store (types, lengths, NUL), then the
+    declared data-quality rules (``etl.quality``); ``text`` is the batch before
+    casting, so type failures quote the file's own text. Duplicate keys are
+    left to the staging table, which resolves them across all batches.
     """
     checked = frame_check_storable(frame, schema=schema, limits=limits)
-    valid, bad = frame_split(checked)
-    codes = Counter(code for codes in bad[CODES_COLUMN].to_list() for code in codes)
-    return StageQuality(valid=valid, quarantined=bad, report={"failures": dict(codes)})
+    result = batch_check(clean=checked, text=text, ruleset=rules)
+    return StageQuality(
+        valid=result.valid,
+        quarantined=result.quarantined_frame(),
+        report={"failures": result.failures},
+        checked=result,
+    )
 
 
 def stage_load(
@@ -239,6 +258,12 @@ def _process(
         source_file=ctx.filename, ingested_at=ingested_at, extra_date_formats=options.extra_date_formats
     )
     limits = load.column_limits(schema=schema)
+    tally = quality_setup(
+        schema=schema,
+        extra_date_formats=options.extra_date_formats,
+        warn_above=options.warn_above,
+        reject_above=options.reject_above,
+    )
     extra: dict[str, None] = dict.fromkeys(mapping.extra if mapping else ())
     failures: dict[str, int] = {}
     staged_rows = 0
@@ -253,6 +278,7 @@ def _process(
                 counts.quarantined += len(batch.set_aside)
                 for row in batch.set_aside:
                     failures[row.code] = failures.get(row.code, 0) + 1
+                    tally.add_problem(code=row.code, message=row.message)
             if batch.frame.height:
                 if mapping is None:  # JSON whose first records were all set aside
                     mapping = stage_map(
@@ -263,8 +289,13 @@ def _process(
                 ctx.stage = "transform"
                 clean = stage_transform(batch=batch, mapping=mapping, schema=schema, config=config)
                 ctx.stage = "quality"
-                quality = stage_quality(frame=clean, schema=schema, limits=limits)
+                text = frame_map(batch.frame, mapping=mapping, schema=schema)
+                quality = stage_quality(
+                    frame=clean, text=text, schema=schema, limits=limits, rules=tally.ruleset
+                )
                 _merge_failures(failures, quality.report)
+                if quality.checked is not None:
+                    tally.add(quality.checked)
                 if quality.quarantined.height:
                     load.quarantine_copy(
                         frame=load.quarantine_frame(problems=quality.quarantined, raw=batch.frame)
@@ -296,6 +327,13 @@ def _process(
         outcome.report["failures"] = failures
         if counts.read == 0:
             outcome.warnings.append(NO_RECORDS_WARNING)
+        ctx.stage = "quality"  # thresholds apply to the whole file: decided once all batches are in
+        verdict = tally.verdict(read=counts.read, invalid=counts.quarantined)
+        outcome.report["quality"] = tally.report(verdict)
+        outcome.warnings.extend(tally.warnings(verdict))
+        if verdict.outcome == Outcome.REJECT:
+            raise QualityRejected(verdict, report=outcome.report)
+        ctx.stage = "load"
         # One transaction: a crash here must leave neither customer rows nor a succeeded run.
         with transaction.atomic():
             mark = time.monotonic()
@@ -308,6 +346,7 @@ def _process(
             )
             stored = load.quarantine_publish(run_id=ctx.run.id)
             run_finish(run=ctx.run, status=RunStatus.SUCCEEDED, outcome=outcome)
+        quality_alert(run=ctx.run, verdict=verdict)
         return outcome, stored
     finally:
         if progress:
@@ -396,7 +435,8 @@ def ingest_file(
             outcome, _stored = process(ctx, schema=schema, options=options, progress=progress, hooks=hooks)
         except (ReadError, MappingError, RejectFile) as exc:
             message = f"{name}: rejected: {_one_line(exc)}"
-            outcome = RunOutcome(error_message=message, report={"stage": ctx.stage})
+            report = {**getattr(exc, "report", {}), "stage": ctx.stage}  # quality keeps its report
+            outcome = RunOutcome(error_message=message, report=report)
             _finish_not_loaded(ctx, status=RunStatus.REJECTED, outcome=outcome)
             alert_run(run=ctx.run, cause=AlertCause.REJECTED, error=message, stage=ctx.stage)
             return _result(ctx, status=RunStatus.REJECTED, counts=outcome.counts, message=message)

@@ -27,7 +27,8 @@ def inbox_with(tmp_path: Path, *files: Path) -> LocalSource:
 
 
 def options_for(tmp_path: Path, **overrides: object) -> IngestOptions:
-    values: dict = {"work_dir": tmp_path / "work", "batch_size": 1000} | overrides
+    # Tiny files with a bad record or two are the point of these tests: no quality rejection.
+    values: dict = {"work_dir": tmp_path / "work", "batch_size": 1000, "reject_above": 100.0} | overrides
     return IngestOptions(**values)
 
 

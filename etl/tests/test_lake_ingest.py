@@ -78,7 +78,10 @@ def test_runs_that_insert_update_and_quarantine_leave_curated_equal_to_customers
     _ingest(_file(tmp_path, "first.csv", LINES[:10]))
     updated = [line.replace(",Chile,", ",Peru,") for line in LINES[:3]]
     missing_key = "999,,Ann,Bee,Co,Town,Chile,123,,ann@example.com,2021-01-01,"
-    second = _ingest(_file(tmp_path, "second.csv", [*updated, *LINES[10:12], missing_key]))
+    # 1 bad record of 6 is above the default reject_above (10%): this test is about the lake.
+    second = _ingest(
+        _file(tmp_path, "second.csv", [*updated, *LINES[10:12], missing_key]), "--reject-above", "100"
+    )
 
     config = lake_config()
     assert (second.status, second.lake_status, second.rows_quarantined) == ("succeeded", "succeeded", 1)

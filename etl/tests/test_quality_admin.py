@@ -82,3 +82,12 @@ def test_admin_is_read_only(model_admin: Any) -> None:
     assert not model_admin.has_change_permission(request)
     assert not model_admin.has_delete_permission(request)
     assert model_admin.has_view_permission(request)
+
+
+def test_site_admin_lists_a_runs_records_failing_a_rule(admin_client: Any, records: dict[str, Any]) -> None:
+    from django.urls import reverse
+
+    url = reverse("admin:etl_quarantinedrecord_changelist")
+    page = admin_client.get(url, {"run": records["first"].pk, "rule": "index.type"})
+    assert page.status_code == 200
+    assert [r.pk for r in page.context["cl"].result_list] == [records["both"].pk]

@@ -18,7 +18,11 @@ from etl.engines import DEFAULT_ENGINE, ENGINES, EngineUnavailable, engine_check
 from etl.models import RunStatus
 from etl.pipeline import IngestOptions, IngestResult, ingest_file
 from etl.progress import progress_for
+from etl.quality.batch import quality_setup
+from etl.quality.report import failures_table, quarantine_write_csv
+from etl.quality.selectors import quarantine_for_runs, run_quality_report
 from etl.retry import db_ensure_connection
+from etl.schema import load_schema
 from etl.selectors import run_loaded_names
 from etl.sources import SOURCE_FACTORIES, LocalSource, Source, SourceError, source_for
 from etl.sources.audit import source_list_recorded
@@ -26,6 +30,7 @@ from etl.sources.audit import source_list_recorded
 EXIT_OK = 0
 EXIT_REJECTED = 3
 EXIT_FAILED = 4
+EXIT_USAGE = 2
 EXIT_CODES = {
     RunStatus.SUCCEEDED: EXIT_OK,
     RunStatus.SKIPPED: EXIT_OK,
@@ -89,6 +94,24 @@ class Command(BaseCommand):
             "--batch-size", type=int, default=None, help="Rows per batch (INGEST_BATCH_SIZE)."
         )
         parser.add_argument(
+            "--warn-above",
+            type=float,
+            metavar="PERCENT",
+            help="Percent of invalid records above which the run warns and alerts (schema default: 1).",
+        )
+        parser.add_argument(
+            "--reject-above",
+            type=float,
+            metavar="PERCENT",
+            help="Percent of invalid records above which the file is rejected (schema default: 10).",
+        )
+        parser.add_argument(
+            "--quarantine-csv",
+            type=Path,
+            metavar="PATH",
+            help="Write the quarantined records of this ingest, with their reasons, to PATH (CSV).",
+        )
+        parser.add_argument(
             "--engine",
             choices=ENGINES,
             default=DEFAULT_ENGINE,
@@ -103,7 +126,18 @@ class Command(BaseCommand):
             dry_run=options["dry_run"],
             extra_date_formats=(*settings.INGEST_DATE_FORMATS, *options["date_format"]),
             engine=options["engine"],
+            warn_above=options["warn_above"],
+            reject_above=options["reject_above"],
         )
+        try:  # a bad threshold or date format is a usage error, found before any run is recorded
+            quality_setup(
+                schema=load_schema(),
+                extra_date_formats=ingest_options.extra_date_formats,
+                warn_above=ingest_options.warn_above,
+                reject_above=ingest_options.reject_above,
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc), returncode=EXIT_USAGE) from exc
         try:
             engine_check(options["engine"])
         except EngineUnavailable as exc:
@@ -122,6 +156,9 @@ class Command(BaseCommand):
             ) from exc
         except SourceError as exc:
             raise CommandError(_first_line(exc), returncode=EXIT_FAILED) from exc
+        if options["quarantine_csv"]:
+            run_ids = [r.run_id for r in results if r.run_id is not None]
+            quarantine_write_csv(rows=quarantine_for_runs(run_ids=run_ids), path=options["quarantine_csv"])
         bad = [r for r in results if EXIT_CODES[RunStatus(r.status)] != EXIT_OK]
         if not bad:
             return
@@ -158,4 +195,8 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result.as_json()))
         elif result.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED):
             self.stdout.write(summary_line(result))
+        if not options["json"] and result.run_id is not None and result.status != RunStatus.SKIPPED:
+            quality = run_quality_report(run_id=result.run_id)
+            if quality:
+                self.stdout.write(failures_table(quality))
         return result
