@@ -147,10 +147,11 @@ def frame_check_storable(frame: FrameT, *, schema: Schema, limits: dict[str, int
     is reported for its record instead of failing the whole load.
     """
     data = _narwhals(frame)
+    schema_of = data.collect_schema()
     problems: list[Problem] = []
     for spec in schema.fields:
         column = nw.col(spec.name)
-        if data.schema[spec.name] == nw.String:
+        if schema_of[spec.name] == nw.String:
             problems.append(
                 _problem(
                     column.str.contains("\x00", literal=True).fill_null(value=False),

@@ -1,0 +1,162 @@
+"""Benchmark: the same generated file through both engines (``ingest --engine polars|spark``).
+
+    .venv/bin/python bench/engines.py --rows 200000 --rows 1000000
+
+For each size: generates a seeded customers file (``bench/ingest.py``'s
+generator), then runs ``manage.py ingest --path <file> --force --engine E``
+for E = polars, then spark, each in a fresh process into an empty customers
+table. Prints, per engine: wall time (process start to exit), rows/s, the
+Spark session start-up (from the run report) and the peak resident memory of
+the whole process tree (the Python process plus the JVM and Spark's Python
+workers: sampled every 100 ms from /proc, summed over the tree), and the
+ratio spark / polars. Runs in its own database (``--db-name``, default
+``bench_engines``) with the lake off, so only the engines are compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.ingest import generate  # noqa: E402
+
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants, in KiB."""
+    tree = _children()
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            resident = int((Path("/proc") / str(current) / "statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        total += resident * PAGE_KIB
+        todo.extend(tree.get(current, []))
+    return total
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_rss_kib: int
+    result: dict[str, object]
+
+
+def measured(cmd: list[str], *, env: dict[str, str]) -> Measured:
+    """Run ``cmd``; wall time, peak RSS of its whole process tree, its JSON output."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss_kib(proc.pid))
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    done.set()
+    sampler.join()
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[2:])} failed ({proc.returncode}): {err.strip().splitlines()[-1:]}")
+    return Measured(seconds=seconds, peak_rss_kib=peak, result=json.loads(out.strip().splitlines()[-1]))
+
+
+def run_report(run_id: int, *, env: dict[str, str]) -> dict[str, object]:
+    code = (
+        "import django, json; django.setup(); from etl.models import IngestionRun; "
+        f"print(json.dumps(IngestionRun.objects.get(pk={run_id}).report.get('seconds', {{}})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    seconds: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, action="append", help="rows per file (repeatable)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--db-name", default="bench_engines")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--spark-master", default=None, help="SPARK_MASTER for the Spark run")
+    opts = parser.parse_args()
+    sizes = opts.rows or [200_000, 1_000_000]
+
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "true")
+    env.setdefault("LOG_LEVEL", "warning")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    env["DB_NAME"] = opts.db_name
+    env["LAKE_ENABLED"] = "false"
+    if opts.spark_master:
+        env["SPARK_MASTER"] = opts.spark_master
+    workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="bench-engines-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    env["INGEST_WORK_DIR"] = str(workdir / "work")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0", "--noinput"], cwd=ROOT, env=env, check=True
+    )
+    truncate = (
+        "import django; django.setup(); from django.db import connection; "
+        "connection.cursor().execute('TRUNCATE customers_customer, etl_ingestionrun CASCADE')"
+    )
+    print(f"{os.cpu_count()} CPUs; SPARK_MASTER={env.get('SPARK_MASTER', 'local[*]')}")
+    print(f"{'rows':>10} {'engine':>7} {'seconds':>8} {'rows/s':>10} {'session s':>9} {'peak RSS':>9}")
+    for rows in sizes:
+        data = workdir / f"customers-{rows}.csv"
+        generate(data, rows=rows, seed=opts.seed)
+        results: dict[str, Measured] = {}
+        for engine in ("polars", "spark"):
+            subprocess.run([sys.executable, "-c", truncate], cwd=ROOT, env=env, check=True)
+            cmd = [sys.executable, "manage.py", "ingest", "--json", "--force", "--engine", engine, "--path"]
+            run = measured([*cmd, str(data)], env=env)
+            loaded = run.result["counts"]["loaded"]  # type: ignore[index]
+            assert loaded == rows, f"{engine} loaded {loaded} of {rows}"
+            session = run_report(int(run.result["run_id"]), env=env).get("spark_session", 0.0)  # type: ignore[call-overload]
+            results[engine] = run
+            print(
+                f"{rows:>10,} {engine:>7} {run.seconds:>8.1f} {rows / run.seconds:>10,.0f} "
+                f"{float(session):>9.1f} {run.peak_rss_kib / 1024:>7.0f}MB"  # type: ignore[arg-type]
+            )
+        ratio_time = results["spark"].seconds / results["polars"].seconds
+        ratio_rss = results["spark"].peak_rss_kib / max(results["polars"].peak_rss_kib, 1)
+        print(f"{rows:>10,}   spark/polars: time x{ratio_time:.1f}, peak RSS x{ratio_rss:.1f}")
+        data.unlink()
+
+
+if __name__ == "__main__":
+    main()

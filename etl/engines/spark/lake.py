@@ -1,0 +1,55 @@
+"""The lake for Spark runs: Spark writes the processed Parquet; the lake's own hook publishes it.
+
+The Polars engine hands each batch to the lake hook, which spools Parquet
+parts and, after the PostgreSQL commit, uploads them to processed/ and
+commits the curated Iceberg snapshot (built from PostgreSQL, so the same
+for both engines). Here Spark writes the whole run's parts into that same
+spool, in parallel, with the same columns as
+:func:`etl.lake.hook.processed_frame`; the hook's ``after_commit`` is unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from etl.readers import LINE_COLUMN
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+SOURCE_LINE = "source_line"
+
+
+def spark_processed_frame(*, raw: DataFrame, valid: DataFrame, extras: Mapping[str, str]) -> DataFrame:
+    """Loadable records with the file's extra (unmapped) columns, keyed by line.
+
+    ``extras`` maps the spool's column names to the file's (``_c7`` → ``contact.phone``).
+    """
+    from pyspark.sql import functions as F
+
+    frame = valid.drop(*[c for c in valid.columns if c.startswith("__") and c != LINE_COLUMN])
+    order = [*frame.columns, *extras]  # the valid columns, then the extras (a join puts its key first)
+    if extras:
+        frame = frame.join(raw.select(LINE_COLUMN, *extras), on=LINE_COLUMN, how="left")
+    return frame.select(
+        *(F.col(f"`{c}`").alias(SOURCE_LINE if c == LINE_COLUMN else extras.get(c, c)) for c in order)
+    )
+
+
+def spark_lake_write(*, frame: DataFrame, folder: Path) -> list[Path]:
+    """Write ``frame`` as Parquet parts into ``folder`` (one file per Spark partition); the parts."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    frame.write.mode("overwrite").parquet(str(folder))
+    return sorted(folder.glob("part-*.parquet"))
+
+
+def lake_spool_of(hook: Any, ctx: Any) -> Path | None:
+    """Where ``hook`` (the lake's) expects this run's parts; None when it publishes nothing."""
+    from django.conf import settings
+
+    if not settings.LAKE_ENABLED or ctx.run is None or (ctx.options is not None and ctx.options.dry_run):
+        return None
+    spool: Path = hook._spool(ctx)
+    return spool

@@ -1,0 +1,271 @@
+"""The Spark engine's processing of one file: same stages, same tables, same run as Polars.
+
+1. read: the shared readers spool the file as Parquet (:mod:`.reader`); the
+   records they set aside are staged for quarantine at once;
+2. map, transform, storable checks: the shared Narwhals code
+   (:func:`etl.mapping.frame_map`, :func:`etl.transform.frame_transform`,
+   :func:`etl.transform.frame_check_storable`) on one Spark DataFrame of the
+   whole file;
+3. quarantine: only the failing records come back to the driver, and go
+   through the shared :func:`etl.load.quarantine_frame`;
+4. load: every Spark partition COPYs its valid rows into PostgreSQL
+   (:mod:`.load`), the driver moves them into the usual staging table;
+5. publish: the shared counts, upsert, quarantine and run status, in one
+   transaction (the same calls as :func:`etl.pipeline._process`);
+6. lake: Spark writes the processed Parquet into the lake hook's spool
+   (:mod:`.lake`); the hook publishes it after the commit, as for Polars.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import structlog
+from django.db import transaction
+from django.utils import timezone
+
+from etl import load
+from etl.engines.spark.lake import lake_spool_of, spark_lake_write, spark_processed_frame
+from etl.engines.spark.load import (
+    executor_conninfo,
+    spark_copy,
+    spark_stage_create,
+    spark_stage_drop,
+    spark_stage_move,
+)
+from etl.engines.spark.reader import Spooled, spool_file
+from etl.engines.spark.session import spark_session
+from etl.mapping import frame_map
+from etl.models import RunStatus
+from etl.readers import LINE_COLUMN
+from etl.services import RunOutcome, run_finish
+from etl.transform import (
+    CODES_COLUMN,
+    MESSAGES_COLUMN,
+    TransformConfig,
+    frame_check_storable,
+    frame_split,
+    frame_transform,
+)
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from etl.pipeline import IngestOptions, PipelineHook, StageContext
+    from etl.progress import ProgressReporter
+    from etl.schema import Schema
+
+log = structlog.get_logger("etl.ingest.spark")
+
+SPOOL_DIR = ".spark-spool"
+"""Under the work dir: the run's Parquet parts (on a cluster: a folder every executor can read)."""
+
+
+def _to_polars(frame: DataFrame) -> pl.DataFrame:
+    """A (small) Spark frame on the driver, via Arrow."""
+    return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]
+
+
+def _quarantine(*, bad: DataFrame, raw: DataFrame, spooled: Spooled, failures: dict[str, int]) -> int:
+    """Stage the failing records (brought to the driver: one row each in PostgreSQL anyway).
+
+    Their codes are added to ``failures``, as the Polars engine's quality stage reports them.
+    """
+    problems = _to_polars(bad.select(LINE_COLUMN, CODES_COLUMN, MESSAGES_COLUMN))
+    if problems.height == 0:
+        return 0
+    for code, count in Counter(c for codes in problems[CODES_COLUMN].to_list() for c in codes).items():
+        failures[code] = failures.get(code, 0) + count
+    originals = spooled.originals()
+    from pyspark.sql import functions as F
+
+    lines = F.broadcast(bad.select(LINE_COLUMN))  # no shuffle: the failing lines go to every task
+    records = _to_polars(raw.join(lines, on=LINE_COLUMN, how="left_semi")).rename(originals, strict=False)
+    load.quarantine_copy(frame=load.quarantine_frame(problems=problems, raw=records))
+    return problems.height
+
+
+def _hooks_run(
+    ctx: StageContext, *, hooks: list[PipelineHook], raw: DataFrame, valid: DataFrame, spooled: Spooled
+) -> None:
+    """The lake's hook gets Spark-written parts; any other hook the batch as Polars frames."""
+    from etl.lake.hook import LakeHook
+
+    for hook in hooks:
+        if isinstance(hook, LakeHook):
+            folder = lake_spool_of(hook, ctx)
+            if folder is not None:
+                extras = {spooled.names[c]: c for c in spooled.extra if c in spooled.names}
+                spark_lake_write(
+                    frame=spark_processed_frame(raw=raw, valid=valid, extras=extras), folder=folder
+                )
+            continue
+        originals = spooled.originals()
+        hook.on_batch(ctx, raw=_to_polars(raw).rename(originals, strict=False), valid=_to_polars(valid))
+
+
+def _spark_stages(
+    spark: SparkSession,
+    ctx: StageContext,
+    *,
+    spooled: Spooled,
+    schema: Schema,
+    config: TransformConfig,
+    hooks: list[PipelineHook],
+    timings: dict[str, float],
+    failures: dict[str, int],
+) -> tuple[int, int]:
+    """Transform, check, quarantine, COPY and lake-write the spooled file; (staged, quarantined)."""
+    assert ctx.run is not None
+    raw = spark.read.option("mergeSchema", "true").parquet(*[str(p) for p in spooled.parts])
+    ctx.stage = "transform"
+    mapped = frame_map(raw, mapping=spooled.spool_mapping(), schema=schema)
+    clean = frame_transform(mapped, schema=schema, config=config)
+    ctx.stage = "quality"
+    checked = frame_check_storable(clean, schema=schema, limits=load.column_limits(schema=schema)).persist()
+    try:
+        valid, bad = frame_split(checked)
+        mark = time.monotonic()
+        quarantined = _quarantine(bad=bad, raw=raw, spooled=spooled, failures=failures)
+        timings["spark_quarantine"] = round(time.monotonic() - mark, 3)
+        ctx.stage = "load"
+        mark = time.monotonic()
+        table = spark_stage_create(run_id=ctx.run.pk, schema=schema)
+        try:
+            rows = valid.select(valid[LINE_COLUMN].alias("_line"), *schema.field_names)
+            staged = spark_copy(frame=rows, table=table, conninfo=executor_conninfo())
+            spark_stage_move(table=table, schema=schema)
+        finally:
+            spark_stage_drop(table=table)
+        timings["spark_copy"] = round(time.monotonic() - mark, 3)
+        ctx.stage = "hooks"
+        mark = time.monotonic()
+        _hooks_run(ctx, hooks=hooks, raw=raw, valid=valid, spooled=spooled)
+        timings["spark_lake"] = round(time.monotonic() - mark, 3)
+    finally:
+        checked.unpersist()
+    return staged, quarantined
+
+
+def spark_process(
+    ctx: StageContext,
+    *,
+    schema: Schema,
+    options: IngestOptions,
+    progress: ProgressReporter | None,
+    hooks: list[PipelineHook],
+) -> tuple[RunOutcome, int]:
+    """Process the fetched file on Spark; the outcome and the quarantined records stored.
+
+    The counts, report and final transaction are those of the Polars engine.
+    """
+    from etl.pipeline import stage_load, stage_map, stage_read
+
+    assert ctx.run is not None
+    outcome = RunOutcome()
+    counts = outcome.counts
+    ingested_at = timezone.now()
+    timings: dict[str, float] = {}
+    outcome.report["seconds"] = timings
+    outcome.report["engine"] = "spark"
+    ctx.stage = "spark session"
+    mark = time.monotonic()
+    spark = spark_session()
+    timings["spark_session"] = round(time.monotonic() - mark, 3)
+    started = time.monotonic()
+    ctx.stage = "read"
+    reader = stage_read(ctx=ctx, batch_size=options.batch_size)
+    outcome.report["reader"] = reader.info.as_report()
+    ctx.stage = "map"
+    mapping = stage_map(columns=reader.columns, schema=schema) if reader.columns else None
+    config = TransformConfig(
+        source_file=ctx.filename, ingested_at=ingested_at, extra_date_formats=options.extra_date_formats
+    )
+    load.staging_create(schema=schema)
+    folder = Path(options.work_dir) / SPOOL_DIR / f"run-{ctx.run.pk}"
+    if progress:
+        progress.start(name=ctx.filename, total_bytes=ctx.size)
+    try:
+        ctx.stage = "read"
+        spooled = spool_file(reader=reader, folder=folder, schema=schema, mapping=mapping, progress=progress)
+        timings["read_spool"] = round(time.monotonic() - started, 3)
+        if spooled.mapping is not None:
+            outcome.report["mapping"] = spooled.mapping.as_report()
+        counts.quarantined += spooled.set_aside
+        failures = dict(spooled.failures)
+        if spooled.parts:
+            staged, quarantined = _spark_stages(
+                spark,
+                ctx,
+                spooled=spooled,
+                schema=schema,
+                config=config,
+                hooks=hooks,
+                timings=timings,
+                failures=failures,
+            )
+            counts.quarantined += quarantined
+            log.debug("ingest.spark.staged", file=ctx.filename, staged=staged, quarantined=quarantined)
+        timings["read_transform_stage"] = round(time.monotonic() - started, 3)
+        return _publish(
+            ctx,
+            schema=schema,
+            outcome=outcome,
+            reader=reader,
+            spooled=spooled,
+            failures=failures,
+            ingested_at=ingested_at,
+            stage_load=stage_load,
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        if progress:
+            progress.stop()
+
+
+def _publish(
+    ctx: StageContext,
+    *,
+    schema: Schema,
+    outcome: RunOutcome,
+    reader: Any,
+    spooled: Spooled,
+    failures: dict[str, int],
+    ingested_at: Any,
+    stage_load: Any,
+) -> tuple[RunOutcome, int]:
+    """The tail of :func:`etl.pipeline._process`: line fixes, counts, one publishing transaction."""
+    from etl.pipeline import NO_RECORDS_WARNING
+
+    assert ctx.run is not None
+    counts = outcome.counts
+    timings = outcome.report["seconds"]
+    fix = reader.line_fix()
+    ctx.stage = "load"
+    if fix is not None:
+        load.staging_fix_lines(fix=fix)
+    outcome.warnings.extend(reader.info.warnings)
+    staged = load.staging_counts(schema=schema)
+    counts.read = staged.staged + counts.quarantined
+    counts.duplicates = staged.duplicates
+    counts.loaded = staged.distinct_keys
+    outcome.report["extra_columns"] = list(spooled.extra)
+    outcome.report["duplicates"] = {"exact": staged.exact_duplicates, "same_key": staged.key_duplicates}
+    outcome.report["failures"] = failures
+    if counts.read == 0:
+        outcome.warnings.append(NO_RECORDS_WARNING)
+    # One transaction: a crash here must leave neither customer rows nor a succeeded run.
+    with transaction.atomic():
+        mark = time.monotonic()
+        upsert = stage_load(ctx=ctx, schema=schema, counts=counts, ingested_at=ingested_at)
+        timings["upsert"] = round(time.monotonic() - mark, 3)
+        counts.inserted, counts.updated, counts.unchanged = upsert.inserted, upsert.updated, upsert.unchanged
+        stored = load.quarantine_publish(run_id=ctx.run.id)
+        run_finish(run=ctx.run, status=RunStatus.SUCCEEDED, outcome=outcome)
+    log.info("ingest.spark.done", file=ctx.filename, run_id=ctx.run.id, seconds=timings)
+    return outcome, stored

@@ -1,0 +1,132 @@
+"""The Spark engine against the Polars engine: same files in, same customers, quarantine, counts, lake.
+
+Every test here shares one local[2] SparkSession (``spark_support.spark``) and
+is marked ``spark``; ``-m "not spark"`` skips them.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import narwhals as nw
+import polars as pl
+import pytest
+from django.core.management import call_command
+
+from customers.models import Customer
+from etl.engines.adapter import lists_append
+from etl.lake.catalog import lake_catalogs_close
+from etl.models import IngestionRun, LakeStatus, QuarantinedRecord, RunStatus
+from etl.quality.expressions import date_from_text
+from etl.schema import load_schema
+from etl.tests.ingest_support import CASES, ingest, run_of
+from etl.tests.spark_support import spark_fixture  # noqa: F401  (the shared session: `spark`)
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+QUALITY_CASES = CASES.parent / "quality"
+PARITY_FILES = [
+    QUALITY_CASES / "every_rule.csv",  # good rows, every rule failing at least once, a repeated key
+    CASES / "duplicates.csv",  # exact duplicates and the same customer_id twice
+    CASES / "nested.json",  # nested JSON, flattened, with extra columns
+    CASES / "ragged.csv",  # records the reader sets aside, lines fixed after the read
+]
+RUN_FIELDS = (
+    "status",
+    "rows_read",
+    "rows_loaded",
+    "rows_inserted",
+    "rows_updated",
+    "rows_unchanged",
+    "rows_duplicates",
+    "rows_quarantined",
+    "warnings",
+)
+
+
+def _outcome(run: IngestionRun) -> dict[str, Any]:
+    """What must not depend on the engine: the customers table, the run's quarantine and counts."""
+    fields = [*load_schema().field_names, "source_file"]
+    return {
+        "customers": list(Customer.objects.order_by("customer_id").values_list(*fields)),
+        "quarantine": list(
+            QuarantinedRecord.objects.filter(run=run)
+            .order_by("line_number", "id")
+            .values_list("line_number", "raw", "raw_text", "rule_codes", "messages")
+        ),
+        "run": {name: getattr(run, name) for name in RUN_FIELDS},
+        "report": {
+            key: run.report.get(key) for key in ("failures", "duplicates", "extra_columns", "mapping")
+        },
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", PARITY_FILES, ids=[p.name for p in PARITY_FILES])
+def test_spark_and_polars_load_and_quarantine_the_same(tmp_path: Path, spark: Any, path: Path) -> None:
+    outcomes = {}
+    for engine in ("polars", "spark"):
+        Customer.objects.all().delete()
+        result = ingest(tmp_path / engine, path, engine=engine, force=True)
+        run = run_of(result)
+        assert run.status == RunStatus.SUCCEEDED, run.error_message
+        outcomes[engine] = _outcome(run)
+    assert outcomes["spark"] == outcomes["polars"]
+    assert outcomes["spark"]["customers"], "the file loads some customers"
+
+
+@pytest.fixture
+def lake_on(settings: Any, tmp_path: Path) -> Iterator[Any]:
+    settings.LAKE_ENABLED = True
+    settings.LAKE_URI = str(tmp_path / "lake")
+    settings.LAKE_CATALOG_NAME = f"t{uuid.uuid4().hex[:12]}"
+    settings.INGEST_WORK_DIR = tmp_path / "work"
+    yield settings
+    lake_catalogs_close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ingest_command_with_engine_spark_publishes_the_same_lake_as_polars(
+    spark: Any, lake_on: Any, tmp_path: Path
+) -> None:
+    from etl.lake import lake_processed_read
+
+    path = CASES / "nested.json"
+    processed = {}
+    for engine in ("polars", "spark"):
+        out = io.StringIO()
+        call_command("ingest", "--path", str(path), "--engine", engine, "--force", stdout=out)
+        run = IngestionRun.objects.latest("id")
+        assert (run.status, run.lake_status) == (RunStatus.SUCCEEDED, LakeStatus.SUCCEEDED), run.lake_error
+        assert f"{path.name}: succeeded (run {run.pk})" in out.getvalue()
+        frame = lake_processed_read(run_id=run.pk).drop("ingested_at")
+        processed[engine] = frame.sort("source_line")
+    assert processed["spark"].columns == processed["polars"].columns
+    assert processed["spark"].to_dicts() == processed["polars"].to_dicts()
+    assert run.report["engine"] == "spark"
+    assert not list((tmp_path / "work").glob(".spark-spool/run-*")), "the run's Parquet spool is removed"
+
+
+def test_lists_append_builds_the_same_lists_on_spark(spark: Any) -> None:
+    data = {"x": [1, 2], "codes": [["a"], []]}
+    codes = [nw.when(nw.col("x") > 1).then(nw.lit("b")), nw.lit("c")]
+    polars_out = lists_append(nw.from_native(pl.DataFrame(data)), {"codes": codes}).to_native()
+    native = spark.createDataFrame([(1, ["a"]), (2, [])], "x long, codes array<string>")
+    spark_out = lists_append(nw.from_native(native), {"codes": codes}).to_native()
+    assert [list(r["codes"]) for r in spark_out.orderBy("x").collect()] == polars_out["codes"].to_list()
+
+
+def test_lenient_date_parsing_gives_null_not_an_error_on_spark(spark: Any) -> None:
+    texts = ["2020-02-29", "2021-02-29", "2020-13-01", "junk", None]
+    native = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], "i long, t string")
+    parsed = nw.from_native(native).with_columns(d=date_from_text(nw.col("t"), ("%Y-%m-%d",)))
+    on_spark = [r["d"] for r in parsed.to_native().orderBy("i").collect()]
+    polars_frame = nw.from_native(pl.DataFrame({"t": texts}))
+    on_polars = polars_frame.select(d=date_from_text(nw.col("t"), ("%Y-%m-%d",)))["d"].to_list()
+    assert on_spark == on_polars
+    assert on_spark[0] is not None
+    assert on_spark[1:] == [None] * 4
