@@ -7,9 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from etl.quality import messages as msg
+
 FAILURES_HEADER = ("rule", "failures", "example")
 NO_FAILURES = "quality: every record passed the rules"
 OUTLIERS_LINE = "outliers: {flagged} of {checked} records flagged ({checks})"
+WARNING_LINE = "warning: {text}"
 EXAMPLE_CHARS = 90
 QUARANTINE_CSV_COLUMNS = ("run_id", "file", "line_number", "rule_codes", "messages", "raw", "raw_text")
 
@@ -28,6 +31,14 @@ def failures_table(report: dict[str, Any]) -> str:
         widths = [max(len(r[i]) for r in [FAILURES_HEADER, *rows]) for i in range(2)]
         for code, count, example in [FAILURES_HEADER, *rows]:
             lines.append(f"{code:<{widths[0]}}  {count:>{widths[1]}}  {example}".rstrip())
+    if report.get("outcome") == "warn":
+        text = msg.WARN_INVALID_SHARE.format(
+            invalid=report["invalid"],
+            total=report["read"],
+            share=report["invalid_share"],
+            warn=report["thresholds"]["warn_above"],
+        )
+        lines.append(WARNING_LINE.format(text=text))
     outliers = report.get("outliers") or {}
     flagged = {code: c["flagged"] for code, c in (outliers.get("checks") or {}).items() if c.get("flagged")}
     if flagged:

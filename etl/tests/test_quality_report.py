@@ -23,6 +23,20 @@ def test_failures_table_lists_rules_by_count_with_an_example() -> None:
     ]
 
 
+def test_failures_table_ends_with_the_warning_of_a_warned_run() -> None:
+    report = {
+        "outcome": "warn",
+        "invalid": 3,
+        "read": 100,
+        "invalid_share": 3.0,
+        "thresholds": {"warn_above": 1.0, "reject_above": 10.0},
+        "failures": {"email.pattern": {"count": 3, "example": "e"}},
+    }
+    assert failures_table(report).splitlines()[-1] == (
+        "warning: 3 of 100 records (3.00%) failed the quality rules, above warn_above 1%"
+    )
+
+
 def test_failures_table_says_when_everything_passed() -> None:
     assert failures_table({"failures": {}}) == NO_FAILURES
 
