@@ -37,8 +37,10 @@ def batch_check(
     ``text`` is the same batch before casting, columns named as the schema's
     fields (the mapping's output): the type checks quote its original text.
     """
-    typed = [
-        spec.name for spec in ruleset.schema.fields if spec.type != "string" and spec.name in text.columns
+    typed = [  # a raw column the transform already kept is the same text (trimmed): not joined twice
+        spec.name
+        for spec in ruleset.schema.fields
+        if spec.type != "string" and spec.name in text.columns and RAW_PREFIX + spec.name not in clean.columns
     ]
     originals = text.select(line_column, *(pl.col(name).alias(RAW_PREFIX + name) for name in typed))
     joined = clean.join(originals, on=line_column, how="left")
