@@ -7,4 +7,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("customers.urls")),
+    path("api/", include("etl.quality.urls")),
 ]

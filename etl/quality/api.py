@@ -1,0 +1,117 @@
+"""Read-only API of the audit log: runs, and each run's quarantined records (filter by rule).
+
+Token-authenticated and throttled by the project defaults; cursor-paginated
+(stable while new runs arrive).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from etl.models import IngestionRun, QuarantinedRecord
+
+RULE_PARAMETER = OpenApiParameter(
+    "rule",
+    OpenApiTypes.STR,
+    description="Only records that failed this rule code, e.g. `email.pattern`.",
+)
+
+
+class RunPagination(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+
+class QuarantinePagination(CursorPagination):
+    ordering = "id"
+    page_size = 100
+    max_page_size = 1000
+    page_size_query_param = "page_size"
+
+
+class IngestionRunSerializer(serializers.ModelSerializer[IngestionRun]):
+    class Meta:
+        model = IngestionRun
+        fields = [
+            "id",
+            "source",
+            "filename",
+            "sha256",
+            "size",
+            "status",
+            "dry_run",
+            "forced",
+            "started_at",
+            "finished_at",
+            "rows_read",
+            "rows_loaded",
+            "rows_inserted",
+            "rows_updated",
+            "rows_unchanged",
+            "rows_duplicates",
+            "rows_quarantined",
+            "error_message",
+            "warnings",
+        ]
+        read_only_fields = fields
+
+
+class IngestionRunDetailSerializer(IngestionRunSerializer):
+    class Meta(IngestionRunSerializer.Meta):
+        fields = [*IngestionRunSerializer.Meta.fields, "report"]
+        read_only_fields = fields
+
+
+class QuarantinedRecordSerializer(serializers.ModelSerializer[QuarantinedRecord]):
+    class Meta:
+        model = QuarantinedRecord
+        fields = ["id", "line_number", "rule_codes", "messages", "raw", "raw_text", "created_at"]
+        read_only_fields = fields
+
+
+def quarantine_of_run(*, run: IngestionRun, rule: str | None = None) -> QuerySet[QuarantinedRecord]:
+    """The run's quarantined records, optionally only those that failed ``rule``."""
+    records = QuarantinedRecord.objects.filter(run=run)
+    return records.filter(rule_codes__contains=[rule]) if rule else records
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List ingestion runs", description="Newest first."),
+    retrieve=extend_schema(summary="One ingestion run, with its report (quality, outliers, timings)"),
+)
+class IngestionRunViewSet(viewsets.ReadOnlyModelViewSet[IngestionRun]):
+    queryset = IngestionRun.objects.all()
+    pagination_class = RunPagination
+
+    def get_serializer_class(self) -> Any:
+        return IngestionRunDetailSerializer if self.action == "retrieve" else IngestionRunSerializer
+
+    @extend_schema(
+        summary="The run's quarantined records",
+        parameters=[RULE_PARAMETER],
+        responses=inline_serializer(
+            name="QuarantinePage",
+            fields={
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": QuarantinedRecordSerializer(many=True),
+            },
+        ),
+    )
+    @action(detail=True, url_path="quarantine")
+    def quarantine(self, request: Request, pk: str | None = None) -> Response:
+        records = quarantine_of_run(run=self.get_object(), rule=request.query_params.get("rule") or None)
+        paginator = QuarantinePagination()
+        page = paginator.paginate_queryset(records, request, view=self)
+        return paginator.get_paginated_response(QuarantinedRecordSerializer(page, many=True).data)
