@@ -60,7 +60,8 @@ def _outcome(run: IngestionRun) -> dict[str, Any]:
         ),
         "run": {name: getattr(run, name) for name in RUN_FIELDS},
         "report": {
-            key: run.report.get(key) for key in ("failures", "duplicates", "extra_columns", "mapping")
+            key: run.report.get(key)
+            for key in ("failures", "duplicates", "extra_columns", "mapping", "quality")
         },
     }
 

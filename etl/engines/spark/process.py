@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,20 +37,17 @@ from etl.engines.spark.load import (
     spark_stage_drop,
     spark_stage_move,
 )
+from etl.engines.spark.quality import spark_quality
 from etl.engines.spark.reader import Spooled, spool_file
 from etl.engines.spark.session import spark_session
 from etl.mapping import frame_map
 from etl.models import RunStatus
+from etl.quality import Outcome
+from etl.quality.alerts import quality_alert
+from etl.quality.batch import QualityTally, quality_setup
 from etl.readers import LINE_COLUMN
 from etl.services import RunOutcome, run_finish
-from etl.transform import (
-    CODES_COLUMN,
-    MESSAGES_COLUMN,
-    TransformConfig,
-    frame_check_storable,
-    frame_split,
-    frame_transform,
-)
+from etl.transform import TransformConfig, frame_check_storable, frame_transform
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -69,25 +65,6 @@ SPOOL_DIR = ".spark-spool"
 def _to_polars(frame: DataFrame) -> pl.DataFrame:
     """A (small) Spark frame on the driver, via Arrow."""
     return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]
-
-
-def _quarantine(*, bad: DataFrame, raw: DataFrame, spooled: Spooled, failures: dict[str, int]) -> int:
-    """Stage the failing records (brought to the driver: one row each in PostgreSQL anyway).
-
-    Their codes are added to ``failures``, as the Polars engine's quality stage reports them.
-    """
-    problems = _to_polars(bad.select(LINE_COLUMN, CODES_COLUMN, MESSAGES_COLUMN))
-    if problems.height == 0:
-        return 0
-    for code, count in Counter(c for codes in problems[CODES_COLUMN].to_list() for c in codes).items():
-        failures[code] = failures.get(code, 0) + count
-    originals = spooled.originals()
-    from pyspark.sql import functions as F
-
-    lines = F.broadcast(bad.select(LINE_COLUMN))  # no shuffle: the failing lines go to every task
-    records = _to_polars(raw.join(lines, on=LINE_COLUMN, how="left_semi")).rename(originals, strict=False)
-    load.quarantine_copy(frame=load.quarantine_frame(problems=problems, raw=records))
-    return problems.height
 
 
 def _hooks_run(
@@ -119,6 +96,7 @@ def _spark_stages(
     hooks: list[PipelineHook],
     timings: dict[str, float],
     failures: dict[str, int],
+    tally: QualityTally,
 ) -> tuple[int, int]:
     """Transform, check, quarantine, COPY and lake-write the spooled file; (staged, quarantined)."""
     assert ctx.run is not None
@@ -127,12 +105,24 @@ def _spark_stages(
     mapped = frame_map(raw, mapping=spooled.spool_mapping(), schema=schema)
     clean = frame_transform(mapped, schema=schema, config=config)
     ctx.stage = "quality"
-    checked = frame_check_storable(clean, schema=schema, limits=load.column_limits(schema=schema)).persist()
+    limits = load.column_limits(schema=schema)
+    checked = frame_check_storable(clean, schema=schema, limits=limits)
+    mark = time.monotonic()
+    quality = spark_quality(
+        clean=clean,
+        checked=checked,
+        mapped=mapped,
+        raw=raw,
+        spooled=spooled,
+        schema=schema,
+        limits=limits,
+        tally=tally,
+    )
+    for code, count in quality.failures.items():
+        failures[code] = failures.get(code, 0) + count
+    timings["spark_quality"] = round(time.monotonic() - mark, 3)
+    valid = quality.valid.persist()
     try:
-        valid, bad = frame_split(checked)
-        mark = time.monotonic()
-        quarantined = _quarantine(bad=bad, raw=raw, spooled=spooled, failures=failures)
-        timings["spark_quarantine"] = round(time.monotonic() - mark, 3)
         ctx.stage = "load"
         mark = time.monotonic()
         table = spark_stage_create(run_id=ctx.run.pk, schema=schema)
@@ -148,8 +138,8 @@ def _spark_stages(
         _hooks_run(ctx, hooks=hooks, raw=raw, valid=valid, spooled=spooled)
         timings["spark_lake"] = round(time.monotonic() - mark, 3)
     finally:
-        checked.unpersist()
-    return staged, quarantined
+        valid.unpersist()
+    return staged, quality.quarantined
 
 
 def spark_process(
@@ -186,13 +176,21 @@ def spark_process(
     config = TransformConfig(
         source_file=ctx.filename, ingested_at=ingested_at, extra_date_formats=options.extra_date_formats
     )
+    tally = quality_setup(
+        schema=schema,
+        extra_date_formats=options.extra_date_formats,
+        warn_above=options.warn_above,
+        reject_above=options.reject_above,
+    )
     load.staging_create(schema=schema)
     folder = Path(options.work_dir) / SPOOL_DIR / f"run-{ctx.run.pk}"
     if progress:
         progress.start(name=ctx.filename, total_bytes=ctx.size)
     try:
         ctx.stage = "read"
-        spooled = spool_file(reader=reader, folder=folder, schema=schema, mapping=mapping, progress=progress)
+        spooled = spool_file(
+            reader=reader, folder=folder, schema=schema, mapping=mapping, progress=progress, tally=tally
+        )
         timings["read_spool"] = round(time.monotonic() - started, 3)
         if spooled.mapping is not None:
             outcome.report["mapping"] = spooled.mapping.as_report()
@@ -208,6 +206,7 @@ def spark_process(
                 hooks=hooks,
                 timings=timings,
                 failures=failures,
+                tally=tally,
             )
             counts.quarantined += quarantined
             log.debug("ingest.spark.staged", file=ctx.filename, staged=staged, quarantined=quarantined)
@@ -219,6 +218,7 @@ def spark_process(
             reader=reader,
             spooled=spooled,
             failures=failures,
+            tally=tally,
             ingested_at=ingested_at,
             stage_load=stage_load,
         )
@@ -236,11 +236,12 @@ def _publish(
     reader: Any,
     spooled: Spooled,
     failures: dict[str, int],
+    tally: QualityTally,
     ingested_at: Any,
     stage_load: Any,
 ) -> tuple[RunOutcome, int]:
     """The tail of :func:`etl.pipeline._process`: line fixes, counts, one publishing transaction."""
-    from etl.pipeline import NO_RECORDS_WARNING
+    from etl.pipeline import NO_RECORDS_WARNING, QualityRejected
 
     assert ctx.run is not None
     counts = outcome.counts
@@ -259,6 +260,13 @@ def _publish(
     outcome.report["failures"] = failures
     if counts.read == 0:
         outcome.warnings.append(NO_RECORDS_WARNING)
+    ctx.stage = "quality"  # thresholds apply to the whole file, as in the Polars engine
+    verdict = tally.verdict(read=counts.read, invalid=counts.quarantined)
+    outcome.report["quality"] = tally.report(verdict)
+    outcome.warnings.extend(tally.warnings(verdict))
+    if verdict.outcome == Outcome.REJECT:
+        raise QualityRejected(verdict, report=outcome.report)
+    ctx.stage = "load"
     # One transaction: a crash here must leave neither customer rows nor a succeeded run.
     with transaction.atomic():
         mark = time.monotonic()
@@ -267,5 +275,6 @@ def _publish(
         counts.inserted, counts.updated, counts.unchanged = upsert.inserted, upsert.updated, upsert.unchanged
         stored = load.quarantine_publish(run_id=ctx.run.id)
         run_finish(run=ctx.run, status=RunStatus.SUCCEEDED, outcome=outcome)
+    quality_alert(run=ctx.run, verdict=verdict)
     log.info("ingest.spark.done", file=ctx.filename, run_id=ctx.run.id, seconds=timings)
     return outcome, stored

@@ -20,6 +20,7 @@ from pathlib import Path
 from etl import load
 from etl.mapping import ColumnMapping, columns_map, extra_columns
 from etl.progress import ProgressReporter
+from etl.quality.batch import QualityTally
 from etl.readers import LINE_COLUMN, RecordReader
 from etl.schema import Schema
 
@@ -35,6 +36,8 @@ class Spooled:
     mapping: ColumnMapping | None = None
     extra: dict[str, None] = field(default_factory=dict)
     """Source columns feeding no field, in order of appearance."""
+    line_ranges: list[tuple[int, int]] = field(default_factory=list)
+    """(first, last) line of each part: the reader's batches, which per-batch figures follow."""
     records: int = 0
     """Records in the parts (the reader's set-aside ones are not)."""
     set_aside: int = 0
@@ -58,8 +61,10 @@ def spool_file(
     schema: Schema,
     mapping: ColumnMapping | None,
     progress: ProgressReporter | None = None,
+    tally: QualityTally | None = None,
 ) -> Spooled:
-    """Every batch of ``reader`` into ``folder`` as Parquet; set-aside records staged for quarantine."""
+    """Every batch of ``reader`` into ``folder`` as Parquet; set-aside records staged for quarantine
+    (and counted in ``tally``, the file's quality figures)."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     spooled = Spooled(folder=folder, mapping=mapping, names={LINE_COLUMN: LINE_COLUMN})
@@ -69,6 +74,8 @@ def spool_file(
             spooled.set_aside += len(batch.set_aside)
             for row in batch.set_aside:
                 spooled.failures[row.code] = spooled.failures.get(row.code, 0) + 1
+                if tally is not None:
+                    tally.add_problem(code=row.code, message=row.message)
         if batch.frame.height:
             if spooled.mapping is None:  # JSON whose first records were all set aside
                 columns = [c for c in batch.frame.columns if c != LINE_COLUMN]
@@ -79,6 +86,8 @@ def spool_file(
             part = folder / f"part-{len(spooled.parts):05d}.parquet"
             batch.frame.rename(spooled.names, strict=False).write_parquet(part)
             spooled.parts.append(part)
+            lines = batch.frame.get_column(LINE_COLUMN)
+            spooled.line_ranges.append((int(lines.min()), int(lines.max())))  # type: ignore[arg-type]
             spooled.records += batch.frame.height
         if progress:
             progress.advance(bytes_read=reader.bytes_read, rows=spooled.records)
