@@ -43,32 +43,46 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 class CustomerFilterSet(django_filters.FilterSet):
-    country = django_filters.CharFilter(lookup_expr="iexact", help_text="Country, case-insensitive exact.")
-    city = django_filters.CharFilter(lookup_expr="iexact", help_text="City, case-insensitive exact.")
-    company = django_filters.CharFilter(lookup_expr="iexact", help_text="Company, case-insensitive exact.")
-    customer_id = django_filters.CharFilter(help_text="Exact customer id.")
-    source_file = django_filters.CharFilter(help_text="Exact name of the file the row was loaded from.")
+    # Explicit labels: django-filter otherwise derives one per filter on every request.
+    country = django_filters.CharFilter(
+        label="country", lookup_expr="iexact", help_text="Country, case-insensitive exact."
+    )
+    city = django_filters.CharFilter(
+        label="city", lookup_expr="iexact", help_text="City, case-insensitive exact."
+    )
+    company = django_filters.CharFilter(
+        label="company", lookup_expr="iexact", help_text="Company, case-insensitive exact."
+    )
+    customer_id = django_filters.CharFilter(label="customer_id", help_text="Exact customer id.")
+    source_file = django_filters.CharFilter(
+        label="source_file", help_text="Exact name of the file the row was loaded from."
+    )
     subscription_date_after = django_filters.DateFilter(
+        label="subscription_date_after",
         field_name="subscription_date",
         lookup_expr="gte",
         help_text="Subscribed on or after this date (YYYY-MM-DD), inclusive.",
     )
     subscription_date_before = django_filters.DateFilter(
+        label="subscription_date_before",
         field_name="subscription_date",
         lookup_expr="lte",
         help_text="Subscribed on or before this date (YYYY-MM-DD), inclusive.",
     )
     ingested_after = UtcIsoDateTimeFilter(
+        label="ingested_after",
         field_name="ingested_at",
         lookup_expr="gte",
         help_text="Loaded at or after this ISO 8601 timestamp (UTC unless an offset is given).",
     )
     ingested_before = UtcIsoDateTimeFilter(
+        label="ingested_before",
         field_name="ingested_at",
         lookup_expr="lte",
         help_text="Loaded at or before this ISO 8601 timestamp (UTC unless an offset is given).",
     )
     search = django_filters.CharFilter(
+        label="search",
         method="filter_search",
         help_text="Case-insensitive substring of first_name, last_name, email, company, city or "
         f"country; at least {SEARCH_MIN_LENGTH} characters.",
