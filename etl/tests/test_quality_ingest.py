@@ -157,3 +157,17 @@ def test_quarantine_csv_option_writes_the_runs_records_for_the_partner(tmp_path:
         rows = list(csv.DictReader(fh))
     assert [r["line_number"] for r in rows] == ["11", "51", "91"]
     assert rows[0]["messages"] == 'email.pattern: "not-an-email" is not an email address'
+
+
+def test_dry_run_quarantines_exactly_what_a_real_run_does(tmp_path: Path) -> None:
+    dry, _out = _ingest(tmp_path, CASES / "three_percent_bad.csv", "--dry-run")
+    real, _out = _ingest(tmp_path, CASES / "three_percent_bad.csv")
+    assert (dry.status, dry.warnings, _codes(dry)) == (real.status, real.warnings, _codes(real))
+    assert dry.report["quality"]["failures"] == real.report["quality"]["failures"]
+
+
+def test_rows_the_reader_set_aside_count_towards_the_thresholds(tmp_path: Path) -> None:
+    run, _error = _rejected(tmp_path, Path(__file__).parent / "cases" / "ingest" / "ragged.csv")
+    assert run.status == RunStatus.REJECTED
+    assert run.report["quality"]["failures"]["row.field_count"]["count"] == 2
+    assert run.report["quality"]["invalid"] == 2
