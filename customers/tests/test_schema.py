@@ -83,3 +83,10 @@ def test_docs_page_is_served(anon: APIClient) -> None:
     response = anon.get("/api/docs/")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_docs_page_loads_swagger_ui_from_our_static_files_not_a_cdn(anon: APIClient) -> None:
+    html = anon.get("/api/docs/").content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+    assert "https://" not in html
