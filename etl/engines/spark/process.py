@@ -6,8 +6,10 @@
    (:func:`etl.mapping.frame_map`, :func:`etl.transform.frame_transform`,
    :func:`etl.transform.frame_check_storable`) on one Spark DataFrame of the
    whole file;
-3. quarantine: only the failing records come back to the driver, and go
-   through the shared :func:`etl.load.quarantine_frame`;
+3. quality (:mod:`.quality`): the shared rules decide in Spark; only the
+   failing records come back to the driver, where the shared quality stage
+   words their reasons and :func:`etl.load.quarantine_frame` stages them;
+   the file's verdict (thresholds) is the Polars engine's;
 4. load: every Spark partition COPYs its valid rows into PostgreSQL
    (:mod:`.load`), the driver moves them into the usual staging table;
 5. publish: the shared counts, upsert, quarantine and run status, in one
