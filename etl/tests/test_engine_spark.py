@@ -131,3 +131,16 @@ def test_lenient_date_parsing_gives_null_not_an_error_on_spark(spark: Any) -> No
     assert on_spark == on_polars
     assert on_spark[0] is not None
     assert on_spark[1:] == [None] * 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_file_over_the_reject_threshold_is_rejected_alike_by_both_engines(tmp_path: Path, spark: Any) -> None:
+    path = QUALITY_CASES / "over_reject.csv"
+    outcomes = {}
+    for engine in ("polars", "spark"):
+        result = ingest(tmp_path / engine, path, engine=engine, force=True, reject_above=10.0)
+        run = run_of(result)
+        outcomes[engine] = (result.message, _outcome(run))
+    assert outcomes["spark"] == outcomes["polars"]
+    assert outcomes["spark"][1]["run"]["status"] == RunStatus.REJECTED
+    assert not Customer.objects.exists()
