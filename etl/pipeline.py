@@ -308,8 +308,11 @@ def _process(
                 for hook in hooks:
                     hook.on_batch(ctx, raw=batch.frame, valid=quality.valid)
                 ctx.stage = "read"
+                # Let this batch go before the next is read: at most one batch alive at a time.
+                del clean, quality
             if progress:
                 progress.advance(bytes_read=reader.bytes_read, rows=staged_rows)
+            del batch
         timings["read_transform_stage"] = round(time.monotonic() - started, 3)
         fix = reader.line_fix()
         ctx.stage = "load"
