@@ -26,7 +26,10 @@ class LakeStatus(models.TextChoices):
 class IngestionRun(models.Model):
     """One attempt to ingest one file: what, where from, outcome, counts, error.
 
-    Invariant: ``read = loaded + duplicates + quarantined`` for every finished run.
+    Invariant: ``read = loaded + duplicates + quarantined`` for every succeeded run.
+    A run rejected by the quality thresholds records ``read`` and the records it
+    quarantined; the others were valid but not loaded because the file was rejected
+    as a whole. Runs rejected before reading (unreadable file, missing columns) read 0.
     """
 
     id = models.BigAutoField(primary_key=True)

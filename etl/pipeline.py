@@ -356,12 +356,16 @@ def _process(
             progress.stop()
 
 
-def _finish_not_loaded(ctx: StageContext, *, status: str, outcome: RunOutcome) -> None:
-    """Rejected/failed: the quarantine staged so far is kept for people to see why; nothing loads."""
+def _finish_not_loaded(ctx: StageContext, *, status: str, outcome: RunOutcome, read: int = 0) -> None:
+    """Rejected/failed: the quarantine staged so far is kept for people to see why; nothing loads.
+
+    ``read`` is the file's record count when the whole file was read (a quality
+    rejection), so the run still says how many records the rejection covered.
+    """
     assert ctx.run is not None
     with transaction.atomic():
         stored = load.quarantine_publish(run_id=ctx.run.id) if load.staging_exists() else 0
-        outcome.counts = RunCounts(quarantined=stored)
+        outcome.counts = RunCounts(read=read, quarantined=stored)
         run_finish(run=ctx.run, status=status, outcome=outcome)
 
 
@@ -440,7 +444,8 @@ def ingest_file(
             message = f"{name}: rejected: {_one_line(exc)}"
             report = {**getattr(exc, "report", {}), "stage": ctx.stage}  # quality keeps its report
             outcome = RunOutcome(error_message=message, report=report)
-            _finish_not_loaded(ctx, status=RunStatus.REJECTED, outcome=outcome)
+            read = exc.verdict.total if isinstance(exc, QualityRejected) else 0
+            _finish_not_loaded(ctx, status=RunStatus.REJECTED, outcome=outcome, read=read)
             alert_run(run=ctx.run, cause=AlertCause.REJECTED, error=message, stage=ctx.stage)
             return _result(ctx, status=RunStatus.REJECTED, counts=outcome.counts, message=message)
         except Exception as exc:

@@ -194,7 +194,9 @@ def wait_for(predicate: Any, *, timeout: float = 60) -> None:
 def backend_running(sql_prefix: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s",
+            # Only this test database: other test sessions may share the server.
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE state = 'active' AND datname = current_database() AND query LIKE %s",
             [sql_prefix + "%"],
         )
         return bool(cursor.fetchone()[0])

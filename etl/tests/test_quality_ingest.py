@@ -109,6 +109,7 @@ def test_file_over_reject_above_is_rejected_loads_nothing_and_keeps_its_quaranti
     assert reason in run.error_message
     assert reason in str(error)
     assert run.report["quality"]["failures"]["email.pattern"]["count"] == 3
+    assert (run.rows_read, run.rows_loaded, run.rows_quarantined) == (20, 0, 3)
 
 
 def test_rejected_file_changes_no_existing_customer(tmp_path: Path) -> None:
