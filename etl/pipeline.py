@@ -38,7 +38,7 @@ from etl.models import IngestionRun, RunStatus
 from etl.progress import ProgressReporter
 from etl.quality import Outcome, QualityResult, RuleSet, Verdict
 from etl.quality.alerts import quality_alert
-from etl.quality.batch import batch_check, quality_setup
+from etl.quality.batch import QualityTally, batch_check, quality_setup
 from etl.readers import RawBatch, ReadError, RecordReader, open_reader
 from etl.schema import Schema, load_schema
 from etl.selectors import run_loaded
@@ -314,46 +314,74 @@ def _process(
                 progress.advance(bytes_read=reader.bytes_read, rows=staged_rows)
             del batch
         timings["read_transform_stage"] = round(time.monotonic() - started, 3)
-        fix = reader.line_fix()
-        ctx.stage = "load"
-        if fix is not None:
-            load.staging_fix_lines(fix=fix)
-        outcome.warnings.extend(reader.info.warnings)
-        mark = time.monotonic()
-        staged = load.staging_counts(schema=schema)
-        timings["count_duplicates"] = round(time.monotonic() - mark, 3)
-        counts.read = staged.staged + counts.quarantined
-        counts.duplicates = staged.duplicates
-        counts.loaded = staged.distinct_keys
-        outcome.report["extra_columns"] = list(extra)
-        outcome.report["duplicates"] = {"exact": staged.exact_duplicates, "same_key": staged.key_duplicates}
-        outcome.report["failures"] = failures
-        if counts.read == 0:
-            outcome.warnings.append(NO_RECORDS_WARNING)
-        ctx.stage = "quality"  # thresholds apply to the whole file: decided once all batches are in
-        verdict = tally.verdict(read=counts.read, invalid=counts.quarantined)
-        outcome.report["quality"] = tally.report(verdict)
-        outcome.warnings.extend(tally.warnings(verdict))
-        if verdict.outcome == Outcome.REJECT:
-            raise QualityRejected(verdict, report=outcome.report)
-        ctx.stage = "load"
-        # One transaction: a crash here must leave neither customer rows nor a succeeded run.
-        with transaction.atomic():
-            mark = time.monotonic()
-            upsert = stage_load(ctx=ctx, schema=schema, counts=counts, ingested_at=ingested_at)
-            timings["upsert"] = round(time.monotonic() - mark, 3)
-            counts.inserted, counts.updated, counts.unchanged = (
-                upsert.inserted,
-                upsert.updated,
-                upsert.unchanged,
-            )
-            stored = load.quarantine_publish(run_id=ctx.run.id)
-            run_finish(run=ctx.run, status=RunStatus.SUCCEEDED, outcome=outcome)
-        quality_alert(run=ctx.run, verdict=verdict)
-        return outcome, stored
+        return stage_publish(
+            ctx,
+            schema=schema,
+            outcome=outcome,
+            reader=reader,
+            extra=list(extra),
+            failures=failures,
+            tally=tally,
+            ingested_at=ingested_at,
+        )
     finally:
         if progress:
             progress.stop()
+
+
+def stage_publish(
+    ctx: StageContext,
+    *,
+    schema: Schema,
+    outcome: RunOutcome,
+    reader: RecordReader,
+    extra: list[str],
+    failures: dict[str, int],
+    tally: QualityTally,
+    ingested_at: datetime,
+) -> tuple[RunOutcome, int]:
+    """Everything after the last batch is staged, shared by both engines.
+
+    Line fixes, the file's counts, the quality verdict (thresholds apply to the
+    whole file), then the upsert, the quarantine and the run's status in one
+    transaction. Returns the outcome and the number of quarantined records stored.
+    """
+    assert ctx.run is not None
+    counts = outcome.counts
+    timings = outcome.report["seconds"]
+    fix = reader.line_fix()
+    ctx.stage = "load"
+    if fix is not None:
+        load.staging_fix_lines(fix=fix)
+    outcome.warnings.extend(reader.info.warnings)
+    mark = time.monotonic()
+    staged = load.staging_counts(schema=schema)
+    timings["count_duplicates"] = round(time.monotonic() - mark, 3)
+    counts.read = staged.staged + counts.quarantined
+    counts.duplicates = staged.duplicates
+    counts.loaded = staged.distinct_keys
+    outcome.report["extra_columns"] = extra
+    outcome.report["duplicates"] = {"exact": staged.exact_duplicates, "same_key": staged.key_duplicates}
+    outcome.report["failures"] = failures
+    if counts.read == 0:
+        outcome.warnings.append(NO_RECORDS_WARNING)
+    ctx.stage = "quality"  # thresholds apply to the whole file: decided once all batches are in
+    verdict = tally.verdict(read=counts.read, invalid=counts.quarantined)
+    outcome.report["quality"] = tally.report(verdict)
+    outcome.warnings.extend(tally.warnings(verdict))
+    if verdict.outcome == Outcome.REJECT:
+        raise QualityRejected(verdict, report=outcome.report)
+    ctx.stage = "load"
+    # One transaction: a crash here must leave neither customer rows nor a succeeded run.
+    with transaction.atomic():
+        mark = time.monotonic()
+        upsert = stage_load(ctx=ctx, schema=schema, counts=counts, ingested_at=ingested_at)
+        timings["upsert"] = round(time.monotonic() - mark, 3)
+        counts.inserted, counts.updated, counts.unchanged = upsert.inserted, upsert.updated, upsert.unchanged
+        stored = load.quarantine_publish(run_id=ctx.run.id)
+        run_finish(run=ctx.run, status=RunStatus.SUCCEEDED, outcome=outcome)
+    quality_alert(run=ctx.run, verdict=verdict)
+    return outcome, stored
 
 
 def _finish_not_loaded(ctx: StageContext, *, status: str, outcome: RunOutcome, read: int = 0) -> None:

@@ -13,7 +13,7 @@
 4. load: every Spark partition COPYs its valid rows into PostgreSQL
    (:mod:`.load`), the driver moves them into the usual staging table;
 5. publish: the shared counts, upsert, quarantine and run status, in one
-   transaction (the same calls as :func:`etl.pipeline._process`);
+   transaction: :func:`etl.pipeline.stage_publish`, the very code the Polars engine runs;
 6. lake: Spark writes the processed Parquet into the lake hook's spool
    (:mod:`.lake`); the hook publishes it after the commit, as for Polars.
 """
@@ -23,11 +23,10 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 import structlog
-from django.db import transaction
 from django.utils import timezone
 
 from etl import load
@@ -43,12 +42,9 @@ from etl.engines.spark.quality import spark_quality
 from etl.engines.spark.reader import Spooled, spool_file
 from etl.engines.spark.session import spark_session
 from etl.mapping import frame_map
-from etl.models import RunStatus
-from etl.quality import Outcome
-from etl.quality.alerts import quality_alert
 from etl.quality.batch import QualityTally, quality_setup
 from etl.readers import LINE_COLUMN
-from etl.services import RunOutcome, run_finish
+from etl.services import RunOutcome
 from etl.transform import TransformConfig, frame_check_storable, frame_transform
 
 if TYPE_CHECKING:
@@ -156,7 +152,7 @@ def spark_process(
 
     The counts, report and final transaction are those of the Polars engine.
     """
-    from etl.pipeline import stage_load, stage_map, stage_read
+    from etl.pipeline import stage_map, stage_publish, stage_read
 
     assert ctx.run is not None
     outcome = RunOutcome()
@@ -213,70 +209,19 @@ def spark_process(
             counts.quarantined += quarantined
             log.debug("ingest.spark.staged", file=ctx.filename, staged=staged, quarantined=quarantined)
         timings["read_transform_stage"] = round(time.monotonic() - started, 3)
-        return _publish(
+        result = stage_publish(
             ctx,
             schema=schema,
             outcome=outcome,
             reader=reader,
-            spooled=spooled,
+            extra=list(spooled.extra),
             failures=failures,
             tally=tally,
             ingested_at=ingested_at,
-            stage_load=stage_load,
         )
+        log.info("ingest.spark.done", file=ctx.filename, run_id=ctx.run.id, seconds=timings)
+        return result
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         if progress:
             progress.stop()
-
-
-def _publish(
-    ctx: StageContext,
-    *,
-    schema: Schema,
-    outcome: RunOutcome,
-    reader: Any,
-    spooled: Spooled,
-    failures: dict[str, int],
-    tally: QualityTally,
-    ingested_at: Any,
-    stage_load: Any,
-) -> tuple[RunOutcome, int]:
-    """The tail of :func:`etl.pipeline._process`: line fixes, counts, one publishing transaction."""
-    from etl.pipeline import NO_RECORDS_WARNING, QualityRejected
-
-    assert ctx.run is not None
-    counts = outcome.counts
-    timings = outcome.report["seconds"]
-    fix = reader.line_fix()
-    ctx.stage = "load"
-    if fix is not None:
-        load.staging_fix_lines(fix=fix)
-    outcome.warnings.extend(reader.info.warnings)
-    staged = load.staging_counts(schema=schema)
-    counts.read = staged.staged + counts.quarantined
-    counts.duplicates = staged.duplicates
-    counts.loaded = staged.distinct_keys
-    outcome.report["extra_columns"] = list(spooled.extra)
-    outcome.report["duplicates"] = {"exact": staged.exact_duplicates, "same_key": staged.key_duplicates}
-    outcome.report["failures"] = failures
-    if counts.read == 0:
-        outcome.warnings.append(NO_RECORDS_WARNING)
-    ctx.stage = "quality"  # thresholds apply to the whole file, as in the Polars engine
-    verdict = tally.verdict(read=counts.read, invalid=counts.quarantined)
-    outcome.report["quality"] = tally.report(verdict)
-    outcome.warnings.extend(tally.warnings(verdict))
-    if verdict.outcome == Outcome.REJECT:
-        raise QualityRejected(verdict, report=outcome.report)
-    ctx.stage = "load"
-    # One transaction: a crash here must leave neither customer rows nor a succeeded run.
-    with transaction.atomic():
-        mark = time.monotonic()
-        upsert = stage_load(ctx=ctx, schema=schema, counts=counts, ingested_at=ingested_at)
-        timings["upsert"] = round(time.monotonic() - mark, 3)
-        counts.inserted, counts.updated, counts.unchanged = upsert.inserted, upsert.updated, upsert.unchanged
-        stored = load.quarantine_publish(run_id=ctx.run.id)
-        run_finish(run=ctx.run, status=RunStatus.SUCCEEDED, outcome=outcome)
-    quality_alert(run=ctx.run, verdict=verdict)
-    log.info("ingest.spark.done", file=ctx.filename, run_id=ctx.run.id, seconds=timings)
-    return outcome, stored
