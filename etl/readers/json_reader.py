@@ -211,17 +211,20 @@ class _TextBuffer:
                 raise self.error(len(self.buf), "", JSON_TRUNCATED)
 
 
-class JsonReader:
-    """A JSON document: ``[...]`` or ``{"key": [...], ...}`` streamed one record at a time."""
+class _PeekingReader:
+    """Reads the first batch at once, so ``columns`` is known before ``batches()`` runs.
+
+    Subclasses implement ``_batches()``; JSON readers need no line fixes (their
+    line numbers are exact as they stream).
+    """
 
     def __init__(self, path: Path, *, info: ReadInfo, batch_size: int) -> None:
         self.path = path
         self.info = info
         self.batch_size = batch_size
         self._counter: CountingReader | None = None
-        self._first: RawBatch | None = None
         self._iter = self._batches()
-        self._first = next(self._iter, None)
+        self._first: RawBatch | None = next(self._iter, None)
         self.columns = [c for c in self._first.frame.columns if c != LINE_COLUMN] if self._first else []
 
     @property
@@ -236,6 +239,13 @@ class JsonReader:
 
     def line_fix(self) -> None:
         return None
+
+    def _batches(self) -> Iterator[RawBatch]:
+        raise NotImplementedError
+
+
+class JsonReader(_PeekingReader):
+    """A JSON document: ``[...]`` or ``{"key": [...], ...}`` streamed one record at a time."""
 
     def _batches(self) -> Iterator[RawBatch]:
         stream, self._counter, _ = open_bytes(self.path)
@@ -331,30 +341,8 @@ class JsonReader:
         yield batcher.take()
 
 
-class NdjsonReader:
+class NdjsonReader(_PeekingReader):
     """One JSON object per line; a line that is not one is set aside, the rest load."""
-
-    def __init__(self, path: Path, *, info: ReadInfo, batch_size: int) -> None:
-        self.path = path
-        self.info = info
-        self.batch_size = batch_size
-        self._counter: CountingReader | None = None
-        self._iter = self._batches()
-        self._first: RawBatch | None = next(self._iter, None)
-        self.columns = [c for c in self._first.frame.columns if c != LINE_COLUMN] if self._first else []
-
-    @property
-    def bytes_read(self) -> int:
-        return self._counter.count if self._counter else 0
-
-    def batches(self) -> Iterator[RawBatch]:
-        if self._first is not None:
-            yield self._first
-            self._first = None
-        yield from self._iter
-
-    def line_fix(self) -> None:
-        return None
 
     def _lines(self) -> Iterator[tuple[str | None, bytes | str]]:
         stream, self._counter, _ = open_bytes(self.path)
