@@ -18,22 +18,9 @@ from etl.lake.catalog import lake_catalog, lake_catalogs_close
 from etl.lake.config import LakeConfig
 from etl.lake.tables import identifier
 from etl.models import IngestionRun, RunStatus
+from etl.schema import load_schema
 
-COMPARED = [
-    "index",
-    "customer_id",
-    "first_name",
-    "last_name",
-    "company",
-    "city",
-    "country",
-    "phone_1",
-    "phone_2",
-    "email",
-    "subscription_date",
-    "website",
-    "source_file",
-]
+COMPARED = [*load_schema().field_names, "source_file"]
 
 
 @pytest.fixture
