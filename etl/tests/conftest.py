@@ -9,8 +9,9 @@ from typing import Any
 
 import asyncssh
 import pytest
+from moto.server import ThreadedMotoServer
 
-from etl.tests.servers import HttpRecorder, SftpServer, SmtpServer
+from etl.tests.servers import HOST, HttpRecorder, SftpServer, SmtpServer
 
 SAMPLE_CSV = Path(__file__).resolve().parents[2] / "scripts" / "downloads" / "customers-100.csv"
 
@@ -68,5 +69,17 @@ def smtp_server() -> Iterator[SmtpServer]:
     server = SmtpServer().start()
     try:
         yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A real S3-compatible server (moto) on 127.0.0.1, one per test module."""
+    server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
     finally:
         server.stop()

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from django.core.management import CommandError, call_command
-from moto.server import ThreadedMotoServer
 
 from customers.models import Customer
 from etl.alerts.models import AlertRecord
@@ -191,17 +189,6 @@ def test_sftp_connection_dropped_mid_transfer_loads_the_file_once_and_intact(
 
 
 # --- S3 -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture

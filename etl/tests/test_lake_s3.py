@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from etl.lake import lake_publish_run, lake_raw_read, lake_raw_write
 from etl.lake.catalog import lake_catalogs_close
@@ -27,11 +26,8 @@ KEYS = {"access_key_id": "testing", "secret_access_key": "testing", "region": "u
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+def s3_endpoint(moto_endpoint: str) -> str:
+    endpoint = moto_endpoint
     client = boto3.client(
         "s3",
         endpoint_url=endpoint,
@@ -40,8 +36,7 @@ def s3_endpoint() -> Iterator[str]:
         region_name="us-east-1",
     )
     client.create_bucket(Bucket=BUCKET)
-    yield endpoint
-    server.stop()
+    return endpoint
 
 
 @pytest.fixture

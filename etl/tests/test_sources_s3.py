@@ -5,13 +5,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from etl.retry import RETRIES_EXHAUSTED
 from etl.sources.base import AuthenticationError, FetchError, SourceError
@@ -27,17 +25,6 @@ from etl.tests.conftest import SAMPLE_CSV
 from etl.tests.servers import HOST, CuttingProxy, free_port
 
 pytestmark = pytest.mark.usefixtures("fast_retries", "aws_credentials")
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture
