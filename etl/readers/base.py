@@ -27,6 +27,7 @@ JSON_TRUNCATED = "JSON ends early (truncated file?) at line {line} column {colum
 JSON_NOT_RECORDS = "JSON must be an array of objects or an object holding one array of objects"
 JSON_TWO_ARRAYS = "JSON object holds more than one array ({first!r} and {second!r}): which are the records?"
 CSV_PARSE = "cannot parse CSV: {problem}"
+CSV_RECORD_TOO_LONG = "cannot parse CSV: a record after record {records} is longer than {mib} MiB"
 
 # Set-aside codes and messages (stored on QuarantinedRecord).
 CODE_FIELD_COUNT = "row.field_count"

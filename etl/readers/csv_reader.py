@@ -6,6 +6,14 @@ and names no line; pyarrow's ``invalid_row_handler`` hands us every row with
 the wrong field count (with its raw text) and gives Arrow batches Polars wraps
 without a copy.
 
+Memory: pyarrow reads up to 32 blocks ahead of the batch we consume (its
+background block generator), so its block is kept small (``BLOCK_BYTES``)
+and its batches are gathered into ``batch_size`` records here; with blocks
+sized to the batch, the read-ahead alone held ~550 MiB, and a 5M-row file
+peaked 1.78x a 1M-row one (README, "Benchmarks"). A record longer than a
+block restarts the read with a larger block after the records already
+handed out (``skip_rows_after_names``), up to ``MAX_BLOCK``.
+
 Line numbers: pyarrow's streaming reader does not say where an invalid row
 was. Each kept record gets a provisional line (header lines + records before
 it + newlines inside earlier quoted values). When the file had invalid or
@@ -30,6 +38,7 @@ from etl.readers.base import (
     CODE_ENCODING,
     CODE_FIELD_COUNT,
     CSV_PARSE,
+    CSV_RECORD_TOO_LONG,
     LINE_COLUMN,
     MSG_ENCODING,
     MSG_FIELD_COUNT,
@@ -44,8 +53,11 @@ from etl.readers.base import (
 from etl.readers.detect import CountingReader, open_bytes
 
 UTF8_FAMILY = {"utf-8", "utf_8", "utf-8-sig", "utf_8_sig"}
-MIN_BLOCK = 1 << 20
+BLOCK_BYTES = 1 << 20
+"""pyarrow's block: its read-ahead (32 blocks) and the longest record it can parse (then it grows)."""
 MAX_BLOCK = 256 << 20
+BLOCK_GROWTH = 16
+STRADDLING = "straddling object straddles two block boundaries"
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -78,12 +90,11 @@ class CsvReader:
         self.header_lines = reader.line_num
         self.header = header
         self.columns = unique_names(header)
-        rows_in_sample = max(sample_text.count("\n") - self.header_lines, 1)
-        avg_row = max(len(sample_text.encode()) // (rows_in_sample + self.header_lines), 16)
-        self.block_size = min(max(avg_row * batch_size, MIN_BLOCK), MAX_BLOCK)
+        self.block_size = BLOCK_BYTES
         # Invalid rows not yet handed out: (text, actual fields, blank). Only their count is kept after.
         self._pending: list[tuple[str, int, bool]] = []
         self._invalid_count = 0
+        self._invalid_seen = 0  # rows pyarrow gave the handler, handed out or not (for a restart)
         self._counter: CountingReader | None = None
         self._needs_fix = False
 
@@ -93,15 +104,19 @@ class CsvReader:
 
     def _on_invalid(self, row: pacsv.InvalidRow) -> str:
         self._pending.append((row.text, row.actual_columns, not row.text.strip()))
+        self._invalid_seen += 1
         return "skip"
 
-    def _open(self) -> pacsv.CSVStreamingReader:
+    def _open(self, *, skip_records: int = 0) -> pacsv.CSVStreamingReader:
+        if self._counter is not None:
+            self._counter.close()
         stream, self._counter, _ = open_bytes(self.path)
         encoding = None if self.info.encoding in UTF8_FAMILY else self.info.encoding
         names = [f"c{i}" for i in range(len(self.header))]
         read_options = pacsv.ReadOptions(
             column_names=names,
             skip_rows=self.header_lines,
+            skip_rows_after_names=skip_records,
             block_size=self.block_size,
             encoding=encoding or "utf8",
         )
@@ -121,15 +136,9 @@ class CsvReader:
             null_values=[],
             check_utf8=False,
         )
-        try:
-            return pacsv.open_csv(
-                stream,
-                read_options=read_options,
-                parse_options=parse_options,
-                convert_options=convert_options,
-            )
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise self._error(exc) from exc
+        return pacsv.open_csv(
+            stream, read_options=read_options, parse_options=parse_options, convert_options=convert_options
+        )
 
     def _error(self, exc: Exception) -> ReadError:
         if isinstance(exc, UnicodeDecodeError):
@@ -192,17 +201,51 @@ class CsvReader:
         frame = frame.filter(~pl.all_horizontal(pl.col(c) == "" for c in self.columns))
         return frame, set_aside, next_line
 
-    def batches(self) -> Iterator[RawBatch]:
-        reader = self._open()
-        line = self.header_lines + 1
+    def _arrow_batches(self) -> Iterator[pa.RecordBatch]:
+        """pyarrow's record batches, in file order, each record once.
+
+        A record longer than the block makes pyarrow fail; the read then starts
+        again with a larger block, skipping the records (valid and invalid)
+        it already handed out.
+        """
+        handed_out = 0
+        reader: pacsv.CSVStreamingReader | None = None
         while True:
             try:
+                if reader is None:  # open_csv parses the first block already
+                    reader = self._open(skip_records=handed_out + self._invalid_seen)
                 batch = reader.read_next_batch()
             except StopIteration:
-                break
-            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                return
+            except pa.ArrowInvalid as exc:
+                if STRADDLING not in str(exc):
+                    raise self._error(exc) from exc
+                if self.block_size >= MAX_BLOCK:
+                    records = handed_out + self._invalid_seen
+                    raise ReadError(CSV_RECORD_TOO_LONG.format(records=records, mib=MAX_BLOCK >> 20)) from exc
+                self.block_size = min(self.block_size * BLOCK_GROWTH, MAX_BLOCK)
+                reader = None
+                continue
+            except UnicodeDecodeError as exc:
                 raise self._error(exc) from exc
-            frame, bad, line = self._to_frame(batch, line)
+            handed_out += batch.num_rows
+            yield batch
+
+    def batches(self) -> Iterator[RawBatch]:
+        line = self.header_lines + 1
+        gathered: list[pa.RecordBatch] = []
+        rows = 0
+        for small in self._arrow_batches():
+            gathered.append(small)
+            rows += small.num_rows
+            while rows >= self.batch_size:
+                whole = pa.concat_batches(gathered)
+                rest = whole.slice(self.batch_size)
+                gathered, rows = ([rest] if rest.num_rows else []), rest.num_rows
+                frame, bad, line = self._to_frame(whole.slice(0, self.batch_size), line)
+                yield RawBatch(frame=frame, set_aside=self._new_set_aside() + bad)
+        if gathered:
+            frame, bad, line = self._to_frame(pa.concat_batches(gathered), line)
             yield RawBatch(frame=frame, set_aside=self._new_set_aside() + bad)
         tail = self._new_set_aside()
         if tail:
@@ -215,6 +258,8 @@ class CsvReader:
         stream, _counter, _ = open_bytes(self.path)
         text = io.TextIOWrapper(stream, encoding=self.info.encoding, errors="replace", newline="")
         width = len(self.header)
+        # The stdlib refuses fields over 128 KiB by default; pyarrow reads up to MAX_BLOCK.
+        csv.field_size_limit(max(csv.field_size_limit(), 2 * MAX_BLOCK))
         found: list[tuple[int, int]] = []  # (line, span) of each invalid or blank row
         with text:
             reader = csv.reader(text, delimiter=self.info.delimiter or ",", strict=False)

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import polars as pl
 import pytest
 
-from etl.readers import LINE_COLUMN, LineFix, ReadError, RecordReader, SetAside, open_reader
+from etl.readers import LINE_COLUMN, LineFix, ReadError, RecordReader, SetAside, csv_reader, open_reader
 from etl.readers import base as messages
 
 CASES = Path(__file__).parent / "cases" / "ingest"
@@ -135,6 +135,55 @@ def test_small_batches_cover_every_record_once(tmp_path: Path) -> None:
     frame, _set_aside, _reader, _fix = read_all(Path("scripts/downloads/customers-100.csv"), batch_size=7)
     assert frame.height == 100
     assert frame[LINE_COLUMN].to_list() == list(range(2, 102))
+
+
+def test_batches_hold_batch_size_records_whatever_pyarrow_blocks(tmp_path: Path) -> None:
+    reader = open_reader(Path("scripts/downloads/customers-100.csv"), batch_size=30)
+    assert [batch.frame.height for batch in reader.batches()] == [30, 30, 30, 10]
+
+
+def test_pyarrow_block_does_not_grow_with_the_batch() -> None:
+    # pyarrow reads 32 blocks ahead: a block sized to the batch made memory grow with the file.
+    reader = open_reader(Path("scripts/downloads/customers-100.csv"), batch_size=1_000_000)
+    assert isinstance(reader, csv_reader.CsvReader)
+    assert reader.block_size == csv_reader.BLOCK_BYTES
+
+
+def _file_with_a_long_record(tmp_path: Path, *, value_bytes: int) -> Path:
+    lines = (CASES / "three.csv").read_text().splitlines()
+    header, row = lines[0], lines[1]
+    short = [row.replace("DD37Cf93aecA6Dc", f"SHORT{i:05d}") for i in range(40)]
+    long = row.replace("Sheryl", "x" * value_bytes).replace("DD37Cf93aecA6Dc", "LONG")
+    body = [*short[:20], "1,2,3", long, "4,5", *short[20:]]
+    path = tmp_path / "long_record.csv"
+    path.write_text("\n".join([header, *body]) + "\n")
+    return path
+
+
+def test_record_longer_than_a_block_is_read_once_with_a_larger_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 4096)
+    path = _file_with_a_long_record(tmp_path, value_bytes=200_000)  # over csv.field_size_limit
+    frame, set_aside, reader, fix = read_all(path, batch_size=7)
+    assert isinstance(reader, csv_reader.CsvReader)
+    assert reader.block_size > 200_000
+    ids = frame["Customer Id"].to_list()
+    assert ids == [f"SHORT{i:05d}" for i in range(20)] + ["LONG"] + [f"SHORT{i:05d}" for i in range(20, 40)]
+    assert fix is not None
+    assert sorted(fix.set_aside_lines.values()) == [22, 24]  # type: ignore[type-var]
+    assert [r.text for r in set_aside] == ["1,2,3", "4,5"]
+
+
+def test_record_longer_than_the_largest_block_rejects_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(csv_reader, "MAX_BLOCK", 1 << 20)
+    path = _file_with_a_long_record(tmp_path, value_bytes=3 << 20)  # pyarrow fits up to ~2 blocks
+    expected = messages.CSV_RECORD_TOO_LONG.format(records=21, mib=1)
+    with pytest.raises(ReadError, match=f"^{expected}$"):
+        read_all(path)
 
 
 def test_nested_json_is_flattened() -> None:
