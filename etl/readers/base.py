@@ -38,6 +38,7 @@ MSG_JSON_BROKEN = "not a valid JSON object: {problem}"
 MSG_JSON_NOT_OBJECT = "record is a JSON {kind}, not an object"
 MSG_JSON_TOO_DEEP = "record nested too deeply to read"
 MSG_ENCODING = "invalid {encoding} bytes in column {column!r}"
+MSG_NOT_UNICODE = "column {column!r} is not valid Unicode (undecodable bytes or an unpaired \\u surrogate)"
 
 
 class ReadError(ValueError):

@@ -5,6 +5,12 @@ time (``raw_decode``), flattened with an explicit stack, and a record nested
 deeper than the stdlib decoder can go is skipped by a bracket scan and set
 aside. An array cannot be resynchronised after a syntax error, so a broken or
 truncated JSON document rejects the file; a broken NDJSON line is set aside.
+
+Text that is not valid Unicode spoils one record, not the file: a document is
+decoded with ``surrogateescape`` (an undecodable byte becomes a lone
+surrogate), and a record holding a lone surrogate, from such a byte or from a
+``\\udXXX`` escape, is set aside when its batch is built (Polars and
+PostgreSQL store UTF-8 only).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from etl.readers.base import (
     MSG_JSON_BROKEN,
     MSG_JSON_NOT_OBJECT,
     MSG_JSON_TOO_DEEP,
+    MSG_NOT_UNICODE,
     UNDECODABLE,
     RawBatch,
     ReadError,
@@ -42,6 +49,7 @@ CHUNK = 1 << 20
 _DECODER = json.JSONDecoder()
 _WS = re.compile(r"[ \t\r\n]*")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|"|[\[\]{}]', re.DOTALL)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 UTF8_FAMILY = {"utf-8", "utf_8", "utf-8-sig", "utf_8_sig"}
 
 
@@ -117,9 +125,31 @@ class _Batcher:
         return len(self.records) + len(self.set_aside) >= self.batch_size
 
     def take(self) -> RawBatch:
-        batch = RawBatch(frame=records_frame(self.records, self.lines), set_aside=self.set_aside)
+        try:
+            frame = records_frame(self.records, self.lines)
+        except UnicodeEncodeError:  # rare: a lone surrogate somewhere in the batch
+            self._set_aside_not_unicode()
+            frame = records_frame(self.records, self.lines)
+        batch = RawBatch(frame=frame, set_aside=self.set_aside)
         self.records, self.lines, self.set_aside = [], [], []
         return batch
+
+    def _set_aside_not_unicode(self) -> None:
+        records, lines = [], []
+        for record, line in zip(self.records, self.lines, strict=True):
+            column = next(
+                (k for k, v in record.items() if _SURROGATE.search(k) or (v and _SURROGATE.search(v))), None
+            )
+            if column is None:
+                records.append(record)
+                lines.append(line)
+                continue
+            message = MSG_NOT_UNICODE.format(column=column.encode("utf-8", "backslashreplace").decode())
+            # ensure_ascii writes each lone surrogate as its \\udcXX escape: the byte stays readable.
+            text = json.dumps(record)
+            self.set_aside.append(SetAside(line=line, text=text, code=CODE_ENCODING, message=message))
+        self.set_aside.sort(key=lambda row: row.line or 0)
+        self.records, self.lines = records, lines
 
 
 class _TextBuffer:
@@ -249,7 +279,8 @@ class JsonReader(_PeekingReader):
 
     def _batches(self) -> Iterator[RawBatch]:
         stream, self._counter, _ = open_bytes(self.path)
-        text = io.TextIOWrapper(stream, encoding=self.info.encoding, errors="strict", newline="")
+        # An undecodable byte becomes a lone surrogate: its record is set aside (``take``).
+        text = io.TextIOWrapper(stream, encoding=self.info.encoding, errors="surrogateescape", newline="")
         with text:
             buf = _TextBuffer(text, self.info.encoding)
             pos = buf.skip_ws(0)
@@ -288,7 +319,7 @@ class JsonReader(_PeekingReader):
                 if array_key is not None:
                     raise ReadError(JSON_TWO_ARRAYS.format(first=array_key, second=key))
                 array_key = key
-                self.info.json_path = f"$.{key}"
+                self.info.json_path = "$." + key.encode("utf-8", "backslashreplace").decode()
                 yield from self._array(buf, pos)
                 pos = buf.pos_after
             else:

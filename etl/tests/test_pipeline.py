@@ -96,6 +96,17 @@ def test_broken_ndjson_lines_become_quarantined_records(tmp_path: Path) -> None:
     assert sorted(line for line in lines if line is not None) == [2, 5]
 
 
+def test_undecodable_bytes_in_a_json_document_quarantine_one_record(tmp_path: Path) -> None:
+    raw = (CASES / "nested.json").read_bytes().replace(b'"Vega-Gentry"', b'"Vega\xff-Gentry"')
+    path = tmp_path / "customers.json"
+    path.write_bytes(raw.replace(b"Rasmussen", "Rasmüssen".encode()))
+    result = ingest(tmp_path, path)
+    assert (result.status, result.counts.loaded, result.counts.quarantined) == (RunStatus.SUCCEEDED, 1, 1)
+    record = QuarantinedRecord.objects.get(run_id=result.run_id)
+    assert (record.line_number, record.rule_codes) == (2, ["row.encoding"])
+    assert "Vega\\udcff-Gentry" in record.raw_text
+
+
 def test_value_too_long_is_quarantined_not_a_crashed_load(tmp_path: Path) -> None:
     result = ingest(tmp_path, CASES / "too_long.csv")
     assert result.status == RunStatus.SUCCEEDED

@@ -123,6 +123,35 @@ def test_invalid_utf8_bytes_set_aside_one_record(tmp_path: Path) -> None:
     assert "\\xff" in set_aside[0].text
 
 
+def test_invalid_utf8_bytes_in_a_json_document_set_aside_one_record(tmp_path: Path) -> None:
+    raw = (CASES / "nested.json").read_bytes().replace(b'"Preston"', b'"Pres\xfft\xe9on"')
+    path = tmp_path / "bad.json"
+    for plain, accented in (("Rasmussen", "Rasmüssen"), ("East Leonard", "Éast Léonard")):
+        raw = raw.replace(plain.encode(), accented.encode())
+    path.write_bytes(raw)
+    frame, set_aside, reader, _fix = read_all(path)
+    assert reader.info.encoding == "utf-8"
+    assert frame["customer_id"].to_list() == ["DD37Cf93aecA6Dc"]
+    assert [(r.line, r.code) for r in set_aside] == [(2, "row.encoding")]
+    assert set_aside[0].message == messages.MSG_NOT_UNICODE.format(column="first_name")
+    assert '"Pres\\udcfft\\udce9on"' in set_aside[0].text  # each bad byte named in the record's text
+
+
+@pytest.mark.parametrize("name", ["escaped.json", "escaped.ndjson"])
+def test_unpaired_surrogate_escape_sets_aside_one_record(tmp_path: Path, name: str) -> None:
+    records = [{"customer_id": "A1", "city": "Oslo"}, {"customer_id": "A2", "city": "x\udc80y"}]
+    path = tmp_path / name
+    if name.endswith(".ndjson"):
+        path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    else:
+        path.write_text(json.dumps(records))
+    frame, set_aside, _reader, _fix = read_all(path)
+    assert frame["customer_id"].to_list() == ["A1"]
+    assert [(r.line, r.code, r.message) for r in set_aside] == [
+        (2, "row.encoding", messages.MSG_NOT_UNICODE.format(column="city"))
+    ]
+
+
 def test_gzip_is_detected_by_magic_bytes_whatever_the_name(tmp_path: Path) -> None:
     path = tmp_path / "customers.dat"
     path.write_bytes(gzip.compress((CASES / "semicolon.csv").read_bytes()))
