@@ -13,36 +13,30 @@ from typing import Any, Protocol
 
 import polars as pl
 
-LINE_COLUMN = "__line__"
-"""Column carrying each record's 1-based line (CSV/NDJSON) or record index (JSON array)."""
-
-# Error texts (one line each; tests assert them). Formatted with the named fields.
-EMPTY_FILE = "file is empty"
-BINARY_FILE = "not a text file (binary content near byte {offset})"
-UNKNOWN_ENCODING = "cannot detect the text encoding (not UTF-8, UTF-16 or a known single-byte charset)"
-NO_HEADER = "no header row found"
-UNDECODABLE = "cannot decode the file as {encoding}: {problem}"
-JSON_INVALID = "invalid JSON at line {line} column {column}: {problem}"
-JSON_TRUNCATED = "JSON ends early (truncated file?) at line {line} column {column}"
-JSON_NOT_RECORDS = "JSON must be an array of objects or an object holding one array of objects"
-JSON_TWO_ARRAYS = "JSON object holds more than one array ({first!r} and {second!r}): which are the records?"
-CSV_PARSE = "cannot parse CSV: {problem}"
-CSV_RECORD_TOO_LONG = "cannot parse CSV: a record after record {records} is longer than {mib} MiB"
-
-# Set-aside codes and messages (stored on QuarantinedRecord).
-CODE_FIELD_COUNT = "row.field_count"
-CODE_JSON = "row.json"
-CODE_ENCODING = "row.encoding"
-MSG_FIELD_COUNT = "expected {expected} fields, found {actual}"
-MSG_JSON_BROKEN = "not a valid JSON object: {problem}"
-MSG_JSON_NOT_OBJECT = "record is a JSON {kind}, not an object"
-MSG_JSON_TOO_DEEP = "record nested too deeply to read"
-MSG_ENCODING = "invalid {encoding} bytes in column {column!r}"
-MSG_NOT_UNICODE = "column {column!r} is not valid Unicode (undecodable bytes or an unpaired \\u surrogate)"
-
-
-class ReadError(ValueError):
-    """The file cannot be read as records at all: the whole file is rejected."""
+from etl.readers.texts import (  # noqa: F401  (re-exported: the readers' public names)
+    BINARY_FILE,
+    CODE_ENCODING,
+    CODE_FIELD_COUNT,
+    CODE_JSON,
+    CSV_PARSE,
+    CSV_RECORD_TOO_LONG,
+    EMPTY_FILE,
+    JSON_INVALID,
+    JSON_NOT_RECORDS,
+    JSON_TRUNCATED,
+    JSON_TWO_ARRAYS,
+    LINE_COLUMN,
+    MSG_ENCODING,
+    MSG_FIELD_COUNT,
+    MSG_JSON_BROKEN,
+    MSG_JSON_NOT_OBJECT,
+    MSG_JSON_TOO_DEEP,
+    MSG_NOT_UNICODE,
+    NO_HEADER,
+    UNDECODABLE,
+    UNKNOWN_ENCODING,
+    ReadError,
+)
 
 
 @dataclass(frozen=True)

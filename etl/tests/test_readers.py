@@ -12,7 +12,16 @@ from typing import NamedTuple
 import polars as pl
 import pytest
 
-from etl.readers import LINE_COLUMN, LineFix, ReadError, RecordReader, SetAside, csv_reader, open_reader
+from etl.readers import (
+    LINE_COLUMN,
+    LineFix,
+    ReadError,
+    RecordReader,
+    SetAside,
+    csv_arrow,
+    csv_reader,
+    open_reader,
+)
 from etl.readers import base as messages
 
 CASES = Path(__file__).parent / "cases" / "ingest"
@@ -175,7 +184,7 @@ def test_pyarrow_block_does_not_grow_with_the_batch() -> None:
     # pyarrow reads 32 blocks ahead: a block sized to the batch made memory grow with the file.
     reader = open_reader(Path("scripts/downloads/customers-100.csv"), batch_size=1_000_000)
     assert isinstance(reader, csv_reader.CsvReader)
-    assert reader.block_size == csv_reader.BLOCK_BYTES
+    assert reader.block_size == csv_arrow.BLOCK_BYTES
 
 
 def _file_with_a_long_record(tmp_path: Path, *, value_bytes: int) -> Path:
@@ -192,7 +201,7 @@ def _file_with_a_long_record(tmp_path: Path, *, value_bytes: int) -> Path:
 def test_record_longer_than_a_block_is_read_once_with_a_larger_block(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(csv_arrow, "BLOCK_BYTES", 4096)
     path = _file_with_a_long_record(tmp_path, value_bytes=200_000)  # over csv.field_size_limit
     frame, set_aside, reader, fix = read_all(path, batch_size=7)
     assert isinstance(reader, csv_reader.CsvReader)
@@ -207,8 +216,8 @@ def test_record_longer_than_a_block_is_read_once_with_a_larger_block(
 def test_record_longer_than_the_largest_block_rejects_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 4096)
-    monkeypatch.setattr(csv_reader, "MAX_BLOCK", 1 << 20)
+    monkeypatch.setattr(csv_arrow, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(csv_arrow, "MAX_BLOCK", 1 << 20)
     path = _file_with_a_long_record(tmp_path, value_bytes=3 << 20)  # pyarrow fits up to ~2 blocks
     expected = messages.CSV_RECORD_TOO_LONG.format(records=21, mib=1)
     with pytest.raises(ReadError, match=f"^{expected}$"):
