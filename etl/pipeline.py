@@ -33,6 +33,7 @@ from django.utils import timezone
 from etl import load
 from etl.alerts import AlertCause, alert_run
 from etl.engines import engine_process
+from etl.engines.spark.load import spark_stages_drop_orphans
 from etl.mapping import ColumnMapping, MappingError, columns_map, extra_columns, frame_map
 from etl.models import IngestionRun, RunStatus
 from etl.progress import ProgressReporter
@@ -447,6 +448,7 @@ def ingest_file(
         stale = runs_fail_stale()
         if stale:
             log.warning("ingest.stale_runs_failed", run_ids=stale)
+        spark_stages_drop_orphans()
         previous = run_loaded(sha256=sha256) if not (options.force or options.dry_run) else None
         if previous is not None:
             message = SKIPPED_MESSAGE.format(run_id=previous)

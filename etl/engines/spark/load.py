@@ -13,18 +13,24 @@ only psycopg and pyarrow, never Django.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from django.db import connection
 from psycopg import sql
 
 from etl import load
+from etl.models import IngestionRun, RunStatus
 from etl.schema import Schema
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
+log = structlog.get_logger("etl.ingest")
+
 SPARK_STAGE = "etl_spark_stage_run_{run_id}"
+_SPARK_STAGE_NAME = re.compile(re.escape(SPARK_STAGE.format(run_id="")) + r"(\d+)")
 _CONNINFO_KEYS = ("host", "port", "dbname", "user", "password", "sslmode", "sslrootcert", "connect_timeout")
 
 
@@ -56,6 +62,35 @@ def spark_stage_create(*, run_id: int, schema: Schema) -> str:
 def spark_stage_drop(*, table: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+
+
+def spark_stages_drop_orphans() -> list[str]:
+    """Drop the runs' UNLOGGED staging tables whose run is not ``running``; returns their names.
+
+    A Spark run killed between :func:`spark_stage_create` and
+    :func:`spark_stage_drop` leaves its table behind (UNLOGGED tables outlive
+    the session). Call it after :func:`etl.services.runs_fail_stale`: a run
+    still ``running`` then belongs to a live process, on any host, whose
+    executors may be writing into its table.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE %s",
+            [SPARK_STAGE.format(run_id="%")],
+        )
+        tables = {
+            int(m[1]): m[0] for (name,) in cursor.fetchall() if (m := _SPARK_STAGE_NAME.fullmatch(name))
+        }
+    # Tables first, statuses second: a run starting in between has no table in the list yet,
+    # so a live run's table is never taken for an orphan.
+    live = IngestionRun.objects.filter(pk__in=list(tables), status=RunStatus.RUNNING)
+    running = set(live.values_list("pk", flat=True))
+    dropped = sorted(name for run_id, name in tables.items() if run_id not in running)
+    for table in dropped:
+        spark_stage_drop(table=table)
+    if dropped:
+        log.warning("ingest.spark_stages_dropped", tables=dropped)
+    return dropped
 
 
 def spark_stage_move(*, table: str, schema: Schema) -> None:
