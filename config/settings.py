@@ -332,6 +332,8 @@ LAKE_S3: dict[str, str] = {
 SPARK_MASTER: str = env("SPARK_MASTER", "local[*]")
 SPARK_APP_NAME: str = env("SPARK_APP_NAME", "customers-ingest")
 SPARK_SHUFFLE_PARTITIONS: int = env("SPARK_SHUFFLE_PARTITIONS", "4", parse_positive_int)
+# Bytes of a CSV file per executor task of the split read (Spark's own default partition size).
+SPARK_SPLIT_BYTES: int = env("SPARK_SPLIT_BYTES", str(128 << 20), parse_positive_int)
 SPARK_LOG_LEVEL: str = env("SPARK_LOG_LEVEL", "warn", choice("error", "warn", "info", "debug")).upper()
 # SPARK_CONF_<KEY>=value: any Spark setting (SPARK_CONF_SPARK_EXECUTOR_MEMORY=4g → spark.executor.memory).
 import os  # noqa: E402 (kept inside this section)

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -38,6 +39,7 @@ from etl.readers.texts import (
     CSV_RECORD_TOO_LONG,
     LINE_COLUMN,
     MSG_ENCODING,
+    MSG_FIELD_COUNT,
     UNDECODABLE,
     ReadError,
 )
@@ -74,7 +76,11 @@ class InvalidRow:
 
     @property
     def blank(self) -> bool:
+        """Only whitespace: not a record (nothing is set aside), but a line the line pass counts."""
         return not self.text.strip()
+
+    def message(self, *, dialect: CsvDialect) -> str:
+        return MSG_FIELD_COUNT.format(expected=dialect.width, actual=self.actual)
 
 
 class ArrowCsvScan:
@@ -288,3 +294,14 @@ def line_shifts(found: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
         shifts.append((line - added, added + span))
         added += span
     return tuple(shifts)
+
+
+def lines_shift(lines: pa.Array, shifts: tuple[tuple[int, int], ...]) -> pa.Array:
+    """Provisional lines corrected by :func:`line_shifts` steps (``etl.load.staging_fix_lines`` in SQL)."""
+    if not shifts or not len(lines):
+        return lines
+    starts = np.array([start for start, _add in shifts], dtype=np.int64)
+    adds = np.array([add for _start, add in shifts], dtype=np.int64)
+    values = lines.to_numpy(zero_copy_only=False).astype(np.int64)
+    step = np.searchsorted(starts, values, side="right") - 1  # the last step at or before each line
+    return pa.array(values + np.where(step >= 0, adds[np.maximum(step, 0)], 0), pa.int64())

@@ -27,7 +27,6 @@ import polars as pl
 from etl.readers.base import (
     CODE_ENCODING,
     CODE_FIELD_COUNT,
-    MSG_FIELD_COUNT,
     NO_HEADER,
     LineFix,
     RawBatch,
@@ -58,13 +57,13 @@ def unique_names(names: list[str]) -> list[str]:
     return out
 
 
-def set_aside_rows(rows: list[InvalidRow], *, width: int, first_seq: int) -> list[SetAside]:
+def set_aside_rows(rows: list[InvalidRow], *, dialect: CsvDialect, first_seq: int) -> list[SetAside]:
     """Invalid rows as set-aside records (a blank one is no record); ``seq`` attaches the line later."""
     out = []
     for offset, row in enumerate(rows):
         if row.blank:
             continue
-        message = MSG_FIELD_COUNT.format(expected=width, actual=row.actual)
+        message = row.message(dialect=dialect)
         out.append(
             SetAside(line=None, text=row.text, code=CODE_FIELD_COUNT, message=message, seq=first_seq + offset)
         )
@@ -112,7 +111,7 @@ class CsvReader:
 
     def _new_set_aside(self) -> list[SetAside]:
         rows = self._scan.invalid_take()
-        out = set_aside_rows(rows, width=len(self.header), first_seq=self._invalid_count)
+        out = set_aside_rows(rows, dialect=self.dialect, first_seq=self._invalid_count)
         self._invalid_count += len(rows)
         return out
 

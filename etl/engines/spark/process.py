@@ -1,7 +1,10 @@
 """The Spark engine's processing of one file: same stages, same tables, same run as Polars.
 
-1. read: the shared readers spool the file as Parquet (:mod:`.reader`); the
-   records they set aside are staged for quarantine at once;
+1. read: a CSV file is parsed on the executors, range by range, by the
+   shared CSV core (:mod:`.split`); any other file (gzip, JSON, or a CSV that
+   cannot be cut exactly) is spooled as Parquet by the shared readers on the
+   driver (:mod:`.reader`). Either way the records set aside are staged for
+   quarantine, and the parts hold the same records with the same lines;
 2. map, transform, storable checks: the shared Narwhals code
    (:func:`etl.mapping.frame_map`, :func:`etl.transform.frame_transform`,
    :func:`etl.transform.frame_check_storable`) on one Spark DataFrame of the
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 import structlog
+from django.conf import settings
 from django.utils import timezone
 
 from etl import load
@@ -41,6 +45,8 @@ from etl.engines.spark.load import (
 from etl.engines.spark.quality import spark_quality
 from etl.engines.spark.reader import Spooled, spool_file
 from etl.engines.spark.session import spark_session
+from etl.engines.spark.split import spark_split_read
+from etl.engines.spark.split_tasks import ORD_COLUMN
 from etl.mapping import frame_map
 from etl.quality.batch import QualityTally, quality_setup
 from etl.readers import LINE_COLUMN
@@ -99,6 +105,8 @@ def _spark_stages(
     """Transform, check, quarantine, COPY and lake-write the spooled file; (staged, quarantined)."""
     assert ctx.run is not None
     raw = spark.read.option("mergeSchema", "true").parquet(*[str(p) for p in spooled.parts])
+    if ORD_COLUMN in raw.columns:  # the split read's batch bookkeeping, done with
+        raw = raw.drop(ORD_COLUMN)
     ctx.stage = "transform"
     mapped = frame_map(raw, mapping=spooled.spool_mapping(), schema=schema)
     clean = frame_transform(mapped, schema=schema, config=config)
@@ -186,9 +194,26 @@ def spark_process(
         progress.start(name=ctx.filename, total_bytes=ctx.size)
     try:
         ctx.stage = "read"
-        spooled = spool_file(
-            reader=reader, folder=folder, schema=schema, mapping=mapping, progress=progress, tally=tally
+        split = spark_split_read(
+            spark,
+            reader=reader,
+            path=ctx.path,
+            folder=folder,
+            split_bytes=settings.SPARK_SPLIT_BYTES,
+            batch_size=options.batch_size,
+            mapping=mapping,
+            tally=tally,
         )
+        outcome.report["spark_read"] = split.as_report()
+        if split.spooled is not None:
+            spooled = split.spooled
+            if progress:
+                progress.advance(bytes_read=ctx.size, rows=spooled.records)
+        else:
+            log.info("ingest.spark.driver_read", file=ctx.filename, reason=split.reason)
+            spooled = spool_file(
+                reader=reader, folder=folder, schema=schema, mapping=mapping, progress=progress, tally=tally
+            )
         timings["read_spool"] = round(time.monotonic() - started, 3)
         if spooled.mapping is not None:
             outcome.report["mapping"] = spooled.mapping.as_report()
