@@ -1,10 +1,16 @@
-"""Helpers for the ingest tests: a local inbox of sample files, options, generated customer files."""
+"""Helpers for the ingest tests: a local inbox of sample files, options, generated customer files.
+
+And :func:`child_env`, for the tests that run ``manage.py`` as a process against the test database.
+"""
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from pathlib import Path
+
+from django.db import connection
 
 from etl.models import IngestionRun
 from etl.pipeline import IngestOptions, IngestResult, ingest_file
@@ -59,3 +65,17 @@ def customer_lines(rows: int, *, seed: int = 1, start: int = 1) -> list[str]:
 def write_customers(path: Path, rows: int, *, seed: int = 1) -> Path:
     path.write_text("\n".join([HEADER, *customer_lines(rows, seed=seed)]) + "\n")
     return path
+
+
+def child_env(tmp_path: Path) -> dict[str, str]:
+    """A ``manage.py`` child process's environment: this test database, an inbox under ``tmp_path``."""
+    env = dict(os.environ)
+    env.update(
+        DEBUG="true",
+        DB_NAME=connection.settings_dict["NAME"],
+        INGEST_LOCAL_DIR=str(tmp_path / "inbox"),
+        INGEST_WORK_DIR=str(tmp_path / "work"),
+        INGEST_SOURCE="local",
+        LOG_LEVEL="warning",
+    )
+    return env

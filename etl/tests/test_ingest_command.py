@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -21,7 +20,7 @@ from django.db import connection
 from customers.models import Customer
 from etl.management.commands.ingest import EXIT_FAILED, EXIT_REJECTED
 from etl.models import IngestionRun, QuarantinedRecord, RunStatus
-from etl.tests.ingest_support import CASES, SAMPLE, write_customers
+from etl.tests.ingest_support import CASES, SAMPLE, child_env, write_customers
 
 ROOT = Path(__file__).resolve().parents[2]
 JSON_KEYS = {"run_id", "status", "file", "sha256", "counts"}
@@ -123,19 +122,6 @@ def test_date_formats_setting_reaches_the_transform(inbox: Path, tmp_path: Path,
 
 
 # --- as a process: exit status, stdout/stderr, kills, concurrency ----------------------
-
-
-def child_env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DEBUG="true",
-        DB_NAME=connection.settings_dict["NAME"],
-        INGEST_LOCAL_DIR=str(tmp_path / "inbox"),
-        INGEST_WORK_DIR=str(tmp_path / "work"),
-        INGEST_SOURCE="local",
-        LOG_LEVEL="warning",
-    )
-    return env
 
 
 def manage(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
