@@ -354,6 +354,7 @@ def stage_publish(
     ctx.stage = "load"
     if fix is not None:
         load.staging_fix_lines(fix=fix)
+        tally.lines_correct(fix.corrected)
     outcome.warnings.extend(reader.info.warnings)
     mark = time.monotonic()
     staged = load.staging_counts(schema=schema)

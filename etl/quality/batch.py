@@ -9,6 +9,7 @@ left to the load's staging table, which resolves them across all batches
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -69,6 +70,13 @@ class QualityTally:
     """Records the rules ran on (all batches)."""
     outliers_flagged: int = 0
     outlier_checks: dict[str, _OutlierTally] = field(default_factory=dict)
+
+    def lines_correct(self, corrected: Callable[[int], int]) -> None:
+        """Outlier examples were found with the reader's provisional lines: give them the real ones
+        (a CSV file with ragged rows; the staged records get theirs in SQL)."""
+        for check in self.outlier_checks.values():
+            for example in check.examples:
+                example["line"] = corrected(example["line"])
 
     def add_problem(self, *, code: str, message: str) -> None:
         """A failure found outside the rules (a record the reader set aside)."""

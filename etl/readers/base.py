@@ -72,6 +72,10 @@ class LineFix:
     shifts: tuple[tuple[int, int], ...]
     set_aside_lines: dict[int, int | None]
 
+    def corrected(self, line: int) -> int:
+        """The real line of a record staged with provisional ``line`` (adds grow step by step)."""
+        return line + max((add for start, add in self.shifts if start <= line), default=0)
+
 
 @dataclass
 class ReadInfo:

@@ -107,6 +107,22 @@ def test_undecodable_bytes_in_a_json_document_quarantine_one_record(tmp_path: Pa
     assert "Vega\\udcff-Gentry" in record.raw_text
 
 
+LONG_COMPANY = "Extraordinarily Long Company Name Holdings International and Partners Worldwide"
+
+
+def test_outlier_examples_after_a_ragged_row_name_their_real_lines(tmp_path: Path) -> None:
+    lines = SAMPLE.read_text().splitlines()
+    assert '"' not in lines[40]
+    company = lines[40].split(",")[4]
+    lines[40] = lines[40].replace(company, LONG_COMPANY)
+    lines.insert(2, "2,RAGGED,row")  # line 3: records after it are numbered one line short until the fix
+    path = tmp_path / "customers.csv"
+    path.write_text("\n".join(lines) + "\n")
+    run = run_of(ingest(tmp_path, path))
+    examples = run.report["quality"]["outliers"]["checks"]["company.length"]["examples"]
+    assert {"line": 42, "value": LONG_COMPANY} in examples
+
+
 def test_value_too_long_is_quarantined_not_a_crashed_load(tmp_path: Path) -> None:
     result = ingest(tmp_path, CASES / "too_long.csv")
     assert result.status == RunStatus.SUCCEEDED
