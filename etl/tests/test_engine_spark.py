@@ -23,7 +23,7 @@ from etl.lake.catalog import lake_catalogs_close
 from etl.models import IngestionRun, LakeStatus, QuarantinedRecord, RunStatus
 from etl.quality.expressions import date_from_text
 from etl.schema import load_schema
-from etl.tests.ingest_support import CASES, ingest, run_of
+from etl.tests.ingest_support import CASES, HEADER, SAMPLE, customer_lines, ingest, run_of
 from etl.tests.spark_support import spark_fixture  # noqa: F401  (the shared session: `spark`)
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -78,6 +78,62 @@ def test_spark_and_polars_load_and_quarantine_the_same(tmp_path: Path, spark: An
         outcomes[engine] = _outcome(run)
     assert outcomes["spark"] == outcomes["polars"]
     assert outcomes["spark"]["customers"], "the file loads some customers"
+
+
+def _tricky(tmp_path: Path) -> Path:
+    from etl.tests.test_engine_spark_split import tricky_file
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return tricky_file(tmp_path / "tricky.csv")
+
+
+SPLIT_FILES = {
+    "customers-100.csv": lambda _tmp: SAMPLE,
+    "quoted_multiline.csv": lambda _tmp: CASES / "quoted_multiline.csv",
+    "every_rule.csv": lambda _tmp: QUALITY_CASES / "every_rule.csv",
+    "tricky.csv": _tricky,  # quoted newlines, ragged, blank and undecodable rows, cut anywhere
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", list(SPLIT_FILES))
+def test_csv_cut_into_ranges_on_the_executors_loads_and_quarantines_as_polars(
+    tmp_path: Path, spark: Any, settings: Any, name: str
+) -> None:
+    settings.SPARK_SPLIT_BYTES = 300
+    path = SPLIT_FILES[name](tmp_path / "in")
+    outcomes = {}
+    for engine in ("polars", "spark"):
+        Customer.objects.all().delete()
+        run = run_of(ingest(tmp_path / engine, path, engine=engine, force=True, batch_size=40))
+        assert run.status == RunStatus.SUCCEEDED, run.error_message
+        outcomes[engine] = _outcome(run)
+    assert outcomes["spark"] == outcomes["polars"]
+    read = run.report["spark_read"]
+    assert read["mode"] == "executors"
+    assert read["ranges"] > 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_csv_that_fails_the_range_check_is_read_on_the_driver_alike(
+    tmp_path: Path, spark: Any, settings: Any
+) -> None:
+    settings.SPARK_SPLIT_BYTES = 120
+    lines = customer_lines(40, seed=5)
+    lines[3] = lines[3].replace("First4", "Tall 5'10\" First4")  # a quote inside an unquoted value
+    fields = lines[20].split(",")
+    fields[4] = '"Multi\nline Company"'
+    lines[20] = ",".join(fields)
+    path = tmp_path / "stray.csv"
+    path.write_text("\n".join([HEADER, *lines]) + "\n")
+    outcomes = {}
+    for engine in ("polars", "spark"):
+        Customer.objects.all().delete()
+        run = run_of(ingest(tmp_path / engine, path, engine=engine, force=True))
+        outcomes[engine] = _outcome(run)
+    assert outcomes["spark"] == outcomes["polars"]
+    assert run.report["spark_read"]["mode"] == "driver"
+    assert run.report["spark_read"]["reason"].startswith("range ")
 
 
 @pytest.fixture
