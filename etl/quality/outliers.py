@@ -191,68 +191,133 @@ class OutlierReport:
         }
 
 
+BATCH_KEY = "__outlier_batch__"
+"""The batch column :func:`outliers_find` gives its one batch."""
+
+
 def outliers_find(frame: nw.DataFrame[Any], *, config: OutlierConfig, line_column: str) -> OutlierReport:
-    """Flag the unusual records of ``frame`` (the valid ones) per ``config``; never drops any."""
-    total = len(frame)
-    results = [
-        CheckResult(code=check.code, is_date=check.kind == "iqr" and check.field_type == "date")
-        for check in config.checks
-    ]
+    """Flag the unusual records of ``frame`` (one batch of valid records) per ``config``; drops none."""
+    one = frame.lazy().with_columns(nw.lit(0).alias(BATCH_KEY))
+    reports = outliers_by_batch(one, config=config, line_column=line_column, batch_column=BATCH_KEY)
+    return reports.get(0) or outliers_none(config)
+
+
+def outliers_none(config: OutlierConfig) -> OutlierReport:
+    """The report of a batch without valid records."""
+    return _report(config, total=0, row=None, examples={})
+
+
+def outliers_by_batch(
+    frame: nw.LazyFrame[Any], *, config: OutlierConfig, line_column: str, batch_column: str
+) -> dict[int, OutlierReport]:
+    """The outliers of every batch of ``frame`` (its valid records, ``batch_column`` numbering the
+    reader's batches), each batch against its own fences and shares, in a few grouped queries.
+
+    The Polars engine runs it on one batch at a time (:func:`outliers_find`),
+    the Spark engine on the whole file at once, on its executors: the same
+    expressions give the same figures. Only the per-batch figures and the
+    examples (``config.examples`` per check and batch) are collected.
+    """
+    checks = config.checks
+    iqr = [(i, c) for i, c in enumerate(checks) if c.kind != "rare_below"]
+    stats = frame.group_by(batch_column).agg(
+        nw.len().alias("_total"),
+        *(
+            expr
+            for i, check in iqr
+            for expr in (
+                _measure(check).quantile(0.25, interpolation="linear").alias(f"_q1_{i}"),
+                _measure(check).quantile(0.75, interpolation="linear").alias(f"_q3_{i}"),
+            )
+        ),
+    )
+    fences = []
+    for i, check in iqr:
+        q1, q3 = nw.col(f"_q1_{i}"), nw.col(f"_q3_{i}")
+        # Every measure is a whole number (lengths, days, integers): an IQR of at least 1 keeps a
+        # column of near-equal values (Q1 = Q3) from flagging everything off the median.
+        spread = nw.max_horizontal(q3 - q1, nw.lit(1.0)) * check.value
+        fences += [(q1 - spread).alias(f"_low_{i}"), (q3 + spread).alias(f"_high_{i}")]
+    if fences:
+        stats = stats.with_columns(*fences)
+    fields = list(dict.fromkeys(c.field for c in checks))
+    bounds = [name for i, _check in iqr for name in (f"_low_{i}", f"_high_{i}")]
+    marked = frame.select(batch_column, line_column, *(nw.col(f) for f in fields)).join(
+        stats.select(batch_column, "_total", *bounds), on=batch_column, how="left"
+    )
     flags: dict[str, nw.Expr] = {}
-    iqr_checks = [(i, c) for i, c in enumerate(config.checks) if c.kind != "rare_below"]
-    if total and iqr_checks:
-        quartiles = frame.select(
-            *(
-                expr
-                for i, check in iqr_checks
-                for expr in (
-                    _measure(check).quantile(0.25, interpolation="linear").alias(f"q1_{i}"),
-                    _measure(check).quantile(0.75, interpolation="linear").alias(f"q3_{i}"),
-                )
-            )
-        ).row(0)
-        for n, (i, check) in enumerate(iqr_checks):
-            q1, q3 = quartiles[2 * n], quartiles[2 * n + 1]
-            if q1 is None or q3 is None:
-                results[i].skipped = "no values"
-                continue
-            # Every measure is a whole number (lengths, days, integers): an IQR of at least 1 keeps a
-            # column of near-equal values (Q1 = Q3) from flagging everything off the median.
-            spread = check.value * max(q3 - q1, 1.0)
-            results[i].low, results[i].high = q1 - spread, q3 + spread
+    for i, check in enumerate(checks):
+        if check.kind == "rare_below":
+            share = nw.len().over(batch_column, check.field) * 100.0 / nw.col("_total")
+            enough = nw.col("_total") >= check.min_rows  # rarity in a tiny batch means nothing
+            flags[f"_flag_{i}"] = enough & ~nw.col(check.field).is_null() & (share < check.value)
+        else:
             measure = _measure(check)
-            flags[f"_flag_{i}"] = (measure < results[i].low) | (measure > results[i].high)
-    for i, check in enumerate(config.checks):
-        if check.kind != "rare_below":
-            continue
-        if total < check.min_rows:
-            results[i].skipped = f"fewer than {check.min_rows} records"
-            continue
-        value_share = nw.len().over(check.field) * 100.0 / total
-        flags[f"_flag_{i}"] = ~nw.col(check.field).is_null() & (value_share < check.value)
-    if not flags:
-        return OutlierReport(total=total, flagged=0, checks=results)
-    fields = list(dict.fromkeys(c.field for c in config.checks))
-    marked = frame.select(nw.col(line_column), *(nw.col(name) for name in fields), **flags)
-    marked = marked.with_columns(*(nw.col(name).fill_null(value=False) for name in flags))
-    counts = marked.select(
-        *(nw.col(name).sum() for name in flags),
-        _any=nw.any_horizontal(*(nw.col(name) for name in flags), ignore_nulls=True).sum(),
-    ).row(0)
-    for name, count in zip(flags, counts, strict=False):
-        i = int(name.removeprefix("_flag_"))
-        results[i].flagged = int(count)
-        sample = marked.filter(nw.col(name)).sort(line_column).head(config.examples)
-        results[i].examples = [
-            {"line": line, "value": str(value)}
-            for line, value in zip(
-                sample[line_column].to_list(), sample[config.checks[i].field].to_list(), strict=True
+            flags[f"_flag_{i}"] = (measure < nw.col(f"_low_{i}")) | (measure > nw.col(f"_high_{i}"))
+    examples: dict[Any, dict[str, list[dict[str, Any]]]] = {}  # batch -> flag -> examples
+    counts = stats.select(batch_column)
+    if flags:
+        marked = marked.with_columns(**flags).with_columns(
+            *(nw.col(name).fill_null(value=False) for name in flags)
+        )
+        marked = marked.with_columns(_any=nw.any_horizontal(*(nw.col(n) for n in flags), ignore_nulls=True))
+        counts = marked.group_by(batch_column).agg(
+            *(nw.col(name).cast(nw.Int64).sum() for name in [*flags, "_any"])
+        )
+        for name in flags:
+            field_name = checks[int(name.removeprefix("_flag_"))].field
+            sample = (
+                marked.filter(nw.col(name))
+                .with_columns(_rank=nw.col(line_column).rank(method="ordinal").over(batch_column))
+                .filter(nw.col("_rank") <= config.examples)
+                .select(batch_column, line_column, field_name)
+                .sort(batch_column, line_column)
+                .collect(backend="polars")
             )
-        ]
-    report = OutlierReport(total=total, flagged=int(counts[-1]), checks=results)
-    share = 100.0 * report.flagged / total
+            for batch, line, value in sample.iter_rows():
+                examples.setdefault(batch, {}).setdefault(name, []).append(
+                    {"line": line, "value": str(value)}
+                )
+    summary = stats.join(counts, on=batch_column, how="left").collect(backend="polars")
+    return {
+        row[batch_column]: _report(
+            config, total=row["_total"], row=row, examples=examples.get(row[batch_column], {})
+        )
+        for row in summary.iter_rows(named=True)
+    }
+
+
+def _report(
+    config: OutlierConfig,
+    *,
+    total: int,
+    row: dict[str, Any] | None,
+    examples: dict[str, list[dict[str, Any]]],
+) -> OutlierReport:
+    """One batch's report from its row of grouped figures (None: a batch without records)."""
+    results = []
+    for i, check in enumerate(config.checks):
+        result = CheckResult(code=check.code, is_date=check.kind == "iqr" and check.field_type == "date")
+        results.append(result)
+        if check.kind == "rare_below":
+            if total < check.min_rows:
+                result.skipped = f"fewer than {check.min_rows} records"
+                continue
+        elif row is None:
+            continue
+        elif row[f"_q1_{i}"] is None or row[f"_q3_{i}"] is None:
+            result.skipped = "no values"
+            continue
+        else:
+            result.low, result.high = row[f"_low_{i}"], row[f"_high_{i}"]
+        if row is not None:
+            result.flagged = int(row.get(f"_flag_{i}") or 0)
+            result.examples = examples.get(f"_flag_{i}", [])
+    flagged = int(row.get("_any") or 0) if row is not None else 0
+    report = OutlierReport(total=total, flagged=flagged, checks=results)
+    share = 100.0 * flagged / total if total else 0.0
     if share > config.warn_above:
         report.warning = msg.WARN_OUTLIER_SHARE.format(
-            flagged=report.flagged, total=total, share=share, warn=config.warn_above
+            flagged=flagged, total=total, share=share, warn=config.warn_above
         )
     return report

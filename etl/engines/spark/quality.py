@@ -8,10 +8,11 @@
    through the shared Polars stage (:func:`etl.pipeline.stage_quality`), reader
    batch by reader batch, so their rule codes, their order and their messages
    are the Polars engine's, character for character.
-4. Outliers are per batch in the Polars engine (quartiles of each batch); to
-   give the same figures, the valid records of each reader batch are brought
-   to the driver for :func:`etl.quality.outliers.outliers_find` (the one step
-   that is not distributed: reporting only, it never changes what loads).
+4. Outliers are per reader batch in the Polars engine (quartiles of each
+   batch): here every valid record gets its batch number (a ``Bucketizer``
+   over the batches' first lines) and :func:`etl.quality.outliers.outliers_by_batch`,
+   the very function the Polars engine runs per batch, computes every batch's
+   fences, counts and examples at once, in Spark; only those figures come back.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from etl import load
 from etl.engines.spark.reader import Spooled
 from etl.quality.batch import QualityTally
 from etl.quality.expressions import rule_problems
-from etl.quality.outliers import outliers_find
+from etl.quality.outliers import OutlierReport, outliers_by_batch, outliers_none
 from etl.quality.result import QualityResult
 from etl.quality.thresholds import threshold_decide
 from etl.readers import LINE_COLUMN
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 BAD = "_q_bad"
+_BATCH = "_q_batch"
+_LINE_DOUBLE = "_q_line_double"
 
 
 @dataclass
@@ -52,6 +55,28 @@ def _to_polars(frame: DataFrame) -> pl.DataFrame:
     out = pl.from_arrow(frame.toArrow())
     assert isinstance(out, pl.DataFrame)
     return out
+
+
+def _outliers(valid: DataFrame, *, spooled: Spooled, tally: QualityTally) -> dict[int, OutlierReport]:
+    """Every reader batch's outliers and valid records (``total``), computed by Spark (a record's
+    batch: by its line)."""
+    from pyspark.ml.feature import Bucketizer
+    from pyspark.sql import functions as F
+
+    if not spooled.line_ranges:
+        return {}
+    starts = [float(first) for first, _last in spooled.line_ranges[1:]]
+    if starts:  # the batch whose first line is the last one at or before the record's line
+        splits = [-float("inf"), *starts, float("inf")]
+        lines = valid.withColumn(_LINE_DOUBLE, F.col(LINE_COLUMN).cast("double"))
+        bucketed = Bucketizer(splits=splits, inputCol=_LINE_DOUBLE, outputCol=_BATCH).transform(lines)
+        numbered = bucketed.withColumn(_BATCH, F.col(_BATCH).cast("int"))
+    else:
+        numbered = valid.withColumn(_BATCH, F.lit(0))
+    frame = nw.from_native(numbered).lazy()
+    return outliers_by_batch(
+        frame, config=tally.ruleset.outliers, line_column=LINE_COLUMN, batch_column=_BATCH
+    )
 
 
 def _in_part(lines: pl.Expr | Any, first: int, last: int) -> Any:
@@ -95,9 +120,10 @@ def spark_quality(
             spooled.originals(), strict=False
         )
     result = SparkQuality(valid=valid)
-    for first, last in spooled.line_ranges:
+    outliers = _outliers(valid, spooled=spooled, tally=tally)
+    for batch, (first, last) in enumerate(spooled.line_ranges):
         part_bad = failing.filter(_in_part(pl.col(LINE_COLUMN), first, last))
-        part_valid = _to_polars(valid.filter(_in_part(valid[LINE_COLUMN], first, last)).orderBy(LINE_COLUMN))
+        batch_outliers = outliers.get(batch) or outliers_none(tally.ruleset.outliers)
         quarantined: list[Any] = []
         failures: dict[str, int] = {}
         examples: dict[str, str] = {}
@@ -117,19 +143,16 @@ def spark_quality(
             result.quarantined += stage.quarantined.height
             for code, count in failures.items():
                 result.failures[code] = result.failures.get(code, 0) + count
-        outliers = outliers_find(
-            nw.from_native(part_valid), config=tally.ruleset.outliers, line_column=LINE_COLUMN
-        )
         tally.add(
             QualityResult(
-                valid=part_valid,
+                valid=pl.DataFrame(),
                 quarantined=quarantined,
-                read=part_valid.height + len(quarantined),
+                read=batch_outliers.total + len(quarantined),
                 duplicates=0,
                 failures=failures,
                 examples=examples,
                 verdict=threshold_decide(invalid=0, total=0, thresholds=tally.thresholds),
-                outliers=outliers,
+                outliers=batch_outliers,
             )
         )
     flagged.unpersist()
