@@ -25,6 +25,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -94,16 +95,17 @@ def measured(cmd: list[str], *, env: dict[str, str]) -> Measured:
     return Measured(seconds=seconds, peak_rss_kib=peak, result=json.loads(out.strip().splitlines()[-1]))
 
 
-def run_report(run_id: int, *, env: dict[str, str]) -> dict[str, object]:
+def run_report(run_id: int, *, env: dict[str, str]) -> dict[str, Any]:
+    """The run's report (``seconds`` per stage, ``spark_read``)."""
     code = (
         "import django, json; django.setup(); from etl.models import IngestionRun; "
-        f"print(json.dumps(IngestionRun.objects.get(pk={run_id}).report.get('seconds', {{}})))"
+        f"print(json.dumps(IngestionRun.objects.get(pk={run_id}).report))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    seconds: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
-    return seconds
+    report: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return report
 
 
 def main() -> None:
@@ -146,12 +148,15 @@ def main() -> None:
             run = measured([*cmd, str(data)], env=env)
             loaded = run.result["counts"]["loaded"]  # type: ignore[index]
             assert loaded == rows, f"{engine} loaded {loaded} of {rows}"
-            session = run_report(int(run.result["run_id"]), env=env).get("spark_session", 0.0)  # type: ignore[call-overload]
+            report = run_report(int(run.result["run_id"]), env=env)  # type: ignore[call-overload]
+            session = report.get("seconds", {}).get("spark_session", 0.0)
             results[engine] = run
             print(
                 f"{rows:>10,} {engine:>7} {run.seconds:>8.1f} {rows / run.seconds:>10,.0f} "
                 f"{float(session):>9.1f} {run.peak_rss_kib / 1024:>7.0f}MB"  # type: ignore[arg-type]
             )
+            if engine == "spark":
+                print(f"{'':>10}   spark read: {report.get('spark_read')}; seconds: {report.get('seconds')}")
         ratio_time = results["spark"].seconds / results["polars"].seconds
         ratio_rss = results["spark"].peak_rss_kib / max(results["polars"].peak_rss_kib, 1)
         print(f"{rows:>10,}   spark/polars: time x{ratio_time:.1f}, peak RSS x{ratio_rss:.1f}")
