@@ -153,7 +153,7 @@ def main() -> None:
             results[engine] = run
             print(
                 f"{rows:>10,} {engine:>7} {run.seconds:>8.1f} {rows / run.seconds:>10,.0f} "
-                f"{float(session):>9.1f} {run.peak_rss_kib / 1024:>7.0f}MB"  # type: ignore[arg-type]
+                f"{float(session):>9.1f} {run.peak_rss_kib / 1024:>7.0f}MB"
             )
             if engine == "spark":
                 print(f"{'':>10}   spark read: {report.get('spark_read')}; seconds: {report.get('seconds')}")
