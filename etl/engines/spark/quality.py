@@ -4,10 +4,12 @@
    the very expressions the Polars engine runs) and the transform's problem
    lists are evaluated by Spark over the whole file: a record is valid or not.
 2. Valid records stay in Spark (COPY, lake).
-3. Failing records (few: one quarantine row each) come to the driver and go
-   through the shared Polars stage (:func:`etl.pipeline.stage_quality`), reader
-   batch by reader batch, so their rule codes, their order and their messages
-   are the Polars engine's, character for character.
+3. Failing records (one quarantine row each) are written by the executors as
+   Parquet partitioned by reader batch; the driver reads them one batch at a
+   time (memory bounded by the batch, as in the Polars engine) through the
+   shared Polars stage (:func:`etl.pipeline.stage_quality`), so their rule
+   codes, their order and their messages are the Polars engine's, character
+   for character.
 4. Outliers are per reader batch in the Polars engine (quartiles of each
    batch): here every valid record gets its batch number (a ``Bucketizer``
    over the batches' first lines) and :func:`etl.quality.outliers.outliers_by_batch`,
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import narwhals as nw
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 BAD = "_q_bad"
+FAILING_DIR = "failing"
+"""Under the run's spool: the failing records by reader batch (:class:`_FailingSpill`)."""
 _BATCH = "_q_batch"
 _LINE_DOUBLE = "_q_line_double"
 
@@ -51,36 +56,44 @@ class SparkQuality:
     failures: dict[str, int] = field(default_factory=dict)
 
 
-def _to_polars(frame: DataFrame) -> pl.DataFrame:
-    out = pl.from_arrow(frame.toArrow())
-    assert isinstance(out, pl.DataFrame)
-    return out
-
-
-def _outliers(valid: DataFrame, *, spooled: Spooled, tally: QualityTally) -> dict[int, OutlierReport]:
-    """Every reader batch's outliers and valid records (``total``), computed by Spark (a record's
-    batch: by its line)."""
+def _numbered(frame: DataFrame, *, spooled: Spooled) -> DataFrame:
+    """``frame`` with each record's reader batch in ``_BATCH``: the batch whose first line is the
+    last one at or before the record's (a ``Bucketizer``: a binary search per record, no shuffle)."""
     from pyspark.ml.feature import Bucketizer
     from pyspark.sql import functions as F
 
+    starts = [float(first) for first, _last in spooled.line_ranges[1:]]
+    if not starts:
+        return frame.withColumn(_BATCH, F.lit(0))
+    splits = [-float("inf"), *starts, float("inf")]
+    lines = frame.withColumn(_LINE_DOUBLE, F.col(LINE_COLUMN).cast("double"))
+    bucketed = Bucketizer(splits=splits, inputCol=_LINE_DOUBLE, outputCol=_BATCH).transform(lines)
+    return bucketed.drop(_LINE_DOUBLE).withColumn(_BATCH, F.col(_BATCH).cast("int"))
+
+
+def _outliers(valid: DataFrame, *, spooled: Spooled, tally: QualityTally) -> dict[int, OutlierReport]:
+    """Every reader batch's outliers and valid records (``total``), computed by Spark."""
     if not spooled.line_ranges:
         return {}
-    starts = [float(first) for first, _last in spooled.line_ranges[1:]]
-    if starts:  # the batch whose first line is the last one at or before the record's line
-        splits = [-float("inf"), *starts, float("inf")]
-        lines = valid.withColumn(_LINE_DOUBLE, F.col(LINE_COLUMN).cast("double"))
-        bucketed = Bucketizer(splits=splits, inputCol=_LINE_DOUBLE, outputCol=_BATCH).transform(lines)
-        numbered = bucketed.withColumn(_BATCH, F.col(_BATCH).cast("int"))
-    else:
-        numbered = valid.withColumn(_BATCH, F.lit(0))
-    frame = nw.from_native(numbered).lazy()
+    frame = nw.from_native(_numbered(valid, spooled=spooled)).lazy()
     return outliers_by_batch(
         frame, config=tally.ruleset.outliers, line_column=LINE_COLUMN, batch_column=_BATCH
     )
 
 
-def _in_part(lines: pl.Expr | Any, first: int, last: int) -> Any:
-    return (lines >= first) & (lines <= last)
+class _FailingSpill:
+    """The failing records, written by the executors as Parquet partitioned by reader batch, so the
+    driver holds one batch of them at a time (as the Polars engine does), never all of them."""
+
+    def __init__(self, folder: Path, *, lines: DataFrame, frames: dict[str, DataFrame]) -> None:
+        self.folder = folder
+        for name, frame in frames.items():
+            failing = frame.join(lines, on=LINE_COLUMN, how="inner")
+            failing.write.mode("overwrite").partitionBy(_BATCH).parquet(str(folder / name))
+
+    def batch(self, name: str, batch: int) -> pl.DataFrame | None:
+        files = sorted((self.folder / name / f"{_BATCH}={batch}").glob("*.parquet"))
+        return pl.read_parquet(files) if files else None
 
 
 def spark_quality(
@@ -113,22 +126,24 @@ def spark_quality(
     flagged = data.with_columns(bad.alias(BAD)).to_native().persist()
     valid = flagged.filter(~flagged[BAD]).drop(BAD, *raws.values())
     lines = flagged.filter(flagged[BAD]).select(LINE_COLUMN)
-    failing = _to_polars(clean.join(lines, on=LINE_COLUMN, how="left_semi"))
-    if failing.height:
-        texts = _to_polars(mapped.join(lines, on=LINE_COLUMN, how="left_semi"))
-        records = _to_polars(raw.join(lines, on=LINE_COLUMN, how="left_semi")).rename(
-            spooled.originals(), strict=False
+    spill = None
+    if spooled.line_ranges and not lines.isEmpty():
+        spill = _FailingSpill(
+            spooled.folder / FAILING_DIR,
+            lines=_numbered(lines, spooled=spooled),
+            frames={"clean": clean, "text": mapped, "raw": raw},
         )
     result = SparkQuality(valid=valid)
     outliers = _outliers(valid, spooled=spooled, tally=tally)
-    for batch, (first, last) in enumerate(spooled.line_ranges):
-        part_bad = failing.filter(_in_part(pl.col(LINE_COLUMN), first, last))
+    for batch in range(len(spooled.line_ranges)):
+        part_bad = spill.batch("clean", batch) if spill is not None else None
         batch_outliers = outliers.get(batch) or outliers_none(tally.ruleset.outliers)
         quarantined: list[Any] = []
         failures: dict[str, int] = {}
         examples: dict[str, str] = {}
-        if part_bad.height:
-            part_text = texts.filter(_in_part(pl.col(LINE_COLUMN), first, last))
+        if spill is not None and part_bad is not None:
+            part_text = spill.batch("text", batch)
+            assert part_text is not None
             stage = stage_quality(
                 frame=part_bad, text=part_text, schema=schema, limits=limits, rules=tally.ruleset
             )
@@ -138,7 +153,9 @@ def spark_quality(
                 stage.checked.failures,
                 stage.checked.examples,
             )
-            part_records = records.filter(_in_part(pl.col(LINE_COLUMN), first, last))
+            part_records = spill.batch("raw", batch)
+            assert part_records is not None
+            part_records = part_records.rename(spooled.originals(), strict=False)
             load.quarantine_copy(frame=load.quarantine_frame(problems=stage.quarantined, raw=part_records))
             result.quarantined += stage.quarantined.height
             for code, count in failures.items():

@@ -229,7 +229,8 @@ def _spooled_fill(
             tally.add_problem(code=row.code, message=row.message)
     spooled.set_aside = len(rows)
     spooled.records = sum(p.records for p in parsed)
-    spooled.parts = [Path(p.part) for p in parsed]
+    # Parts without records are not read (the driver's spool writes none either).
+    spooled.parts = [Path(p.part) for p in parsed if p.records]
     if spooled.records and mapping is not None:
         used = set(mapping.sources.values())
         spooled.extra = dict.fromkeys(c for c in spooled.names if c not in used and c != LINE_COLUMN)
