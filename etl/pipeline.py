@@ -41,6 +41,7 @@ from etl.quality import Outcome, QualityResult, RuleSet, Verdict
 from etl.quality.alerts import quality_alert
 from etl.quality.batch import QualityTally, batch_check, quality_setup
 from etl.readers import RawBatch, ReadError, RecordReader, open_reader
+from etl.retry import error_text
 from etl.schema import Schema, load_schema
 from etl.selectors import run_loaded
 from etl.services import RunCounts, RunOutcome, run_finish, run_record, run_start, runs_fail_stale
@@ -220,8 +221,7 @@ def stage_load(
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return error_text(exc) or type(exc).__name__
 
 
 def _merge_failures(total: dict[str, int], report: dict[str, Any]) -> None:

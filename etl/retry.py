@@ -55,9 +55,19 @@ class RetryPolicy:
         return wait_exponential_jitter(multiplier=self.base_delay, max=self.max_delay, jitter=self.base_delay)
 
 
+def error_text(error: BaseException) -> str:
+    """The first line of ``error``'s message ("" when it has none); never raises: a Py4J error
+    asks the JVM for its text, and a JVM that died of OutOfMemoryError refuses the connection."""
+    try:
+        lines = str(error).strip().splitlines()
+    except Exception as describing:
+        return f"(its message could not be read: {type(describing).__name__})"
+    return lines[0] if lines else ""
+
+
 def error_line(error: BaseException) -> str:
     """The first line of an error, prefixed with its type when the text alone is vague."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    text = error_text(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 

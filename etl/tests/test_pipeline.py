@@ -268,6 +268,24 @@ def test_a_failing_stage_fails_the_run_with_its_trace_and_loads_nothing(tmp_path
     assert not Customer.objects.exists()
 
 
+def test_an_error_whose_message_cannot_be_read_still_fails_the_run(tmp_path: Path) -> None:
+    class JvmGone(Exception):  # a Py4J error after the JVM died: its text needs the JVM
+        def __str__(self) -> str:
+            raise ConnectionRefusedError(111, "Connection refused")
+
+    class Broken(RecordingHook):
+        def on_batch(self, ctx: StageContext, *, raw: pl.DataFrame, valid: pl.DataFrame) -> None:
+            raise JvmGone
+
+    source = inbox_with(tmp_path, SAMPLE)
+    result = ingest_file(source=source, name=SAMPLE.name, options=options_for(tmp_path), hooks=[Broken()])
+    assert result.status == RunStatus.FAILED
+    expected = "hooks failed: (its message could not be read: ConnectionRefusedError)"
+    assert result.message == f"customers-100.csv: {expected} (run {result.run_id})"
+    assert run_of(result).status == RunStatus.FAILED
+    assert not Customer.objects.exists()
+
+
 def test_missing_file_in_the_source_is_a_failed_run(tmp_path: Path) -> None:
     source = inbox_with(tmp_path)
     result = ingest_file(source=source, name="nope.csv", options=options_for(tmp_path), hooks=[])
