@@ -24,6 +24,7 @@ from typing import Any
 
 import narwhals as nw
 
+from etl.engines.adapter import frame_cached, frame_like, quartiles_by_batch
 from etl.quality import messages as msg
 from etl.schema import Schema
 
@@ -211,39 +212,34 @@ def outliers_by_batch(
     frame: nw.LazyFrame[Any], *, config: OutlierConfig, line_column: str, batch_column: str
 ) -> dict[int, OutlierReport]:
     """The outliers of every batch of ``frame`` (its valid records, ``batch_column`` numbering the
-    reader's batches), each batch against its own fences and shares, in a few grouped queries.
+    reader's batches), each batch against its own fences and shares.
 
     The Polars engine runs it on one batch at a time (:func:`outliers_find`),
-    the Spark engine on the whole file at once, on its executors: the same
-    expressions give the same figures. Only the per-batch figures and the
-    examples (``config.examples`` per check and batch) are collected.
+    the Spark engine on the whole file at once, on its executors. Small
+    results only come back: per batch its count and quartiles (the fences are
+    then computed here, in Polars, for both engines), the flag counts, and
+    ``config.examples`` examples per check.
     """
     checks = config.checks
     iqr = [(i, c) for i, c in enumerate(checks) if c.kind != "rare_below"]
-    stats = frame.group_by(batch_column).agg(
-        nw.len().alias("_total"),
-        *(
-            expr
-            for i, check in iqr
-            for expr in (
-                _measure(check).quantile(0.25, interpolation="linear").alias(f"_q1_{i}"),
-                _measure(check).quantile(0.75, interpolation="linear").alias(f"_q3_{i}"),
-            )
-        ),
+    stats = (
+        frame.group_by(batch_column).agg(nw.len().cast(nw.Int64).alias("_total")).collect(backend="polars")
     )
-    fences = []
+    measures = [(_measure(check), f"_q1_{i}", f"_q3_{i}") for i, check in iqr]
+    if measures:
+        quartiles = nw.from_native(quartiles_by_batch(frame, measures, batch_column=batch_column))
+        stats = stats.join(quartiles, on=batch_column, how="left")
     for i, check in iqr:
         q1, q3 = nw.col(f"_q1_{i}"), nw.col(f"_q3_{i}")
         # Every measure is a whole number (lengths, days, integers): an IQR of at least 1 keeps a
         # column of near-equal values (Q1 = Q3) from flagging everything off the median.
         spread = nw.max_horizontal(q3 - q1, nw.lit(1.0)) * check.value
-        fences += [(q1 - spread).alias(f"_low_{i}"), (q3 + spread).alias(f"_high_{i}")]
-    if fences:
-        stats = stats.with_columns(*fences)
+        stats = stats.with_columns((q1 - spread).alias(f"_low_{i}"), (q3 + spread).alias(f"_high_{i}"))
     fields = list(dict.fromkeys(c.field for c in checks))
     bounds = [name for i, _check in iqr for name in (f"_low_{i}", f"_high_{i}")]
+    per_batch = frame_like(frame, stats.select(batch_column, "_total", *bounds).to_native())
     marked = frame.select(batch_column, line_column, *(nw.col(f) for f in fields)).join(
-        stats.select(batch_column, "_total", *bounds), on=batch_column, how="left"
+        per_batch, on=batch_column, how="left"
     )
     flags: dict[str, nw.Expr] = {}
     for i, check in enumerate(checks):
@@ -255,35 +251,36 @@ def outliers_by_batch(
             measure = _measure(check)
             flags[f"_flag_{i}"] = (measure < nw.col(f"_low_{i}")) | (measure > nw.col(f"_high_{i}"))
     examples: dict[Any, dict[str, list[dict[str, Any]]]] = {}  # batch -> flag -> examples
-    counts = stats.select(batch_column)
     if flags:
         marked = marked.with_columns(**flags).with_columns(
             *(nw.col(name).fill_null(value=False) for name in flags)
         )
         marked = marked.with_columns(_any=nw.any_horizontal(*(nw.col(n) for n in flags), ignore_nulls=True))
-        counts = marked.group_by(batch_column).agg(
-            *(nw.col(name).cast(nw.Int64).sum() for name in [*flags, "_any"])
-        )
-        for name in flags:
-            field_name = checks[int(name.removeprefix("_flag_"))].field
-            sample = (
-                marked.filter(nw.col(name))
+        with frame_cached(marked) as cached:
+            counts = cached.group_by(batch_column).agg(
+                *(nw.col(name).cast(nw.Int64).sum() for name in [*flags, "_any"])
+            )
+            stats = stats.join(counts.collect(backend="polars"), on=batch_column, how="left")
+            samples = [
+                cached.filter(nw.col(name))
                 .with_columns(_rank=nw.col(line_column).rank(method="ordinal").over(batch_column))
                 .filter(nw.col("_rank") <= config.examples)
-                .select(batch_column, line_column, field_name)
-                .sort(batch_column, line_column)
-                .collect(backend="polars")
-            )
-            for batch, line, value in sample.iter_rows():
-                examples.setdefault(batch, {}).setdefault(name, []).append(
-                    {"line": line, "value": str(value)}
+                .select(
+                    batch_column,
+                    line_column,
+                    nw.lit(name).alias("_flag"),
+                    nw.col(checks[int(name.removeprefix("_flag_"))].field).cast(nw.String).alias("_value"),
                 )
-    summary = stats.join(counts, on=batch_column, how="left").collect(backend="polars")
+                for name in flags
+            ]
+            found = nw.concat(samples, how="vertical").collect(backend="polars")
+            for batch, line, name, value in found.sort(batch_column, line_column).iter_rows():
+                examples.setdefault(batch, {}).setdefault(name, []).append({"line": line, "value": value})
     return {
         row[batch_column]: _report(
             config, total=row["_total"], row=row, examples=examples.get(row[batch_column], {})
         )
-        for row in summary.iter_rows(named=True)
+        for row in stats.iter_rows(named=True)
     }
 
 

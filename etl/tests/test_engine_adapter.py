@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import importlib.util
+import random
 from typing import Any
 
 import narwhals as nw
@@ -12,7 +13,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from etl.engines import SPARK_NOT_INSTALLED, EngineUnavailable, engine_check
-from etl.engines.adapter import engine_of, lists_append, regex_portable
+from etl.engines.adapter import (
+    engine_of,
+    lists_append,
+    quartiles_by_batch,
+    quartiles_from_counts,
+    regex_portable,
+)
 from etl.engines.errors import UNKNOWN_ENGINE
 from etl.engines.spark.conf import spark_conf_from, spark_conf_key
 from etl.quality import load_ruleset
@@ -108,3 +115,18 @@ def test_shipped_rule_patterns_read_the_same_in_rust_and_java_regex() -> None:
 )
 def test_patterns_the_two_dialects_read_differently_are_refused(pattern: str) -> None:
     assert not regex_portable(pattern)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_quartiles_from_counts_are_polars_linear_quantiles(seed: int) -> None:
+    # What Spark computes (quartiles_from_counts) must be what Polars' quantile gives, per batch.
+    rng = random.Random(seed)
+    values = [rng.choice([None, *range(rng.randrange(1, 60))]) for _ in range(700)]
+    frame = nw.from_native(
+        pl.DataFrame({"b": [i // 90 for i in range(700)], "v": values}, schema={"b": pl.Int64, "v": pl.Int64})
+    ).lazy()
+    measures = [(nw.col("v"), "q1", "q3"), (nw.col("v") * 2 + 1, "d1", "d3")]
+    native = quartiles_by_batch(frame, measures, batch_column="b")
+    counted = quartiles_from_counts(frame, measures, batch_column="b")
+    assert native.sort("b").rows() == counted.sort("b").select(native.columns).rows()
+    assert native.height == 8

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from typing import Any
 
 import narwhals as nw
 import polars as pl
+import pytest
 
 from etl.quality import LINE_COLUMN, quality_check
 from etl.quality import messages as msg
-from etl.quality.outliers import OutlierCheck, OutlierConfig, days_since_epoch, outliers_find
+from etl.quality.outliers import (
+    OutlierCheck,
+    OutlierConfig,
+    days_since_epoch,
+    outliers_by_batch,
+    outliers_find,
+)
 from etl.tests.quality_factories import column, one_field
 
 TODAY = date(2026, 11, 27)
@@ -95,3 +103,24 @@ def test_column_of_equal_values_flags_only_values_far_from_them() -> None:
     report = _find(["abcd"] * 20 + ["abc", "abcde", "x" * 12], OutlierCheck("v", "length_iqr", 3, "string"))
     assert (report.checks[0].low, report.checks[0].high) == (1.0, 7.0)  # IQR 0 taken as 1
     assert report.checks[0].examples == [{"line": 24, "value": "x" * 12}]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_batch_fences_are_polars_linear_quartiles_of_each_batch(seed: int) -> None:
+    rng = random.Random(seed)
+    values = [rng.choice([None, *range(rng.randrange(3, 40))]) for _ in range(500)]
+    data = pl.DataFrame(
+        {"v": values, "batch": [i // 70 for i in range(500)]}, schema={"v": pl.Int64, "batch": pl.Int64}
+    ).with_row_index(LINE_COLUMN, offset=2)
+    config = OutlierConfig(checks=(OutlierCheck("v", "iqr", 1.5, "integer"),), examples=2)
+    reports = outliers_by_batch(
+        nw.from_native(data.lazy()), config=config, line_column=LINE_COLUMN, batch_column="batch"
+    )
+    for batch, group in data.group_by("batch"):
+        q1, q3 = group["v"].quantile(0.25, "linear"), group["v"].quantile(0.75, "linear")
+        assert q1 is not None
+        assert q3 is not None
+        spread = 1.5 * max(q3 - q1, 1.0)
+        (check,) = reports[batch[0]].checks
+        assert (check.low, check.high) == (q1 - spread, q3 + spread)
+        assert reports[batch[0]].total == group.height

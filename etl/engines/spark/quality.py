@@ -72,13 +72,25 @@ def _numbered(frame: DataFrame, *, spooled: Spooled) -> DataFrame:
 
 
 def _outliers(valid: DataFrame, *, spooled: Spooled, tally: QualityTally) -> dict[int, OutlierReport]:
-    """Every reader batch's outliers and valid records (``total``), computed by Spark."""
+    """Every reader batch's outliers and valid records (``total``).
+
+    Computed by Spark over the whole file, except for a file of one batch:
+    its valid records (at most ``batch_size``, what the Polars engine holds)
+    come to the driver, which saves Spark's per-query cost (~20 s here).
+    """
     if not spooled.line_ranges:
         return {}
-    frame = nw.from_native(_numbered(valid, spooled=spooled)).lazy()
-    return outliers_by_batch(
-        frame, config=tally.ruleset.outliers, line_column=LINE_COLUMN, batch_column=_BATCH
-    )
+    config = tally.ruleset.outliers
+    if len(spooled.line_ranges) == 1:
+        from pyspark.sql import functions as F
+
+        needed = [LINE_COLUMN, *dict.fromkeys(check.field for check in config.checks)]
+        native = pl.from_arrow(valid.select(*needed).withColumn(_BATCH, F.lit(0)).toArrow())
+        assert isinstance(native, pl.DataFrame)
+        lazy: nw.LazyFrame[Any] = nw.from_native(native.lazy())
+    else:
+        lazy = nw.from_native(_numbered(valid, spooled=spooled)).lazy()
+    return outliers_by_batch(lazy, config=config, line_column=LINE_COLUMN, batch_column=_BATCH)
 
 
 class _FailingSpill:

@@ -19,9 +19,6 @@ LOCAL_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.adaptive.enabled": "true",
-    # Parquet timestamps as Parquet means them (INT96, Spark's default, is deprecated; Polars and
-    # pyiceberg read microseconds as they are).
-    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
 """Defaults for every session; ``SPARK_CONF_*`` settings override them."""
 
