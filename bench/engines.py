@@ -1,6 +1,6 @@
 """Benchmark: the same generated file through both engines (``ingest --engine polars|spark``).
 
-    .venv/bin/python bench/engines.py --rows 200000 --rows 1000000
+    .venv/bin/python bench/engines.py --rows 1000000 --rows 5000000
 
 For each size: generates a seeded customers file (``bench/ingest.py``'s
 generator), then runs ``manage.py ingest --path <file> --force --engine E``
@@ -153,7 +153,7 @@ def main() -> None:
             results[engine] = run
             print(
                 f"{rows:>10,} {engine:>7} {run.seconds:>8.1f} {rows / run.seconds:>10,.0f} "
-                f"{float(session):>9.1f} {run.peak_rss_kib / 1024:>7.0f}MB"
+                f"{float(session):>9.1f} {run.peak_rss_kib / 1024:>6.0f}MiB"
             )
             if engine == "spark":
                 print(f"{'':>10}   spark read: {report.get('spark_read')}; seconds: {report.get('seconds')}")
