@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import polars as pl
+import pyarrow as pa
 
+from etl.readers.csv_arrow import lines_shift
 from etl.readers.texts import (  # noqa: F401  (re-exported: the readers' public names)
     BINARY_FILE,
     CODE_ENCODING,
@@ -73,8 +75,9 @@ class LineFix:
     set_aside_lines: dict[int, int | None]
 
     def corrected(self, line: int) -> int:
-        """The real line of a record staged with provisional ``line`` (adds grow step by step)."""
-        return line + max((add for start, add in self.shifts if start <= line), default=0)
+        """The real line of a record staged with provisional ``line``."""
+        corrected: int = lines_shift(pa.array([line], pa.int64()), self.shifts)[0].as_py()
+        return corrected
 
 
 @dataclass

@@ -81,15 +81,13 @@ def _outliers(valid: DataFrame, *, spooled: Spooled, tally: QualityTally) -> dic
     if not spooled.line_ranges:
         return {}
     config = tally.ruleset.outliers
+    numbered = _numbered(valid, spooled=spooled)
+    lazy: nw.LazyFrame[Any] = nw.from_native(numbered).lazy()
     if len(spooled.line_ranges) == 1:
-        from pyspark.sql import functions as F
-
-        needed = [LINE_COLUMN, *dict.fromkeys(check.field for check in config.checks)]
-        native = pl.from_arrow(valid.select(*needed).withColumn(_BATCH, F.lit(0)).toArrow())
+        needed = [LINE_COLUMN, _BATCH, *dict.fromkeys(check.field for check in config.checks)]
+        native = pl.from_arrow(numbered.select(*needed).toArrow())
         assert isinstance(native, pl.DataFrame)
-        lazy: nw.LazyFrame[Any] = nw.from_native(native.lazy())
-    else:
-        lazy = nw.from_native(_numbered(valid, spooled=spooled)).lazy()
+        lazy = nw.from_native(native.lazy())
     return outliers_by_batch(lazy, config=config, line_column=LINE_COLUMN, batch_column=_BATCH)
 
 
