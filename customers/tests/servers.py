@@ -41,9 +41,9 @@ def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: floa
 
 
 @contextlib.contextmanager
-def gunicorn(*, env: dict[str, str], workers: int = 1) -> Iterator[str]:
+def gunicorn(*, env: dict[str, str], workers: int = 1, port: int | None = None) -> Iterator[str]:
     """Serve this project from the test database; yields the base URL, stops the server after."""
-    port = free_port()
+    port = port or free_port()
     full_env = {
         **os.environ,
         "DEBUG": "true",
