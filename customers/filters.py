@@ -42,6 +42,32 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+ORIGINAL_NAME = "Original service's name, kept for its clients"
+
+
+class IngestedDateFilter(django_filters.DateFilter):
+    """A date on ``ingested_at``, whole UTC day included (``gte``: from its start, ``lte``: to its end).
+
+    Compared as ``ingested_at >= day 00:00Z`` and ``ingested_at < next day 00:00Z``,
+    which the ``(ingested_at, id)`` index answers (a cast to date would not).
+    """
+
+    def filter(self, qs: QuerySet[Any], value: dt.date | None) -> QuerySet[Any]:
+        if value is None:
+            return qs
+        if self.lookup_expr == "gte":
+            return qs.filter(**{f"{self.field_name}__gte": _day_start(value)})
+        try:
+            next_day = value + dt.timedelta(days=1)
+        except OverflowError:  # 9999-12-31: nothing lies after it
+            return qs
+        return qs.filter(**{f"{self.field_name}__lt": _day_start(next_day)})
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
 class CustomerFilterSet(django_filters.FilterSet):
     # Explicit labels: django-filter otherwise derives one per filter on every request.
     country = django_filters.CharFilter(
@@ -80,6 +106,20 @@ class CustomerFilterSet(django_filters.FilterSet):
         field_name="ingested_at",
         lookup_expr="lte",
         help_text="Loaded at or before this ISO 8601 timestamp (UTC unless an offset is given).",
+    )
+    start_date = IngestedDateFilter(
+        label="start_date",
+        field_name="ingested_at",
+        lookup_expr="gte",
+        help_text=f"{ORIGINAL_NAME}: loaded on or after this date (YYYY-MM-DD, a UTC day), inclusive. "
+        "Same rows as `ingested_after=<date>T00:00:00Z`.",
+    )
+    end_date = IngestedDateFilter(
+        label="end_date",
+        field_name="ingested_at",
+        lookup_expr="lte",
+        help_text=f"{ORIGINAL_NAME}: loaded on or before this date (YYYY-MM-DD, a UTC day), inclusive "
+        "of the whole day. Same rows as `ingested_before=<date>T23:59:59.999999Z`.",
     )
     search = django_filters.CharFilter(
         label="search",

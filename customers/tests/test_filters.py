@@ -96,6 +96,10 @@ def test_customer_id_filter_is_exact(api: APIClient, rows: dict[str, Customer]) 
         ("ingested_after", "yesterday"),
         ("ingested_before", "2026-13-01T00:00:00Z"),
         ("ingested_after", "0001-01-01T00:00:00+01:00"),
+        ("start_date", "yesterday"),
+        ("start_date", "2025-02-30"),
+        ("end_date", "2025-03-22T10:00:00Z"),
+        ("end_date", "22/03/2025"),
         ("country", "US\x00A"),
         ("search", "ali\x1fce"),
     ],
@@ -109,3 +113,31 @@ def test_bad_value_is_a_400_naming_the_parameter(
     assert list(body) == [param]
     assert isinstance(body[param], list)
     assert body[param]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"start_date": "2026-01-15"}, {"usa", "france", "chile"}),  # 09:30 that day is on or after it
+        ({"end_date": "2026-01-15"}, {"usa", "france", "usa2"}),  # the whole day, not only its midnight
+        ({"start_date": "2026-01-15", "end_date": "2026-01-15"}, {"usa", "france"}),
+        ({"start_date": "2026-01-18"}, set()),
+        ({"end_date": "2026-01-12"}, set()),
+        ({"start_date": "0001-01-01", "end_date": "9999-12-31"}, {"usa", "france", "chile", "usa2"}),
+    ],
+)
+def test_original_start_and_end_date_filter_on_the_ingestion_day_inclusive(
+    api: APIClient, rows: dict[str, Customer], params: dict[str, str], expected: set[str]
+) -> None:
+    assert _ids(api, params) == {rows[name].customer_id for name in expected}
+
+
+@pytest.mark.parametrize(("start", "end"), [("2026-01-13", "2026-01-15"), ("2026-01-16", "2026-01-17")])
+def test_original_date_names_give_the_same_rows_as_the_timestamp_filters(
+    api: APIClient, rows: dict[str, Customer], start: str, end: str
+) -> None:
+    original = _ids(api, {"start_date": start, "end_date": end})
+    assert original
+    assert original == _ids(
+        api, {"ingested_after": f"{start}T00:00:00Z", "ingested_before": f"{end}T23:59:59.999999Z"}
+    )

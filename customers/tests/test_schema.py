@@ -11,6 +11,7 @@ from django.core.management import call_command
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
+from customers.filters import ORIGINAL_NAME
 from customers.views import ORDERING_FIELDS
 
 LIST_PARAMETERS = {
@@ -23,6 +24,8 @@ LIST_PARAMETERS = {
     "subscription_date_before",
     "ingested_after",
     "ingested_before",
+    "start_date",
+    "end_date",
     "search",
     "ordering",
     "page_size",
@@ -63,6 +66,18 @@ def test_customer_list_documents_every_query_parameter(schema: dict[str, Any]) -
         operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     ]
     assert set(page["properties"]) == {"next", "previous", "results"}
+
+
+def test_both_spellings_of_the_ingestion_dates_are_documented_the_original_marked(
+    schema: dict[str, Any],
+) -> None:
+    operation = schema["paths"]["/api/customers/"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    for original, ours in (("start_date", "ingested_after"), ("end_date", "ingested_before")):
+        assert parameters[original]["description"].startswith(ORIGINAL_NAME)
+        assert parameters[original]["schema"] == {"type": "string", "format": "date"}
+        assert not parameters[ours]["description"].startswith(ORIGINAL_NAME)
+        assert f"`{ours}=" in parameters[original]["description"]
 
 
 def test_every_endpoint_is_documented(schema: dict[str, Any]) -> None:
