@@ -23,12 +23,44 @@ from customers.keyset import (
 INVALID_PAGE_SIZE = "Enter a whole number from 1 to {maximum}."
 
 
+def page_size_parse(*, raw: str | None, default: int, maximum: int, param: str) -> int:
+    """``page_size`` as given, or ``default`` when absent; a 400 unless a whole number from 1 to ``maximum``.
+
+    Above the maximum is an error too, not silently lowered: a client asking for
+    500 rows and getting 200 would take the short page for the end of a window.
+    """
+    if raw is None or raw == "":
+        return default
+    size = int(raw) if raw.isascii() and raw.isdigit() else 0
+    if not 1 <= size <= maximum:
+        raise ValidationError({param: [INVALID_PAGE_SIZE.format(maximum=maximum)]})
+    return size
+
+
+class ValidatedPageSize:
+    """For DRF's paginators: ``page_size`` checked by :func:`page_size_parse` (DRF ignores a bad one)."""
+
+    page_size: int | None
+    max_page_size: int | None
+    page_size_query_param: str | None
+
+    def get_page_size(self, request: Request) -> int | None:
+        if not self.page_size_query_param or self.max_page_size is None or self.page_size is None:
+            return self.page_size
+        return page_size_parse(
+            raw=request.query_params.get(self.page_size_query_param),
+            default=self.page_size,
+            maximum=self.max_page_size,
+            param=self.page_size_query_param,
+        )
+
+
 class KeysetPagination(BasePagination):
     """Exact cursor pagination over ``(ordering field, id)``; it also owns ``ordering``.
 
     ``{"next": url|null, "previous": url|null, "results": [...]}``. A page is
-    one indexed query: no COUNT, no OFFSET. ``page_size`` above the maximum
-    is lowered to it (like DRF's own paginators).
+    one indexed query: no COUNT, no OFFSET. ``page_size`` outside 1 to the
+    maximum is a 400 (DRF's own paginators lower it silently).
     """
 
     cursor_query_param = "cursor"
@@ -52,18 +84,12 @@ class KeysetPagination(BasePagination):
         return ordering_parse(value=value, allowed=self._ordering_fields(view))
 
     def get_page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None or raw == "":
-            return self.page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            size = 0
-        if size < 1:
-            raise ValidationError(
-                {self.page_size_query_param: [INVALID_PAGE_SIZE.format(maximum=self.max_page_size)]}
-            )
-        return min(size, self.max_page_size)
+        return page_size_parse(
+            raw=request.query_params.get(self.page_size_query_param),
+            default=self.page_size,
+            maximum=self.max_page_size,
+            param=self.page_size_query_param,
+        )
 
     def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
         size = self.get_page_size(request)
@@ -126,9 +152,14 @@ class KeysetPagination(BasePagination):
                 "name": self.page_size_query_param,
                 "required": False,
                 "in": "query",
-                "description": f"Results per page (default {self.page_size}; values above "
-                f"{self.max_page_size} are lowered to {self.max_page_size}).",
-                "schema": {"type": "integer", "minimum": 1, "default": self.page_size},
+                "description": f"Results per page, 1 to {self.max_page_size} (default "
+                f"{self.page_size}); anything else is a 400.",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.page_size,
+                },
             },
             {
                 "name": self.ordering_query_param,

@@ -97,12 +97,14 @@ def test_first_page_has_no_previous_and_last_page_has_no_next(api: APIClient, ma
     assert last["previous"] is not None
 
 
-def test_page_size_defaults_to_20_and_is_capped_at_200(api: APIClient, many: list[Customer]) -> None:
+def test_page_size_defaults_to_20_and_goes_up_to_200(api: APIClient, many: list[Customer]) -> None:
     assert len(api.get(URL).json()["results"]) == 20
-    assert len(api.get(f"{URL}?page_size=5000").json()["results"]) == 200
+    assert len(api.get(f"{URL}?page_size=200").json()["results"]) == 200
 
 
-@pytest.mark.parametrize("value", ["0", "-3", "ten", "1.5"])
+@pytest.mark.parametrize(
+    "value", ["0", "-3", "ten", "1.5", "201", "5000", " 5", "\u0665", "99999999999999999999"]
+)
 def test_bad_page_size_is_a_400_naming_it(api: APIClient, value: str) -> None:
     response = api.get(f"{URL}?page_size={value}")
     assert response.status_code == 400
