@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, viewsets
@@ -17,7 +18,9 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from customers.pagination import ValidatedPageSize
 from etl.models import IngestionRun, QuarantinedRecord
+from etl.quality.run_filters import IngestionRunFilterSet
 
 RULE_PARAMETER = OpenApiParameter(
     "rule",
@@ -26,18 +29,32 @@ RULE_PARAMETER = OpenApiParameter(
 )
 
 
-class RunPagination(CursorPagination):
+class RunPagination(ValidatedPageSize, CursorPagination):
     ordering = "-id"
     page_size = 50
     max_page_size = 500
     page_size_query_param = "page_size"
 
 
-class QuarantinePagination(CursorPagination):
+class QuarantinePagination(ValidatedPageSize, CursorPagination):
     ordering = "id"
     page_size = 100
     max_page_size = 1000
     page_size_query_param = "page_size"
+
+
+QUARANTINE_PARAMETERS = [
+    RULE_PARAMETER,
+    OpenApiParameter(
+        "cursor", OpenApiTypes.STR, description="Opaque position from a `next` or `previous` link."
+    ),
+    OpenApiParameter(
+        "page_size",
+        OpenApiTypes.INT,
+        description=f"Records per page, 1 to {QuarantinePagination.max_page_size} "
+        f"(default {QuarantinePagination.page_size}); anything else is a 400.",
+    ),
+]
 
 
 class IngestionRunSerializer(serializers.ModelSerializer[IngestionRun]):
@@ -87,19 +104,24 @@ def quarantine_of_run(*, run: IngestionRun, rule: str | None = None) -> QuerySet
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List ingestion runs", description="Newest first."),
+    list=extend_schema(
+        summary="List ingestion runs",
+        description="Newest first; filter by status, source, file name, start time, dry run.",
+    ),
     retrieve=extend_schema(summary="One ingestion run, with its report (quality, outliers, timings)"),
 )
 class IngestionRunViewSet(viewsets.ReadOnlyModelViewSet[IngestionRun]):
     queryset = IngestionRun.objects.all()
     pagination_class = RunPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = IngestionRunFilterSet
 
     def get_serializer_class(self) -> Any:
         return IngestionRunDetailSerializer if self.action == "retrieve" else IngestionRunSerializer
 
     @extend_schema(
         summary="The run's quarantined records",
-        parameters=[RULE_PARAMETER],
+        parameters=QUARANTINE_PARAMETERS,
         responses=inline_serializer(
             name="QuarantinePage",
             fields={
