@@ -230,6 +230,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- API contract (issue #18) -------------------------------------------------
+# An unknown query parameter is a 400 (customers/query_params.py). These names
+# are accepted and ignored on every endpoint (cache-busting "_"); "*" accepts any.
+API_IGNORED_QUERY_PARAMS: list[str] = env_list("API_IGNORED_QUERY_PARAMS")
+
 # --- Demo (make run) ----------------------------------------------------------
 
 DJANGO_SUPERUSER_PASSWORD: str = env("DJANGO_SUPERUSER_PASSWORD", "")

@@ -1,7 +1,13 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from customers.views import CustomerViewSet, TokenLogoutAllView, TokenLogoutView, TokenObtainView
+from customers.views import (
+    CustomerViewSet,
+    DocsView,
+    SchemaView,
+    TokenLogoutAllView,
+    TokenLogoutView,
+    TokenObtainView,
+)
 
 customer_list = CustomerViewSet.as_view({"get": "list"})
 customer_detail = CustomerViewSet.as_view({"get": "retrieve"})
@@ -12,6 +18,6 @@ urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="auth-token"),
     path("auth/logout/", TokenLogoutView.as_view(), name="auth-logout"),
     path("auth/logoutall/", TokenLogoutAllView.as_view(), name="auth-logoutall"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
 ]

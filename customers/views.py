@@ -6,6 +6,7 @@ from typing import Any
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from knox.models import AuthToken
 from knox.views import LoginView, LogoutAllView, LogoutView
 from rest_framework import serializers, viewsets
@@ -17,6 +18,7 @@ from customers.auth import ApiTokenAuthentication
 from customers.filters import CustomerFilterSet
 from customers.models import KEYSET_ORDERING_FIELDS, Customer
 from customers.pagination import KeysetPagination
+from customers.query_params import StrictQueryParams
 from customers.selectors import customer_list
 from customers.serializers import CustomerSerializer, TokenObtainRequestSerializer, TokenResponseSerializer
 from customers.services import api_token_issue
@@ -66,7 +68,7 @@ _throttled = OpenApiResponse(description="Too many requests; see the `Retry-Afte
         },
     ),
 )
-class CustomerViewSet(viewsets.ReadOnlyModelViewSet[Customer]):
+class CustomerViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[Customer]):
     queryset = customer_list()
     serializer_class = CustomerSerializer
     filter_backends = [DjangoFilterBackend]
@@ -91,7 +93,7 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet[Customer]):
         429: _throttled,
     },
 )
-class TokenObtainView(LoginView):
+class TokenObtainView(StrictQueryParams, LoginView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
     throttle_classes = (TokenObtainThrottle, ApiAnonThrottle)
@@ -107,12 +109,24 @@ class TokenObtainView(LoginView):
 
 
 @extend_schema(summary="Revoke the token used", request=None, responses={204: None, 401: _unauthorized})
-class TokenLogoutView(LogoutView):
+class TokenLogoutView(StrictQueryParams, LogoutView):
     authentication_classes = (ApiTokenAuthentication,)
 
 
 @extend_schema(
     summary="Revoke every token of the user", request=None, responses={204: None, 401: _unauthorized}
 )
-class TokenLogoutAllView(LogoutAllView):
+class TokenLogoutAllView(StrictQueryParams, LogoutAllView):
     authentication_classes = (ApiTokenAuthentication,)
+
+
+class SchemaView(StrictQueryParams, SpectacularAPIView):
+    """``GET /api/schema/``: ``format`` (``json``/``yaml``), ``lang`` and ``version`` are honoured."""
+
+    extra_query_params = ("lang", "version")
+
+
+class DocsView(StrictQueryParams, SpectacularSwaggerView):
+    """``GET /api/docs/``: Swagger UI; ``lang`` and ``version`` are passed on to the schema URL."""
+
+    extra_query_params = ("lang", "version")

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from customers.pagination import ValidatedPageSize
+from customers.query_params import StrictQueryParams, pagination_query_params
 from etl.models import IngestionRun, QuarantinedRecord
 from etl.quality.run_filters import IngestionRunFilterSet
 
@@ -110,7 +111,7 @@ def quarantine_of_run(*, run: IngestionRun, rule: str | None = None) -> QuerySet
     ),
     retrieve=extend_schema(summary="One ingestion run, with its report (quality, outliers, timings)"),
 )
-class IngestionRunViewSet(viewsets.ReadOnlyModelViewSet[IngestionRun]):
+class IngestionRunViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[IngestionRun]):
     queryset = IngestionRun.objects.all()
     pagination_class = RunPagination
     filter_backends = [DjangoFilterBackend]
@@ -131,7 +132,11 @@ class IngestionRunViewSet(viewsets.ReadOnlyModelViewSet[IngestionRun]):
             },
         ),
     )
-    @action(detail=True, url_path="quarantine")
+    @action(
+        detail=True,
+        url_path="quarantine",
+        extra_query_params=("rule", *pagination_query_params(QuarantinePagination)),
+    )
     def quarantine(self, request: Request, pk: str | None = None) -> Response:
         records = quarantine_of_run(run=self.get_object(), rule=request.query_params.get("rule") or None)
         paginator = QuarantinePagination()
