@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.decorators.http import conditional_page
 
 from customers.views import (
     CustomerViewSet,
@@ -9,8 +10,10 @@ from customers.views import (
     TokenObtainView,
 )
 
-customer_list = CustomerViewSet.as_view({"get": "list"})
-customer_detail = CustomerViewSet.as_view({"get": "retrieve"})
+# ETag (a hash of the body) on every GET, and 304 Not Modified when it matches
+# If-None-Match: a polling client downloads a page again only when it changed.
+customer_list = conditional_page(CustomerViewSet.as_view({"get": "list"}))
+customer_detail = conditional_page(CustomerViewSet.as_view({"get": "retrieve"}))
 
 urlpatterns = [
     path("customers/", customer_list, name="customer-list"),
