@@ -92,7 +92,7 @@ def env(name: str, default: Any = _MISSING, cast: Callable[[Any], Any] | None = 
         return raw
     try:
         return cast(raw)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         raise ImproperlyConfigured(f"{name}: invalid value {raw!r}: {exc}") from exc
 
 

@@ -1,12 +1,24 @@
-"""``GET /healthz``: liveness plus a real round trip to the database. No auth."""
+"""``GET /healthz``: liveness plus a real round trip to the database. No auth.
+
+Callers get ``ok`` or ``unavailable`` only: the database's host, port or error
+text is nothing an anonymous caller needs (issue #14); the error goes to the
+log, one line.
+"""
 
 from __future__ import annotations
 
+import structlog
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 
+log = structlog.get_logger("config.health")
+
+HEALTHY = "ok"
+UNAVAILABLE = "unavailable"
+
 
 def database_status() -> str:
+    """``ok``, or ``error: <first line>`` (for the log, not for callers)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -19,8 +31,7 @@ def database_status() -> str:
 
 def healthz(request: HttpRequest) -> JsonResponse:
     database = database_status()
-    healthy = database == "ok"
-    return JsonResponse(
-        {"status": "ok" if healthy else "error", "database": database},
-        status=200 if healthy else 503,
-    )
+    if database == "ok":
+        return JsonResponse({"status": HEALTHY})
+    log.warning("health.database_unavailable", error=database)
+    return JsonResponse({"status": UNAVAILABLE}, status=503)

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import choice, env, env_list, parse_bool, parse_port, parse_positive_int
-from config.logging import build_logging_config, parse_level
+from config.logging import build_logging_config, parse_level, parse_log_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env("DATA_DIR", str(BASE_DIR / ".data"), lambda v: Path(v).expanduser().resolve())
@@ -175,8 +175,11 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 LOG_LEVEL: str = env("LOG_LEVEL", "info", parse_level)
 LOG_FORMAT: str = env("LOG_FORMAT", "console", choice("console", "json"))
+# JSON lines with full tracebacks (never local variables); `off` for none (issue #14).
+_DEFAULT_LOG_FILE = str(DATA_DIR / "logs" / "app.jsonl")
+LOG_FILE: Path | None = env("LOG_FILE", "", lambda v: parse_log_file(v or _DEFAULT_LOG_FILE))
 LOGGING_CONFIG = "logging.config.dictConfig"
-LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT, log_file=LOG_FILE)
 
 # --- REST API (issue #5) ------------------------------------------------------
 
@@ -202,6 +205,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # A database outage is a JSON 503 with Retry-After, never an HTML 500 (issue #14).
+    "EXCEPTION_HANDLER": "customers.exceptions.api_exception_handler",
     # Counters live in CACHES["default"], shared by every server process.
     "DEFAULT_THROTTLE_CLASSES": [
         "customers.throttles.ApiUserThrottle",
@@ -294,8 +299,8 @@ EMAIL_USE_TLS: bool = env("EMAIL_USE_TLS", "false", parse_bool)
 EMAIL_TIMEOUT: float = ALERT_TIMEOUT
 DEFAULT_FROM_EMAIL: str = env("DEFAULT_FROM_EMAIL", "etl@localhost")
 SERVER_EMAIL: str = DEFAULT_FROM_EMAIL
-# paramiko logs every connection and channel at INFO; our sftp.* events say what matters.
-LOGGING["loggers"]["paramiko"] = {"level": "WARNING"}
+# paramiko logs every connection and channel at INFO, and a failure's traceback as ERROR lines:
+# warnings and up go to LOG_FILE only (config/logging.py); our sftp.* events say what matters.
 SENTRY_DSN: str = env("SENTRY_DSN", "")
 # Empty (as in .env.example) means the default, like unset.
 SENTRY_ENVIRONMENT: str = env("SENTRY_ENVIRONMENT", "") or ("development" if DEBUG else "production")

@@ -9,15 +9,33 @@ authenticate either way.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
 from knox.signals import token_expired
+from rest_framework.exceptions import AuthenticationFailed
+
+INVALID_TOKEN = "Invalid token."  # noqa: S105 (a message, knox's own)
+TOKEN_SHAPE = re.compile(rb"[0-9a-f]{16,128}")
+"""What a knox token can look like (hex); anything else is refused before any lookup."""
 
 
 class ApiTokenAuthentication(TokenAuthentication):
+    def authenticate(self, request: Any) -> Any:
+        try:
+            return super().authenticate(request)
+        except UnicodeError as exc:  # a header character outside latin-1 (test clients, proxies)
+            raise AuthenticationFailed(INVALID_TOKEN) from exc
+
+    def authenticate_credentials(self, token: bytes) -> Any:
+        """A token that is not plain hex (a non-UTF-8 byte, a quote...) is a 401, never a 500."""
+        if not TOKEN_SHAPE.fullmatch(token):
+            raise AuthenticationFailed(INVALID_TOKEN)
+        return super().authenticate_credentials(token)
+
     def _cleanup_token(self, auth_token: Any) -> bool:
         """True (and the token deleted) when ``auth_token`` has expired."""
         if auth_token.expiry is None or auth_token.expiry >= timezone.now():

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, TypeVar
 import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from config.redaction import redact
+
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -56,13 +58,14 @@ class RetryPolicy:
 
 
 def error_text(error: BaseException) -> str:
-    """The first line of ``error``'s message ("" when it has none); never raises: a Py4J error
-    asks the JVM for its text, and a JVM that died of OutOfMemoryError refuses the connection."""
+    """The first line of ``error``'s message ("" when it has none), secrets redacted; never raises:
+    a Py4J error asks the JVM for its text, and a JVM that died of OutOfMemoryError refuses the
+    connection."""
     try:
         lines = str(error).strip().splitlines()
     except Exception as describing:
         return f"(its message could not be read: {type(describing).__name__})"
-    return lines[0] if lines else ""
+    return redact(lines[0]) if lines else ""
 
 
 def error_line(error: BaseException) -> str:
@@ -109,9 +112,10 @@ def call_with_retry(
     try:
         return retrying(fn)
     except Exception as exc:
-        # info: the caller reports the final error itself (one line, with the attempt count).
+        # debug: the caller reports the final error itself (one line, with the attempt count);
+        # at the default level a failure is that one line on the terminal (issue #14).
         if retryable(exc):
-            logger.info(
+            logger.debug(
                 "retry.gave_up",
                 operation=operation,
                 target=target,
@@ -119,7 +123,7 @@ def call_with_retry(
                 error=error_line(exc),
             )
         else:
-            logger.info("retry.not_retried", operation=operation, target=target, error=error_line(exc))
+            logger.debug("retry.not_retried", operation=operation, target=target, error=error_line(exc))
         raise
 
 

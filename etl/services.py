@@ -10,6 +10,7 @@ import psutil
 from django.db import transaction
 from django.utils import timezone
 
+from config.redaction import redact
 from etl.load import lock_is_free
 from etl.models import IngestionRun, RunStatus
 from etl.selectors import runs_running
@@ -72,8 +73,9 @@ def run_finish(*, run: IngestionRun, status: str, outcome: RunOutcome) -> Ingest
     run.rows_quarantined = counts.quarantined
     run.report = outcome.report
     run.warnings = outcome.warnings
-    run.error_message = outcome.error_message
-    run.error_trace = outcome.error_trace
+    # Stored texts are read in the admin and the API: no secret in them (issue #14).
+    run.error_message = redact(outcome.error_message)
+    run.error_trace = redact(outcome.error_trace)
     run.save()
     return run
 

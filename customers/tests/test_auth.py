@@ -50,6 +50,15 @@ def test_wrong_token_is_a_json_401(token: str, header: str) -> None:
     _assert_json_401(client.get(URL))
 
 
+@pytest.mark.parametrize("suffix", ["\xff", "\x00", "'", "\u20ac"])
+def test_valid_token_followed_by_a_stray_byte_is_a_json_401_not_a_500(token: str, suffix: str) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}{suffix}")
+    response = client.get(URL)
+    _assert_json_401(response)
+    assert response.json() == {"detail": "Invalid token."}
+
+
 def test_expired_token_is_a_json_401(user: Any) -> None:
     token = api_token_create(user=user)
     AuthToken.objects.filter(user=user).update(expiry=timezone.now() - dt.timedelta(seconds=1))

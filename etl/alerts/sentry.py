@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sentry_sdk
 from sentry_sdk.integrations.django import DjangoIntegration
@@ -12,13 +12,27 @@ if TYPE_CHECKING:  # imported by settings: no Django models at import time
 
 
 def sentry_init(*, dsn: str, environment: str) -> None:
-    """Called from settings when SENTRY_DSN is set. No tracing; personal data stays off (the default)."""
+    """Called from settings when SENTRY_DSN is set. No tracing; personal data stays off (the default).
+
+    Events carry no local variables (they would hold passwords and tokens) and
+    their texts go through :func:`config.redaction.redact` (issue #14).
+    """
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,
         integrations=[DjangoIntegration()],
         traces_sample_rate=0.0,
+        include_local_variables=False,
+        send_default_pii=False,
+        before_send=_redacted_event,
     )
+
+
+def _redacted_event(event: Any, _hint: Any) -> Any:
+    """The event with every secret value replaced, wherever it sits (messages, frames, breadcrumbs)."""
+    from config.redaction import redact_deep
+
+    return redact_deep(event)
 
 
 def sentry_enabled() -> bool:

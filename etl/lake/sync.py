@@ -20,6 +20,7 @@ import structlog
 from django.conf import settings
 from django.db import connection
 
+from config.redaction import redact
 from etl.lake.catalog import lake_catalog
 from etl.lake.config import LakeConfig, lake_config
 from etl.lake.curated import (
@@ -171,9 +172,10 @@ def lake_publish_run(
             keys = _keys(processed=processed, parts=processed_parts, key=key)
             outcome = _publish(config=config, run=run, keys=keys, repair=_failed_runs(exclude=run.pk))
     except Exception as exc:
-        message = ERR_LAKE_STEP.format(run_id=run.pk, error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        message = redact(ERR_LAKE_STEP.format(run_id=run.pk, error=error))
         log.error("lake.failed", run_id=run.pk, error=message)
-        run.lake_status, run.lake_error = LakeStatus.FAILED, f"{message}\n\n{traceback.format_exc()}"
+        run.lake_status, run.lake_error = LakeStatus.FAILED, redact(f"{message}\n\n{traceback.format_exc()}")
         run.save(update_fields=["lake_status", "lake_error"])
         return LakeOutcome(status=LakeStatus.FAILED, error=message)
     IngestionRun.objects.filter(pk__in=outcome.repaired_runs).update(lake_status=LakeStatus.REPAIRED)

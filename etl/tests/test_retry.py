@@ -49,7 +49,7 @@ def test_transient_failures_are_retried_until_success() -> None:
 
 
 def test_non_retryable_error_is_raised_at_once(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG)
     flaky = Flaky(5, PermissionError("denied"))
 
     with pytest.raises(PermissionError):
@@ -60,7 +60,7 @@ def test_non_retryable_error_is_raised_at_once(caplog: pytest.LogCaptureFixture)
 
 
 def test_last_error_is_reraised_after_the_configured_attempts(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG)
     flaky = Flaky(10, ConnectionResetError("reset by peer"))
 
     with pytest.raises(ConnectionResetError, match="reset by peer"):
@@ -79,7 +79,7 @@ def test_last_error_is_reraised_after_the_configured_attempts(caplog: pytest.Log
             "attempts": 4,
             "error": "ConnectionResetError: reset by peer",
             "logger": "etl.retry",
-            "level": "info",
+            "level": "debug",
             "timestamp": gave_up[0]["timestamp"],
         }
     ]

@@ -170,7 +170,7 @@ def test_password_never_appears_in_the_config_repr() -> None:
 def test_server_not_listening_is_retried_with_growing_delays_then_fails(
     settings: Any, sftp_known_hosts: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG)
     settings.RETRY_ATTEMPTS = 4
     port = free_port()
     config = SftpConfig(
