@@ -229,7 +229,7 @@ def main() -> None:
     from django.db import connection
 
     from customers.models import Customer
-    from customers.services import api_token_create
+    from customers.services import api_token_create, user_roles_grant
     from customers.tests.servers import gunicorn
 
     print(f"database {args.db_name}: migrating ...", flush=True)
@@ -245,6 +245,7 @@ def main() -> None:
                 cursor.execute("ANALYZE customers_customer")  # statistics a new migration may have added
             print(f"reusing {present:,} rows", flush=True)
         user, _ = get_user_model().objects.get_or_create(username="bench")
+        user_roles_grant(user=user, roles=["customers"])
         token = api_token_create(user=user)
         redis_url = _redis_url()
         env = {

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, Group, Permission
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from knox.models import AuthToken
+
+from customers.permissions import ROLES
 
 DEMO_PASSWORD = "admin123"  # noqa: S105 -- documented dev-only default, refused when DEBUG is off
 DEMO_PASSWORD_WARNING = (
@@ -61,6 +64,30 @@ def api_token_create(*, user: AbstractUser) -> str:
     return api_token_issue(user=user)[1]
 
 
+UNKNOWN_ROLE = "unknown role {role!r} (roles: {roles})"
+
+
+def role_group_ensure(*, role: str) -> Group:
+    """The group of ``role`` (:data:`customers.permissions.ROLES`), created with exactly its permissions."""
+    if role not in ROLES:
+        raise ValueError(UNKNOWN_ROLE.format(role=role, roles=", ".join(ROLES)))
+    name, codenames = ROLES[role]
+    group, _ = Group.objects.get_or_create(name=name)
+    permissions = []
+    for dotted in codenames:
+        app_label, codename = dotted.split(".", 1)
+        permissions.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    group.permissions.set(permissions)
+    return group
+
+
+def user_roles_grant(*, user: AbstractUser, roles: Iterable[str]) -> None:
+    """Add ``user`` to the groups of ``roles`` (idempotent; other groups are kept)."""
+    groups = [role_group_ensure(role=role) for role in roles]
+    if groups:
+        user.groups.add(*groups)
+
+
 UNKNOWN_USER = "create_api_token: no user named {username!r}"
 INACTIVE_USER = "create_api_token: user {username!r} is inactive; activate it first"
 
@@ -69,8 +96,9 @@ class TokenUserError(ValueError):
     """No token can be issued for this username; the message says why."""
 
 
-def api_token_create_for_username(*, username: str) -> str:
-    """A new token for the active user ``username`` (for scripts and ``create_api_token``)."""
+def api_token_create_for_username(*, username: str, roles: Iterable[str] = ()) -> str:
+    """A new token for the active user ``username`` (for scripts and ``create_api_token``),
+    after granting it ``roles``."""
     user_model = get_user_model()
     try:
         user = user_model.objects.get(**{user_model.USERNAME_FIELD: username})
@@ -78,4 +106,5 @@ def api_token_create_for_username(*, username: str) -> str:
         raise TokenUserError(UNKNOWN_USER.format(username=username)) from exc
     if not user.is_active:
         raise TokenUserError(INACTIVE_USER.format(username=username))
+    user_roles_grant(user=user, roles=roles)
     return api_token_create(user=user)

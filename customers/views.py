@@ -19,6 +19,7 @@ from customers.filters import CustomerFilterSet
 from customers.models import KEYSET_ORDERING_FIELDS, Customer
 from customers.pagination import KeysetPagination
 from customers.query_params import StrictQueryParams
+from customers.permissions import CanViewCustomers
 from customers.selectors import customer_list
 from customers.serializers import CustomerSerializer, TokenObtainRequestSerializer, TokenResponseSerializer
 from customers.services import api_token_issue
@@ -44,6 +45,9 @@ _unauthorized = OpenApiResponse(
     description="Missing, wrong or expired token, or inactive user.", response=_error
 )
 _throttled = OpenApiResponse(description="Too many requests; see the `Retry-After` header.", response=_error)
+_forbidden = OpenApiResponse(
+    description="The user lacks `customers.view_customer` (role `customers`).", response=_error
+)
 
 
 @extend_schema_view(
@@ -55,6 +59,7 @@ _throttled = OpenApiResponse(description="Too many requests; see the `Retry-Afte
             200: CustomerSerializer(many=True),
             400: _validation_error,
             401: _unauthorized,
+            403: _forbidden,
             429: _throttled,
         },
     ),
@@ -63,6 +68,7 @@ _throttled = OpenApiResponse(description="Too many requests; see the `Retry-Afte
         responses={
             200: CustomerSerializer,
             401: _unauthorized,
+            403: _forbidden,
             404: OpenApiResponse(description="No such customer.", response=_error),
             429: _throttled,
         },
@@ -70,6 +76,7 @@ _throttled = OpenApiResponse(description="Too many requests; see the `Retry-Afte
 )
 class CustomerViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[Customer]):
     queryset = customer_list()
+    permission_classes = (CanViewCustomers,)
     serializer_class = CustomerSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = CustomerFilterSet

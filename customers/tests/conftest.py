@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from customers.services import api_token_create
+from customers.services import api_token_create, user_roles_grant
 
 PASSWORD = "correct horse battery staple"
 GENEROUS_RATES = {"user": "100000/hour", "anon": "100000/hour", "token_obtain": "100000/hour"}
@@ -32,7 +32,19 @@ def _test_settings(settings: Any) -> None:
 
 @pytest.fixture
 def user(db: None) -> Any:
-    return get_user_model().objects.create_user(username="alice", password=PASSWORD)
+    """A user with the ``customers`` role (``customers.view_customer``)."""
+    alice = get_user_model().objects.create_user(username="alice", password=PASSWORD)
+    user_roles_grant(user=alice, roles=["customers"])
+    return alice
+
+
+@pytest.fixture
+def outsider(db: None) -> APIClient:
+    """A client whose valid token belongs to a user without any role or staff flag."""
+    nobody = get_user_model().objects.create_user(username="nobody", password=PASSWORD)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=nobody)}")
+    return client
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
 """Read-only API of the audit log: runs, and each run's quarantined records (filter by rule).
 
 Token-authenticated and throttled by the project defaults; cursor-paginated
-(stable while new runs arrive).
+(stable while new runs arrive). Staff or ``etl.view_ingestionrun`` only; partner
+values (quarantined records' raw text and messages, the report's examples) only
+with ``etl.view_quarantinedrecord``; server paths in errors for staff only
+(``customers.permissions``).
 """
 
 from __future__ import annotations
@@ -20,8 +23,12 @@ from rest_framework.response import Response
 
 from customers.pagination import ValidatedPageSize
 from customers.query_params import StrictQueryParams, pagination_query_params
+from customers.permissions import CanViewRuns, can_view_partner_values, without_server_paths
 from etl.models import IngestionRun, QuarantinedRecord
 from etl.quality.run_filters import IngestionRunFilterSet
+
+HIDDEN_REPORT_KEYS = frozenset({"example", "examples"})
+"""Report entries quoting partner values (rule failures' and outliers' examples)."""
 
 RULE_PARAMETER = OpenApiParameter(
     "rule",
@@ -58,7 +65,31 @@ QUARANTINE_PARAMETERS = [
 ]
 
 
+def _user(serializer: serializers.BaseSerializer[Any]) -> Any:
+    request = serializer.context.get("request")
+    return getattr(request, "user", None)
+
+
+def report_without_values(value: Any) -> Any:
+    """The run report minus every example (each quotes a partner's value)."""
+    if isinstance(value, dict):
+        return {k: report_without_values(v) for k, v in value.items() if k not in HIDDEN_REPORT_KEYS}
+    if isinstance(value, list):
+        return [report_without_values(v) for v in value]
+    return value
+
+
 class IngestionRunSerializer(serializers.ModelSerializer[IngestionRun]):
+    def to_representation(self, instance: IngestionRun) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        user = _user(self)
+        if not (user and user.is_staff):
+            data["error_message"] = without_server_paths(data["error_message"])
+            data["warnings"] = [without_server_paths(str(w)) for w in data["warnings"]]
+        if "report" in data and not can_view_partner_values(user):
+            data["report"] = report_without_values(data["report"])
+        return data
+
     class Meta:
         model = IngestionRun
         fields = [
@@ -92,6 +123,15 @@ class IngestionRunDetailSerializer(IngestionRunSerializer):
 
 
 class QuarantinedRecordSerializer(serializers.ModelSerializer[QuarantinedRecord]):
+    """Without ``etl.view_quarantinedrecord``: line and rule codes only (``raw`` null, ``raw_text``
+    and ``messages`` empty): the values are the partner's personal data."""
+
+    def to_representation(self, instance: QuarantinedRecord) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not can_view_partner_values(_user(self)):
+            data.update(raw=None, raw_text="", messages=[])
+        return data
+
     class Meta:
         model = QuarantinedRecord
         fields = ["id", "line_number", "rule_codes", "messages", "raw", "raw_text", "created_at"]
@@ -113,6 +153,7 @@ def quarantine_of_run(*, run: IngestionRun, rule: str | None = None) -> QuerySet
 )
 class IngestionRunViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[IngestionRun]):
     queryset = IngestionRun.objects.all()
+    permission_classes = (CanViewRuns,)
     pagination_class = RunPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = IngestionRunFilterSet
@@ -141,4 +182,5 @@ class IngestionRunViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[Inges
         records = quarantine_of_run(run=self.get_object(), rule=request.query_params.get("rule") or None)
         paginator = QuarantinePagination()
         page = paginator.paginate_queryset(records, request, view=self)
-        return paginator.get_paginated_response(QuarantinedRecordSerializer(page, many=True).data)
+        data = QuarantinedRecordSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from customers.services import api_token_create
+from customers.services import api_token_create, user_roles_grant
 from etl.models import IngestionRun, QuarantinedRecord
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 def api() -> APIClient:
     cache.clear()  # throttle counters from other tests
     user = get_user_model().objects.create_user(username="auditor", password="a long enough password")
+    user_roles_grant(user=user, roles=["operators"])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)}")
     return client

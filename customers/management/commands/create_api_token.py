@@ -1,4 +1,8 @@
-"""``manage.py create_api_token USERNAME``: print one new API token, nothing else (for scripts)."""
+"""``manage.py create_api_token USERNAME [--role R ...]``: print one new API token, nothing else.
+
+``--role`` first grants the user a documented role (``customers``: read customers;
+``operators``: read runs and quarantined partner values), see ``customers.permissions``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from customers.permissions import ROLES
 from customers.services import TokenUserError, api_token_create_for_username
 
 
@@ -14,10 +19,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("username")
+        parser.add_argument(
+            "--role",
+            action="append",
+            default=[],
+            choices=sorted(ROLES),
+            help="Grant this role first (repeatable): customers (GET /api/customers/), "
+            "operators (runs and quarantined partner values).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            token = api_token_create_for_username(username=options["username"])
+            token = api_token_create_for_username(username=options["username"], roles=options["role"])
         except TokenUserError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(token)

@@ -1,0 +1,57 @@
+"""Who may call what: a permission per kind of data, not just "authenticated" (issue #14).
+
+- ``/api/customers/``: ``customers.view_customer`` (role ``customers``).
+- ``/api/ingestion-runs/`` (runs and their quarantine): ``etl.view_ingestionrun``, or any
+  staff user (role ``operators`` grants it).
+- Partner values in runs (quarantined ``raw``/``raw_text``/``messages``, the report's
+  examples): ``etl.view_quarantinedrecord`` (role ``operators``).
+- Error messages name server paths for staff only.
+
+Superusers hold every permission. Roles are groups (:data:`ROLES`), granted with
+``manage.py create_api_token USER --role ...`` or in the admin.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+
+CUSTOMERS_VIEW = "customers.view_customer"
+RUNS_VIEW = "etl.view_ingestionrun"
+PARTNER_VALUES_VIEW = "etl.view_quarantinedrecord"
+
+ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "customers": ("customers-readers", (CUSTOMERS_VIEW,)),
+    "operators": ("etl-operators", (RUNS_VIEW, PARTNER_VALUES_VIEW)),
+}
+"""Role name → (group name, the permissions the group holds)."""
+
+
+class CanViewCustomers(BasePermission):
+    message = "You do not have permission to read customers (needs customers.view_customer)."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm(CUSTOMERS_VIEW))
+
+
+class CanViewRuns(BasePermission):
+    message = "You do not have permission to read ingestion runs (staff, or etl.view_ingestionrun)."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_staff or user.has_perm(RUNS_VIEW)))
+
+
+def can_view_partner_values(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm(PARTNER_VALUES_VIEW))
+
+
+_SERVER_PATH = re.compile(r"(?<![\w:/.~-])(?:~|\.{1,2})?/(?:[^\s/'\"(),]+/)+([^\s/'\"(),:]+)")
+
+
+def without_server_paths(text: str) -> str:
+    """``text`` with every absolute or relative file path cut to its last part (URLs are kept)."""
+    return _SERVER_PATH.sub(lambda m: m.group(1), text)
