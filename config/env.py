@@ -7,6 +7,7 @@ one ``ImproperlyConfigured`` line that names the variable, never a bare
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
@@ -52,6 +53,11 @@ def parse_positive_int(value: str | int) -> int:
     if number < 1:
         raise ValueError("expected an integer >= 1")
     return number
+
+
+def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or networks (``10.0.0.0/8, 127.0.0.1``)."""
+    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in value.split(",") if p.strip())
 
 
 def choice(*allowed: str) -> Callable[[str], str]:

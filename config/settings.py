@@ -351,3 +351,29 @@ import os  # noqa: E402 (kept inside this section)
 from etl.engines.spark.conf import spark_conf_from  # noqa: E402 (pure: no Django, no Spark)
 
 SPARK_CONF: dict[str, str] = spark_conf_from(os.environ)
+
+# --- Security (issue #14) -----------------------------------------------------
+# Client identity behind proxies (customers/throttles.py): X-Forwarded-For is
+# believed only as far as declared proxies reach. NUM_PROXIES=N: N proxies in
+# front of us; or TRUSTED_PROXIES: their addresses/networks. Neither: ignored.
+from config.env import parse_networks  # noqa: E402 (kept inside this section)
+
+NUM_PROXIES: int = env("NUM_PROXIES", "0", int)
+TRUSTED_PROXIES = env("TRUSTED_PROXIES", "", parse_networks)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured(f"NUM_PROXIES: invalid value {NUM_PROXIES}: expected an integer >= 0")
+if NUM_PROXIES and TRUSTED_PROXIES:
+    raise ImproperlyConfigured("NUM_PROXIES and TRUSTED_PROXIES: set one of them, not both")
+
+# Admin (and token) login lockout: django-axes, counting failures per client address.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT: int = env("AXES_FAILURE_LIMIT", "5", parse_positive_int)
+AXES_COOLOFF_TIME: timedelta = env(
+    "AXES_COOLOFF_MINUTES", "60", lambda v: timedelta(minutes=parse_positive_int(v))
+)
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "customers.throttles.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # its own log lines would repeat ours; lockouts are logged as axes.* warnings

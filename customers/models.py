@@ -59,3 +59,16 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} ({self.first_name} {self.last_name})"
+
+
+class ThrottleCounter(models.Model):
+    """An API rate-limit counter when there is no Redis (``customers.throttles``): one row per
+    client and scope, counting the current window; updated by one atomic upsert per request."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    window = models.BigIntegerField(help_text="Window number: seconds since the epoch // its duration.")
+    count = models.IntegerField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count} in window {self.window}"

@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from rest_framework import serializers
+from rest_framework.exceptions import Throttled
 
 from customers.models import Customer
 from etl.schema import load_schema
 
 WRONG_CREDENTIALS = "Unable to log in with the username and password given."
+LOCKED_OUT = "Too many failed logins from this address; try again in {minutes} minutes."
 
 # The API shows every field the schema declares (etl/schemas/customers.yaml),
 # plus where and when each record was loaded.
@@ -49,9 +52,14 @@ class TokenObtainRequestSerializer(serializers.Serializer[None]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # authenticate() is None for an inactive user too: same answer, nothing to probe.
-        user = authenticate(
-            request=self.context.get("request"), username=attrs["username"], password=attrs["password"]
-        )
+        request = self.context.get("request")
+        user = authenticate(request=request, username=attrs["username"], password=attrs["password"])
+        if getattr(request, "axes_locked_out", False):  # django-axes: the admin login's lockout too
+            cooloff = settings.AXES_COOLOFF_TIME
+            raise Throttled(
+                wait=cooloff.total_seconds(),
+                detail=LOCKED_OUT.format(minutes=int(cooloff.total_seconds() // 60)),
+            )
         if user is None:
             raise serializers.ValidationError(WRONG_CREDENTIALS, code="authorization")
         return {"user": user}

@@ -1,25 +1,41 @@
-"""Rate limits, counted in Django's shared cache so every server process sees one count.
+"""Rate limits: who the client is, and one atomic counter per client and window.
 
-Counters live in ``CACHES["default"]``: Redis with ``REDIS_URL`` (atomic
-``INCR``), else the database cache table; never process memory.
+**Client identity** (:func:`client_ip`). ``X-Forwarded-For`` is believed only
+behind a declared proxy: with ``NUM_PROXIES=N`` the client is the address the
+N-th proxy from us saw (the N-th entry from the right); with
+``TRUSTED_PROXIES`` (addresses or networks) the entries are walked from the
+right while they are trusted proxies. Without either (the default) the header
+is ignored and the client is the socket's peer: a header an attacker writes
+cannot buy a fresh budget per request. The admin login's lockout (django-axes)
+uses the same function.
+
+**Counters** (:func:`counter_incr`): per fixed window, one round trip per
+request, atomic under concurrency:
+
+- Redis (``REDIS_URL``): ``INCR`` and ``EXPIREAT`` in one ``MULTI``/``EXEC``
+  pipeline;
+- otherwise PostgreSQL: one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``
+  on ``customers_throttlecounter`` (a row per client and scope, reset when the
+  window changes; old rows purged now and then).
 
 DRF's stock throttles keep a list of every request's timestamp in one cache
 value and write it back (read-modify-write): under concurrency two workers
-overwrite each other's updates, and each request re-pickles up to the whole
-rate's worth of timestamps. These count per fixed window with ``cache.incr``
-instead: O(1) per request and exact on Redis. A window allows at most the
-rate; a client can spend one window's budget at its end and the next one's at
-the start of the next window.
-
-Rates are read per request from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``
-(from ``API_THROTTLE_*``); DRF's classes freeze them at import.
+overwrite each other's updates. A window allows at most the rate; a client can
+spend one window's budget at its end and the next one's at the start of the
+next window. Rates are read per request from
+``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (from ``API_THROTTLE_*``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
-from typing import TYPE_CHECKING
+import random
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.db import connection
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
@@ -27,9 +43,84 @@ if TYPE_CHECKING:  # rest_framework.views imports this module through DEFAULT_TH
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+PURGE_ONE_IN = 1000
+"""About one request in this many also deletes the counters of windows long over (database only)."""
+_UPSERT = """
+INSERT INTO customers_throttlecounter (key, "window", count, expires_at)
+VALUES (%s, %s, 1, to_timestamp(%s))
+ON CONFLICT (key) DO UPDATE SET
+    count = CASE WHEN customers_throttlecounter."window" = EXCLUDED."window"
+                 THEN customers_throttlecounter.count + 1 ELSE 1 END,
+    "window" = EXCLUDED."window",
+    expires_at = EXCLUDED.expires_at
+RETURNING count
+"""
+_PURGE = "DELETE FROM customers_throttlecounter WHERE expires_at < now() - interval '1 day'"
+
+
+@lru_cache(maxsize=1024)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def _trusted(text: str, proxies: tuple[IpNetwork, ...]) -> bool:
+    address = _address(text)
+    return address is not None and any(address in network for network in proxies)
+
+
+def client_ip(request: Any) -> str:
+    """The client's address, believing ``X-Forwarded-For`` only as far as declared proxies reach."""
+    remote = str(request.META.get("REMOTE_ADDR") or "")
+    forwarded = [a.strip() for a in str(request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    proxies: tuple[IpNetwork, ...] = settings.TRUSTED_PROXIES
+    if proxies:
+        hops = [*forwarded, remote]
+        client = remote
+        while len(hops) > 1 and _trusted(hops[-1], proxies):
+            hops.pop()
+            if _address(hops[-1]) is None:  # garbage written by the client: the proxy saw its peer
+                break
+            client = hops[-1]
+        return client
+    count: int = settings.NUM_PROXIES
+    if count == 0 or not forwarded:
+        return remote
+    candidate = forwarded[-min(count, len(forwarded))]
+    return candidate if _address(candidate) is not None else remote
+
+
+def _redis_connection() -> Any | None:
+    if "django_redis" not in settings.CACHES["default"]["BACKEND"]:
+        return None
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
+def counter_incr(*, key: str, window: int, expires_at: float) -> int:
+    """The count of ``key`` in ``window`` after adding this request: one atomic round trip."""
+    redis = _redis_connection()
+    if redis is not None:
+        pipe = redis.pipeline(transaction=True)
+        pipe.incr(f"throttle:{key}:{window}")
+        pipe.expireat(f"throttle:{key}:{window}", math.ceil(expires_at))
+        count, _ = pipe.execute()
+        return int(count)
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT, [key, window, expires_at])
+        (count,) = cursor.fetchone()
+        if random.randrange(PURGE_ONE_IN) == 0:  # noqa: S311 (housekeeping, not security)
+            cursor.execute(_PURGE)
+    return int(count)
+
 
 class WindowCounterThrottle(SimpleRateThrottle):
-    """``num_requests`` per ``duration``-second window, counted with ``cache.incr``."""
+    """``num_requests`` per ``duration``-second window, counted by :func:`counter_incr`."""
 
     num_requests: int | None  # set by SimpleRateThrottle.__init__ from the rate
     duration: int | None
@@ -38,6 +129,9 @@ class WindowCounterThrottle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope or "")
         return None if rate is None else str(rate)
+
+    def get_ident(self, request: Request) -> str:
+        return client_ip(request)
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         if self.rate is None or self.num_requests is None or self.duration is None:
@@ -48,17 +142,8 @@ class WindowCounterThrottle(SimpleRateThrottle):
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.window_end = (window + 1) * self.duration
-        self.key = f"{key}:{window}"
-        return self._count() <= self.num_requests
-
-    def _count(self) -> int:
-        assert self.duration is not None
-        try:
-            return int(self.cache.incr(self.key))
-        except ValueError:  # first request of the window
-            if self.cache.add(self.key, 1, timeout=self.duration + 1):
-                return 1
-            return int(self.cache.incr(self.key))  # another process created it meanwhile
+        count = counter_incr(key=key, window=window, expires_at=self.window_end + 1)
+        return count <= self.num_requests
 
     def wait(self) -> float | None:
         return float(max(1, math.ceil(self.window_end - self.now)))

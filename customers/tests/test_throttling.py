@@ -9,11 +9,17 @@ from typing import Any
 import pytest
 import requests
 from django.core.cache import cache
-from rest_framework.test import APIClient
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework.views import APIView
 
-from customers.services import api_token_create
+from customers.auth import ApiTokenAuthentication
+from customers.services import api_token_create, user_roles_grant
 from customers.tests.conftest import PASSWORD, throttle_rates
 from customers.tests.servers import gunicorn
+from customers.throttles import ApiUserThrottle
 
 URL = "/api/customers/"
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -33,10 +39,10 @@ def test_user_over_its_rate_gets_429_with_retry_after(api: APIClient, settings: 
 def test_users_are_counted_separately(api: APIClient, settings: Any, django_user_model: Any) -> None:
     cache.clear()
     throttle_rates(settings, user="2/day")
+    bob = django_user_model.objects.create_user("bob")
+    user_roles_grant(user=bob, roles=["customers"])
     other = APIClient()
-    other.credentials(
-        HTTP_AUTHORIZATION=f"Token {api_token_create(user=django_user_model.objects.create_user('bob'))}"
-    )
+    other.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=bob)}")
     assert [api.get(URL).status_code for _ in range(3)] == [200, 200, 429]
     assert other.get(URL).status_code == 200
 
@@ -54,6 +60,81 @@ def test_token_endpoint_has_its_own_stricter_rate(user: Any, anon: APIClient, se
     # Still locked out with the right password: guessing cannot continue.
     right = {"username": "alice", "password": PASSWORD}
     assert anon.post("/api/auth/token/", right, format="json").status_code == 429
+
+
+def test_forwarded_for_written_by_the_client_buys_no_extra_attempts(
+    user: Any, anon: APIClient, settings: Any
+) -> None:
+    throttle_rates(settings, token_obtain="2/day")
+    body = {"username": "alice", "password": "guess"}
+    codes = [
+        anon.post("/api/auth/token/", body, format="json", HTTP_X_FORWARDED_FOR=f"10.1.2.{n}").status_code
+        for n in range(3)
+    ]
+    assert codes == [400, 400, 429]
+
+
+def test_behind_a_declared_proxy_each_forwarded_client_has_its_own_budget(
+    user: Any, anon: APIClient, settings: Any
+) -> None:
+    settings.NUM_PROXIES = 1
+    throttle_rates(settings, token_obtain="1/day")
+    body = {"username": "alice", "password": "guess"}
+
+    def attempt(client: str) -> int:
+        forwarded = f"6.6.6.6, {client}"  # the first entry is the client's own invention
+        return anon.post("/api/auth/token/", body, format="json", HTTP_X_FORWARDED_FOR=forwarded).status_code
+
+    assert [attempt("198.51.100.1"), attempt("198.51.100.1"), attempt("198.51.100.2")] == [400, 429, 400]
+
+
+def _authenticated(token: str) -> Request:
+    request = Request(
+        APIRequestFactory().get(URL, HTTP_AUTHORIZATION=f"Token {token}"),
+        authenticators=[ApiTokenAuthentication()],
+    )
+    request.user  # noqa: B018 (authenticate before counting: the token lookup is not the throttle's)
+    return request
+
+
+def _throttle_check(token: str) -> None:
+    assert ApiUserThrottle().allow_request(_authenticated(token), APIView())
+
+
+def test_a_throttle_check_costs_one_database_statement_without_redis(token: str) -> None:
+    _throttle_check(token)  # connection set-up
+    request = _authenticated(token)
+    with CaptureQueriesContext(connection) as queries:
+        assert ApiUserThrottle().allow_request(request, APIView())
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    assert "ON CONFLICT" in queries[0]["sql"]
+
+
+def test_a_throttle_check_costs_one_redis_round_trip(token: str, settings: Any) -> None:
+    _redis_or_skip()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        }
+    }
+    import redis.connection
+
+    _throttle_check(token)  # connects
+    sent: list[Any] = []
+    original = redis.connection.Connection.send_packed_command
+
+    def counting(self: Any, command: Any, check_health: bool = True) -> None:
+        sent.append(command)
+        original(self, command, check_health)
+
+    redis.connection.Connection.send_packed_command = counting  # type: ignore[method-assign]
+    try:
+        _throttle_check(token)
+    finally:
+        redis.connection.Connection.send_packed_command = original  # type: ignore[method-assign]
+    assert len(sent) == 1
 
 
 def _alternate(urls: list[str], token: str, count: int) -> list[int]:
@@ -100,6 +181,15 @@ def test_throttle_count_is_shared_by_two_server_processes_through_redis(user: An
     _two_servers_share_the_count({"REDIS_URL": REDIS_URL}, api_token_create(user=user))
 
 
+def _exactly_the_rate_gets_through(env: dict[str, str], token: str) -> None:
+    env = {"API_THROTTLE_USER": "20/day", **env}
+    with gunicorn(env=env, workers=2) as base, ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(lambda _: _alternate([base], token, 1)[0], range(40)))
+    # Counted atomically, so no update is lost to a concurrent one: exactly the rate gets through.
+    assert codes.count(200) == 20
+    assert codes.count(429) == 20
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_to_two_workers_are_each_counted_once_with_redis(user: Any) -> None:
@@ -108,10 +198,10 @@ def test_concurrent_requests_to_two_workers_are_each_counted_once_with_redis(use
         keys = client.keys("*throttle_*")
         if keys:
             client.delete(*keys)
-    token = api_token_create(user=user)
-    env = {"REDIS_URL": REDIS_URL, "API_THROTTLE_USER": "20/day"}
-    with gunicorn(env=env, workers=2) as base, ThreadPoolExecutor(max_workers=8) as pool:
-        codes = list(pool.map(lambda _: _alternate([base], token, 1)[0], range(40)))
-    # Counted with INCR, so no update is lost to a concurrent one: exactly the rate gets through.
-    assert codes.count(200) == 20
-    assert codes.count(429) == 20
+    _exactly_the_rate_gets_through({"REDIS_URL": REDIS_URL}, api_token_create(user=user))
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_to_two_workers_are_each_counted_once_without_redis(user: Any) -> None:
+    _exactly_the_rate_gets_through({"REDIS_URL": ""}, api_token_create(user=user))
