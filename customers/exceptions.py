@@ -1,4 +1,5 @@
-"""The API's exception handler: DRF's, plus a JSON ``503`` with ``Retry-After`` while the database is down.
+"""The API's exception handler: DRF's, plus a JSON ``503`` with ``Retry-After`` while the database is
+down and a ``400`` for a value the database refuses; and a middleware refusing NUL bytes in URLs.
 
 An outage is not a bug of ours nor of the client's: the client is told to
 retry, and the log gets one line (no traceback, no connection parameters).
@@ -9,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
+from django.http import HttpRequest, JsonResponse
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -18,6 +20,9 @@ log = structlog.get_logger("customers.api")
 
 DATABASE_UNAVAILABLE = "The service is temporarily unavailable (database unreachable); retry later."
 RETRY_AFTER_SECONDS = 30
+BAD_VALUE = "A value in the request cannot be used (the database refused it); check the parameters."
+NUL_IN_PATH = "Not found: the path holds a NUL character (%00)."
+NUL_IN_VALUE = "Remove the NUL character (%00): no value can contain one."
 
 
 def _first_line(exc: BaseException) -> str:
@@ -34,4 +39,24 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+    if isinstance(exc, DataError):  # a value only the database could judge (out of range, bad text)
+        log.warning("api.bad_value", error=_first_line(exc))
+        return Response({"detail": BAD_VALUE}, status=status.HTTP_400_BAD_REQUEST)
     return exception_handler(exc, context)
+
+
+def nul_rejecting_middleware(get_response: Any) -> Any:
+    """A NUL byte in the URL is answered before any view: no text value can hold one (PostgreSQL
+    refuses it). In the path: 404 (nothing is named so); in a parameter: 400 naming it."""
+
+    def middleware(request: HttpRequest) -> Any:
+        if "\x00" in request.path:
+            return JsonResponse({"detail": NUL_IN_PATH}, status=404)
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            bad = sorted(name for name, values in request.GET.lists() if any("\x00" in v for v in values))
+            bad += sorted(name for name in request.GET if "\x00" in name)
+            if bad:
+                return JsonResponse({name: [NUL_IN_VALUE] for name in bad}, status=400)
+        return get_response(request)
+
+    return middleware

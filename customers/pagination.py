@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import BasePagination
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import BasePagination, Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from customers.keyset import (
+    INVALID_CURSOR,
     KeysetError,
     Ordering,
     cursor_decode,
@@ -170,3 +171,29 @@ class KeysetPagination(BasePagination):
                 "schema": {"type": "string", "enum": choices, "default": default},
             },
         ]
+
+
+BIGINT_MAX = 2**63 - 1
+
+
+class IdCursorPagination(CursorPagination):
+    """DRF's cursor pagination over ``id``/``-id``, refusing a forged cursor with a 400.
+
+    DRF's cursors are base64 of ``o=&r=&p=``, unsigned: ``p`` goes into the query
+    as it is, so ``p=abc`` used to reach the database and end in a 500. Here the
+    position must be an integer in the ``bigint`` range, and any bad cursor is
+    ``400 {"cursor": [INVALID_CURSOR]}`` (like the customers list), not DRF's 404.
+    """
+
+    ordering = "-id"
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        try:
+            cursor = super().decode_cursor(request)
+        except (NotFound, UnicodeError) as exc:  # UnicodeError: non-ASCII text in the cursor
+            raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]}) from exc
+        if cursor is not None and cursor.position is not None:
+            text = str(cursor.position)
+            if not text.lstrip("-").isdigit() or not text.isascii() or abs(int(text)) > BIGINT_MAX:
+                raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]})
+        return cursor

@@ -18,8 +18,8 @@ from customers.auth import ApiTokenAuthentication
 from customers.filters import CustomerFilterSet
 from customers.models import KEYSET_ORDERING_FIELDS, Customer
 from customers.pagination import KeysetPagination
-from customers.query_params import StrictQueryParams
 from customers.permissions import CanViewCustomers
+from customers.query_params import StrictQueryParams
 from customers.selectors import customer_list
 from customers.serializers import CustomerSerializer, TokenObtainRequestSerializer, TokenResponseSerializer
 from customers.services import api_token_issue

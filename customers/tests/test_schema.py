@@ -61,7 +61,7 @@ def test_customer_list_documents_every_query_parameter(schema: dict[str, Any]) -
     ordering = parameters["ordering"]["schema"]
     assert set(ordering["enum"]) == {name for f in ORDERING_FIELDS for name in (f, f"-{f}")}
     assert ordering["default"] == "-ingested_at"
-    assert set(operation["responses"]) == {"200", "400", "401", "429"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "429"}
     page = schema["components"]["schemas"][
         operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     ]

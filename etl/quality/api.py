@@ -9,6 +9,7 @@ with ``etl.view_quarantinedrecord``; server paths in errors for staff only
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -17,13 +18,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from customers.pagination import ValidatedPageSize
-from customers.query_params import StrictQueryParams, pagination_query_params
+from customers.pagination import IdCursorPagination, ValidatedPageSize
 from customers.permissions import CanViewRuns, can_view_partner_values, without_server_paths
+from customers.query_params import StrictQueryParams, pagination_query_params
 from etl.models import IngestionRun, QuarantinedRecord
 from etl.quality.run_filters import IngestionRunFilterSet
 
@@ -37,14 +38,26 @@ RULE_PARAMETER = OpenApiParameter(
 )
 
 
-class RunPagination(ValidatedPageSize, CursorPagination):
+RULE_CODE = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
+UNKNOWN_RULE = "Enter a rule code such as email.pattern (lower-case letters, digits, '_' and '.')."
+
+
+def rule_param(request: Request) -> str | None:
+    """The ``rule`` filter, if any; a value no rule code can have is a 400 (it never reaches SQL)."""
+    rule = request.query_params.get("rule") or None
+    if rule is not None and (len(rule) > 100 or not RULE_CODE.fullmatch(rule)):
+        raise ValidationError({"rule": [UNKNOWN_RULE]})
+    return rule
+
+
+class RunPagination(ValidatedPageSize, IdCursorPagination):
     ordering = "-id"
     page_size = 50
     max_page_size = 500
     page_size_query_param = "page_size"
 
 
-class QuarantinePagination(ValidatedPageSize, CursorPagination):
+class QuarantinePagination(ValidatedPageSize, IdCursorPagination):
     ordering = "id"
     page_size = 100
     max_page_size = 1000
@@ -179,7 +192,7 @@ class IngestionRunViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[Inges
         extra_query_params=("rule", *pagination_query_params(QuarantinePagination)),
     )
     def quarantine(self, request: Request, pk: str | None = None) -> Response:
-        records = quarantine_of_run(run=self.get_object(), rule=request.query_params.get("rule") or None)
+        records = quarantine_of_run(run=self.get_object(), rule=rule_param(request))
         paginator = QuarantinePagination()
         page = paginator.paginate_queryset(records, request, view=self)
         data = QuarantinedRecordSerializer(page, many=True, context={"request": request}).data
