@@ -47,6 +47,7 @@ from etl.selectors import run_loaded
 from etl.services import RunCounts, RunOutcome, run_finish, run_record, run_start, runs_fail_stale
 from etl.sources import Source, SourceError
 from etl.sources.audit import source_after_success
+from etl.sources.base import RefusedFileError
 from etl.transform import TransformConfig, frame_check_storable, frame_transform
 
 log = structlog.get_logger("etl.ingest")
@@ -89,6 +90,8 @@ class IngestOptions:
     """Date formats tried after the schema's own (per source)."""
     engine: str = "polars"
     """``polars`` (this process) or ``spark`` (SPARK_MASTER): same stages, same outcome (etl.engines)."""
+    max_bytes: int = 0
+    """Most bytes a file may hold, once decompressed (``INGEST_MAX_BYTES``); 0: no limit."""
 
 
 @dataclass
@@ -170,7 +173,8 @@ def file_checksum(path: Path) -> tuple[str, int]:
 
 
 def stage_read(*, ctx: StageContext, batch_size: int) -> RecordReader:
-    return open_reader(ctx.path, batch_size=batch_size, name=ctx.filename)
+    max_bytes = ctx.options.max_bytes if ctx.options is not None else 0
+    return open_reader(ctx.path, batch_size=batch_size, name=ctx.filename, max_bytes=max_bytes)
 
 
 def stage_map(*, columns: list[str], schema: Schema) -> ColumnMapping:
@@ -424,21 +428,19 @@ def ingest_file(
     flags = {"dry_run": options.dry_run, "forced": options.force}
     try:
         path = stage_fetch(source=source, name=name, work_dir=options.work_dir)
-    except SourceError as exc:  # after the retries, or at once: refused login or host key
-        message = f"{name}: {STAGE_FAILED.format(stage='fetch', problem=_one_line(exc))}"
+    except SourceError as exc:  # after the retries, or at once: refused login, host key or file
+        refused = isinstance(exc, RefusedFileError)  # a symbolic link...: the file itself is bad
+        status = RunStatus.REJECTED if refused else RunStatus.FAILED
+        stage_problem = STAGE_FAILED.format(stage="fetch", problem=_one_line(exc))
+        message = f"{name}: {f'rejected: {_one_line(exc)}' if refused else stage_problem}"
         outcome = RunOutcome(error_message=message, error_trace=traceback.format_exc())
         run = run_record(
-            source=source.kind,
-            filename=name,
-            sha256="",
-            size=None,
-            status=RunStatus.FAILED,
-            outcome=outcome,
-            **flags,
+            source=source.kind, filename=name, sha256="", size=None, status=status, outcome=outcome, **flags
         )
-        alert_run(run=run, cause=AlertCause.FETCH_FAILED, error=exc, stage="fetch")
+        cause = AlertCause.REJECTED if refused else AlertCause.FETCH_FAILED
+        alert_run(run=run, cause=cause, error=exc, stage="fetch")
         return IngestResult(
-            run_id=run.id, status=RunStatus.FAILED, file=name, sha256="", counts=RunCounts(), message=message
+            run_id=run.id, status=status, file=name, sha256="", counts=RunCounts(), message=message
         )
     sha256, size = file_checksum(path)
     ctx = StageContext(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from etl.readers.base import (
+    FILE_TOO_BIG,
     LINE_COLUMN,
     LineFix,
     RawBatch,
@@ -42,13 +43,22 @@ __all__ = [
 ]
 
 
-def open_reader(path: Path, *, batch_size: int, name: str | None = None) -> RecordReader:
-    """The reader for ``path`` (``name`` is the original file name, for suffix-based format hints)."""
+def open_reader(path: Path, *, batch_size: int, name: str | None = None, max_bytes: int = 0) -> RecordReader:
+    """The reader for ``path`` (``name`` is the original file name, for suffix-based format hints).
+
+    ``max_bytes``: most bytes the file may hold once decompressed (0: no limit); reading past it
+    raises :class:`ReadError`, and so does a file larger than that on disk.
+    """
+    size = path.stat().st_size
+    if max_bytes and size > max_bytes:
+        raise ReadError(FILE_TOO_BIG.format(size=size, limit=max_bytes))
     sample, complete = read_sample(path)
     encoding = detect_encoding(sample, complete=complete)
     text = decode_sample(sample, encoding, complete=complete)
     fmt = detect_format(name or path.name, text)
-    info = ReadInfo(format=fmt, encoding=encoding, compression="gzip" if is_gzip(path) else None)
+    info = ReadInfo(
+        format=fmt, encoding=encoding, compression="gzip" if is_gzip(path) else None, max_bytes=max_bytes
+    )
     if fmt == "json":
         return JsonReader(path, info=info, batch_size=batch_size)
     if fmt == "ndjson":

@@ -22,7 +22,10 @@ from etl.readers.texts import (  # noqa: F401  (re-exported: the readers' public
     CODE_JSON,
     CSV_PARSE,
     CSV_RECORD_TOO_LONG,
+    DECOMPRESSED_TOO_BIG,
+    DUPLICATE_HEADER,
     EMPTY_FILE,
+    FILE_TOO_BIG,
     JSON_INVALID,
     JSON_NOT_RECORDS,
     JSON_TRUNCATED,
@@ -90,6 +93,8 @@ class ReadInfo:
     delimiter: str | None = None
     json_path: str | None = None
     warnings: list[str] = field(default_factory=list)
+    max_bytes: int = 0
+    """Most (decompressed) bytes the file may hold; 0: no limit (``INGEST_MAX_BYTES``). Not reported."""
 
     def as_report(self) -> dict[str, Any]:
         return {

@@ -27,6 +27,7 @@ import polars as pl
 from etl.readers.base import (
     CODE_ENCODING,
     CODE_FIELD_COUNT,
+    DUPLICATE_HEADER,
     NO_HEADER,
     LineFix,
     RawBatch,
@@ -55,6 +56,16 @@ def unique_names(names: list[str]) -> list[str]:
         seen[name] = count
         out.append(name if count == 1 else f"{name}_{count}")
     return out
+
+
+def duplicate_header_check(header: list[str]) -> None:
+    """Two fields of one name: which one holds the value? The file is refused, naming the column."""
+    first: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        key = name.strip()
+        if key in first:
+            raise ReadError(DUPLICATE_HEADER.format(column=key, first=first[key], second=position))
+        first[key] = position
 
 
 def set_aside_rows(rows: list[InvalidRow], *, dialect: CsvDialect, first_seq: int) -> list[SetAside]:
@@ -87,6 +98,7 @@ class CsvReader:
         if not header or not any(h.strip() for h in header):
             raise ReadError(NO_HEADER)
         self.header_lines = reader.line_num
+        duplicate_header_check(header)
         self.header = header
         self.columns = unique_names(header)
         self.dialect = CsvDialect(
@@ -106,7 +118,7 @@ class CsvReader:
         return self._scan.block_size
 
     def _open(self) -> IO[bytes]:
-        stream, self._counter, _ = open_bytes(self.path)
+        stream, self._counter, _ = open_bytes(self.path, limit=self.info.max_bytes)
         return stream
 
     def _new_set_aside(self) -> list[SetAside]:
@@ -135,7 +147,7 @@ class CsvReader:
         """Real lines of invalid/blank rows from a stdlib ``csv`` pass; None when none occurred."""
         if not self._invalid_count:
             return None
-        stream, _counter, _ = open_bytes(self.path)
+        stream, _counter, _ = open_bytes(self.path, limit=self.info.max_bytes)
         text = io.TextIOWrapper(stream, encoding=self.info.encoding, errors="replace", newline="")
         with text:
             found = invalid_row_lines(text, dialect=self.dialect, skip_rows=self.header_lines)

@@ -11,7 +11,7 @@ from typing import IO, Any, cast
 
 from charset_normalizer import from_bytes
 
-from etl.readers.base import BINARY_FILE, EMPTY_FILE, UNKNOWN_ENCODING, ReadError
+from etl.readers.base import BINARY_FILE, DECOMPRESSED_TOO_BIG, EMPTY_FILE, UNKNOWN_ENCODING, ReadError
 
 GZIP_MAGIC = b"\x1f\x8b"
 SAMPLE_BYTES = 64 * 1024
@@ -46,17 +46,48 @@ class CountingReader(io.RawIOBase):
         super().close()
 
 
+class LimitedReader(io.RawIOBase):
+    """A decompressed stream that stops with a :class:`ReadError` past ``limit`` bytes: a small
+    ``.gz`` cannot make us read gigabytes (``INGEST_MAX_BYTES``)."""
+
+    def __init__(self, raw: IO[bytes], limit: int) -> None:
+        self._raw = raw
+        self.limit = limit
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        self.count += n
+        if self.count > self.limit:
+            raise ReadError(DECOMPRESSED_TOO_BIG.format(limit=self.limit))
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 def is_gzip(path: Path) -> bool:
     with path.open("rb") as fh:
         return fh.read(2) == GZIP_MAGIC
 
 
-def open_bytes(path: Path) -> tuple[IO[bytes], CountingReader, str | None]:
-    """The file's content as a byte stream (decompressed when gzip), and its byte counter."""
+def open_bytes(path: Path, *, limit: int = 0) -> tuple[IO[bytes], CountingReader, str | None]:
+    """The file's content as a byte stream (decompressed when gzip), and its byte counter.
+
+    ``limit``: most decompressed bytes to read (0: no limit); past it, :class:`ReadError`.
+    """
     counter = CountingReader(path.open("rb"))
     if is_gzip(path):
-        unzipped = gzip.GzipFile(fileobj=io.BufferedReader(counter), mode="rb")
-        return cast(IO[bytes], unzipped), counter, "gzip"
+        unzipped = cast(IO[bytes], gzip.GzipFile(fileobj=io.BufferedReader(counter), mode="rb"))
+        if limit:
+            unzipped = cast(IO[bytes], io.BufferedReader(LimitedReader(unzipped, limit), buffer_size=1 << 20))
+        return unzipped, counter, "gzip"
     return io.BufferedReader(counter, buffer_size=1 << 20), counter, None
 
 

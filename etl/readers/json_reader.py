@@ -278,7 +278,7 @@ class JsonReader(_PeekingReader):
     """A JSON document: ``[...]`` or ``{"key": [...], ...}`` streamed one record at a time."""
 
     def _batches(self) -> Iterator[RawBatch]:
-        stream, self._counter, _ = open_bytes(self.path)
+        stream, self._counter, _ = open_bytes(self.path, limit=self.info.max_bytes)
         # An undecodable byte becomes a lone surrogate: its record is set aside (``take``).
         text = io.TextIOWrapper(stream, encoding=self.info.encoding, errors="surrogateescape", newline="")
         with text:
@@ -376,7 +376,7 @@ class NdjsonReader(_PeekingReader):
     """One JSON object per line; a line that is not one is set aside, the rest load."""
 
     def _lines(self) -> Iterator[tuple[str | None, bytes | str]]:
-        stream, self._counter, _ = open_bytes(self.path)
+        stream, self._counter, _ = open_bytes(self.path, limit=self.info.max_bytes)
         if self.info.encoding in UTF8_FAMILY:
             # Decode line by line: undecodable bytes spoil one line, not the file.
             with stream:

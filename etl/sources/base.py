@@ -29,6 +29,11 @@ class HostKeyError(PermanentSourceError):
     """The SFTP server's host key is unknown or differs from the trusted one."""
 
 
+class RefusedFileError(PermanentSourceError):
+    """The entry is not a regular file (a symbolic link, a folder, a device...): never read or
+    copied; the run is ``rejected`` (the file itself is the problem, issue #14)."""
+
+
 class IncompleteTransferError(SourceError):
     """A download ended before the whole file arrived (retried; never returned as a file)."""
 

@@ -128,6 +128,7 @@ class Command(BaseCommand):
             engine=options["engine"],
             warn_above=options["warn_above"],
             reject_above=options["reject_above"],
+            max_bytes=settings.INGEST_MAX_BYTES,
         )
         try:  # a bad threshold or date format is a usage error, found before any run is recorded
             quality_setup(
@@ -171,8 +172,11 @@ class Command(BaseCommand):
 
     def _files(self, options: dict[str, Any]) -> tuple[Source, list[str]]:
         if options["path"] is not None:
-            path: Path = options["path"].expanduser().resolve()
-            if not path.is_file():
+            given: Path = options["path"].expanduser()
+            # The folder is resolved, never the file itself: a symbolic link is refused by the source
+            # (a rejected run), not followed.
+            path = given.parent.resolve() / given.name
+            if not (path.exists() or path.is_symlink()):
                 raise CommandError(NOT_A_FILE.format(path=path), returncode=EXIT_FAILED)
             return LocalSource(path.parent), [path.name]
         source = source_for(options["source"])
