@@ -252,6 +252,12 @@ INGEST_LOCAL_DIR: Path = env(
 )
 INGEST_WORK_DIR: Path = env("INGEST_WORK_DIR", str(DATA_DIR / "work"), lambda v: Path(v).expanduser())
 INGEST_BATCH_SIZE: int = env("INGEST_BATCH_SIZE", "100000", parse_positive_int)
+# Most bytes a file may hold once decompressed: a larger one is rejected (issue #14). 0: no limit.
+INGEST_MAX_BYTES: int = env("INGEST_MAX_BYTES", str(10 << 30), int)
+# Characters of a quarantined record kept (its start, with the whole one's size and sha256).
+QUARANTINE_RAW_MAX_CHARS: int = env("QUARANTINE_RAW_MAX_CHARS", "4096", parse_positive_int)
+# Most bytes of quarantined records on one API page (the page also stops at page_size rows).
+QUARANTINE_PAGE_MAX_BYTES: int = env("QUARANTINE_PAGE_MAX_BYTES", str(1 << 20), parse_positive_int)
 # Date formats tried after the schema's ISO format (strftime, comma-separated), e.g. %d/%m/%Y.
 INGEST_DATE_FORMATS: list[str] = env_list("INGEST_DATE_FORMATS")
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
+from django.conf import settings
 from django.db import connection
 from psycopg import sql
 
@@ -344,16 +345,31 @@ def customers_diff_staged(*, schema: Schema) -> UpsertCounts:
     return UpsertCounts(inserted=inserted, updated=updated, unchanged=total - inserted - updated)
 
 
-def quarantine_publish(*, run_id: int) -> int:
-    """Copy staged quarantine rows onto the run (inside the publishing transaction)."""
+def quarantine_publish(*, run_id: int, max_chars: int | None = None) -> int:
+    """Copy staged quarantine rows onto the run (inside the publishing transaction).
+
+    A record longer than ``max_chars`` (``QUARANTINE_RAW_MAX_CHARS``; its JSON text when it was
+    parsed) keeps only its first ``max_chars`` characters in ``raw_text`` (``raw`` empty), with
+    the whole record's size in bytes and sha256: one oversized field cannot fill the table or the
+    API's pages.
+    """
+    cap = max_chars or settings.QUARANTINE_RAW_MAX_CHARS
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL(
-                "INSERT INTO {} (run_id, line_number, raw, raw_text, rule_codes, messages, created_at)"
-                " SELECT %s, _line, raw::jsonb, coalesce(raw_text, ''),"
-                " to_jsonb(string_to_array(codes, %s)), to_jsonb(string_to_array(messages, %s)), now()"
-                " FROM {} ORDER BY _line NULLS LAST, seq"
+                "INSERT INTO {} (run_id, line_number, raw, raw_text, raw_truncated, raw_size, raw_sha256,"
+                " rule_codes, messages, created_at)"
+                " SELECT %(run)s, _line,"
+                " CASE WHEN cut THEN NULL ELSE raw::jsonb END,"
+                " CASE WHEN cut THEN left(whole, %(cap)s) ELSE coalesce(raw_text, '') END,"
+                " cut, CASE WHEN cut THEN octet_length(whole) END,"
+                " CASE WHEN cut THEN encode(sha256(convert_to(whole, 'UTF8')), 'hex') ELSE '' END,"
+                " to_jsonb(string_to_array(codes, %(sep)s)),"
+                " to_jsonb(string_to_array(messages, %(sep)s)), now()"
+                " FROM (SELECT *, char_length(whole) > %(cap)s AS cut FROM"
+                "  (SELECT *, coalesce(raw, raw_text, '') AS whole FROM {}) AS staged) AS q"
+                " ORDER BY _line NULLS LAST, seq"
             ).format(_ident(QuarantinedRecord._meta.db_table), _ident(STAGE_QUARANTINE)),
-            [run_id, SEPARATOR, SEPARATOR],
+            {"run": run_id, "cap": cap, "sep": SEPARATOR},
         )
         return cursor.rowcount

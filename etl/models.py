@@ -77,6 +77,16 @@ class QuarantinedRecord(models.Model):
     )
     raw = models.JSONField(null=True, blank=True, help_text="The record as the file had it.")
     raw_text = models.TextField(blank=True, help_text="Raw text when the record could not be parsed.")
+    # A record can be huge (a 50 MB field): only its start is kept (QUARANTINE_RAW_MAX_CHARS, issue #14).
+    raw_truncated = models.BooleanField(
+        default=False, help_text="raw_text holds only the start of the record (raw is then empty)."
+    )
+    raw_size = models.BigIntegerField(
+        null=True, blank=True, help_text="Bytes of the whole record (truncated only)."
+    )
+    raw_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of the whole record (truncated only)."
+    )
     rule_codes = models.JSONField(default=list, help_text='Machine-readable codes, e.g. ["email.pattern"].')
     messages = models.JSONField(default=list, help_text="One human message per failed rule.")
     created_at = models.DateTimeField(auto_now_add=True)

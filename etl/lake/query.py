@@ -23,6 +23,7 @@ from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.expressions.visitors import bind
 from pyiceberg.table import Table
 
+from etl.csv_safe import csv_row
 from etl.lake.catalog import lake_catalog
 from etl.lake.config import NAMESPACE, LakeConfig, lake_config
 from etl.lake.errors import (
@@ -184,8 +185,8 @@ def rows_render(columns: list[str], rows: list[dict[str, Any]], *, fmt: str = "t
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([["" if r[k] is None else _plain(r[k]) for k in columns] for r in rows])
+        writer.writerow(csv_row(list(columns)))
+        writer.writerows([csv_row(["" if r[k] is None else _plain(r[k]) for k in columns]) for r in rows])
         return out.getvalue().rstrip("\n")
     cells = [[("NULL" if r[k] is None else str(_plain(r[k]))) for k in columns] for r in rows]
     widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]

@@ -9,9 +9,11 @@ with ``etl.view_quarantinedrecord``; server paths in errors for staff only
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -58,10 +60,37 @@ class RunPagination(ValidatedPageSize, IdCursorPagination):
 
 
 class QuarantinePagination(ValidatedPageSize, IdCursorPagination):
+    """``page_size`` records, or fewer when they hold more than ``QUARANTINE_PAGE_MAX_BYTES``
+    (always at least one): a page of large records stays small; ``next`` goes on after it."""
+
     ordering = "id"
     page_size = 100
     max_page_size = 1000
     page_size_query_param = "page_size"
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        page = super().paginate_queryset(queryset, request, view)
+        if not page:
+            return page
+        budget, kept = settings.QUARANTINE_PAGE_MAX_BYTES, 0
+        for record in page:
+            budget -= record_bytes(record)
+            if budget < 0 and kept:
+                break
+            kept += 1
+        if kept < len(page):
+            # The next link starts after the last record shown (DRF: the position following the page).
+            self.next_position = self._get_position_from_instance(page[kept], self.ordering)
+            self.page = page = page[:kept]
+            self.has_next = True
+        return page
+
+
+def record_bytes(record: QuarantinedRecord) -> int:
+    """About what ``record`` weighs in a page (its partner text dominates)."""
+    raw = 0 if record.raw is None else len(json.dumps(record.raw, ensure_ascii=False).encode())
+    text = len(record.raw_text.encode()) + sum(len(str(m).encode()) for m in record.messages)
+    return raw + text + 200
 
 
 QUARANTINE_PARAMETERS = [
@@ -147,7 +176,18 @@ class QuarantinedRecordSerializer(serializers.ModelSerializer[QuarantinedRecord]
 
     class Meta:
         model = QuarantinedRecord
-        fields = ["id", "line_number", "rule_codes", "messages", "raw", "raw_text", "created_at"]
+        fields = [
+            "id",
+            "line_number",
+            "rule_codes",
+            "messages",
+            "raw",
+            "raw_text",
+            "raw_truncated",
+            "raw_size",
+            "raw_sha256",
+            "created_at",
+        ]
         read_only_fields = fields
 
 

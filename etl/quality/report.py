@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from etl.csv_safe import csv_row
 from etl.quality import messages as msg
 
 FAILURES_HEADER = ("rule", "failures", "example")
@@ -56,22 +57,25 @@ def _cut(text: str) -> str:
 def quarantine_write_csv(*, rows: Any, path: Path) -> int:
     """Write quarantined records (``QuarantinedRecord`` rows, their ``run`` loaded) as CSV
     for the partner; returns the count. Codes and messages are joined with `` | ``;
-    ``raw`` is the record as the file had it, as JSON."""
+    ``raw`` is the record as the file had it, as JSON. Formula-leading cells are escaped
+    (:mod:`etl.csv_safe`)."""
     count = 0
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(QUARANTINE_CSV_COLUMNS)
         for record in rows:
             writer.writerow(
-                [
-                    record.run_id,
-                    record.run.filename,
-                    "" if record.line_number is None else record.line_number,
-                    " | ".join(record.rule_codes),
-                    " | ".join(record.messages),
-                    "" if record.raw is None else json.dumps(record.raw, ensure_ascii=False),
-                    record.raw_text,
-                ]
+                csv_row(
+                    [
+                        record.run_id,
+                        record.run.filename,
+                        "" if record.line_number is None else record.line_number,
+                        " | ".join(record.rule_codes),
+                        " | ".join(record.messages),
+                        "" if record.raw is None else json.dumps(record.raw, ensure_ascii=False),
+                        record.raw_text,
+                    ]
+                )
             )
             count += 1
     return count
