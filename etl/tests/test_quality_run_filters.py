@@ -11,7 +11,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from customers.pagination import INVALID_PAGE_SIZE
-from customers.services import api_token_create
+from customers.services import api_token_create, user_roles_grant
 from etl.models import IngestionRun, QuarantinedRecord
 from etl.quality.run_filters import INVALID_BOOLEAN
 
@@ -24,6 +24,7 @@ MONDAY = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 def api() -> APIClient:
     cache.clear()  # throttle counters from other tests
     user = get_user_model().objects.create_user(username="operator", password="a long enough password")
+    user_roles_grant(user=user, roles=["operators"])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)}")
     return client
