@@ -17,6 +17,9 @@ class LakeStatus(models.TextChoices):
     """Outcome of the lake step (issue #7), which runs after the PostgreSQL commit."""
 
     NOT_RUN = "", "Not run"
+    PENDING = "pending"
+    """Written in the load's own transaction: the lake step is owed. A process killed before doing
+    it leaves this; the next ingest or ``lake sync`` completes it (issue #14)."""
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     REPAIRED = "repaired"

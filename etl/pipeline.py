@@ -17,6 +17,7 @@ of ours or of the infrastructure; the trace is on the run).
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -107,6 +108,8 @@ class StageContext:
     options: IngestOptions | None = None
     stage: str = "fetch"
     """The stage running now (named in failure messages)."""
+    hooks: list[PipelineHook] = field(default_factory=list)
+    """The ingest's hooks (``in_commit`` runs inside the publishing transaction)."""
 
 
 @dataclass
@@ -144,9 +147,17 @@ class StageQuality:
 
 
 class PipelineHook(Protocol):
+    def recover(self, ctx: StageContext) -> None:
+        """At the start of every ingest (skipped ones too), under the file's lock: finish what a
+        killed ingest left owed (the lake completes its pending runs)."""
+
     def after_fetch(self, ctx: StageContext) -> None: ...
 
     def on_batch(self, ctx: StageContext, *, raw: pl.DataFrame, valid: pl.DataFrame) -> None: ...
+
+    def in_commit(self, ctx: StageContext) -> None:
+        """Inside the publishing transaction, before the run's status is written (the lake marks
+        its step pending: committed with the load, or not at all)."""
 
     def after_commit(self, ctx: StageContext) -> None: ...
 
@@ -385,6 +396,8 @@ def stage_publish(
         timings["upsert"] = round(time.monotonic() - mark, 3)
         counts.inserted, counts.updated, counts.unchanged = upsert.inserted, upsert.updated, upsert.unchanged
         stored = load.quarantine_publish(run_id=ctx.run.id)
+        for hook in ctx.hooks:
+            hook.in_commit(ctx)
         run_finish(run=ctx.run, status=RunStatus.SUCCEEDED, outcome=outcome)
     quality_alert(run=ctx.run, verdict=verdict)
     return outcome, stored
@@ -444,7 +457,7 @@ def ingest_file(
         )
     sha256, size = file_checksum(path)
     ctx = StageContext(
-        source=source.kind, filename=name, path=path, sha256=sha256, size=size, options=options
+        source=source.kind, filename=name, path=path, sha256=sha256, size=size, options=options, hooks=hooks
     )
     waiting = partial_log("ingest.waiting_for_lock", file=name, sha256=sha256)
     with load.advisory_lock(sha256=sha256, on_wait=waiting):
@@ -452,6 +465,8 @@ def ingest_file(
         if stale:
             log.warning("ingest.stale_runs_failed", run_ids=stale)
         spark_stages_drop_orphans()
+        for hook in hooks:
+            hook.recover(ctx)
         previous = run_loaded(sha256=sha256) if not (options.force or options.dry_run) else None
         if previous is not None:
             message = SKIPPED_MESSAGE.format(run_id=previous)
@@ -493,17 +508,32 @@ def ingest_file(
             return _result(ctx, status=RunStatus.FAILED, counts=outcome.counts, message=message)
         finally:
             load.staging_drop()
-    for hook in hooks:
-        try:
-            hook.after_commit(ctx)
-        except Exception as exc:  # the load is committed; a lake problem is a warning on the run
-            log.warning("ingest.hook_failed", file=name, run_id=ctx.run.id, error=_one_line(exc))
-            ctx.run.warnings = [*ctx.run.warnings, f"after commit: {_one_line(exc)}"]
-            ctx.run.save(update_fields=["warnings"])
+        # Still under the file's lock: while it is held, the run's pending lake step is its own.
+        _after_commit(ctx, hooks=hooks)
     if not options.dry_run:
         source_after_success(source=source, run=ctx.run)
     log.info("ingest.done", file=name, run_id=ctx.run.id, status=ctx.run.status, **outcome.counts.as_dict())
     return _result(ctx, status=RunStatus.SUCCEEDED, counts=outcome.counts)
+
+
+PAUSE_AFTER_COMMIT_ENV = "ETL_TEST_PAUSE_AFTER_COMMIT"
+"""Tests only (etl/tests/test_lake_pending.py): a file path; once the load is committed the
+process writes it and waits, so the test can kill it before the lake step. Unset in production."""
+
+
+def _after_commit(ctx: StageContext, *, hooks: list[PipelineHook]) -> None:
+    assert ctx.run is not None
+    marker = os.environ.get(PAUSE_AFTER_COMMIT_ENV)
+    if marker:
+        Path(marker).write_text(str(ctx.run.id))
+        time.sleep(120)
+    for hook in hooks:
+        try:
+            hook.after_commit(ctx)
+        except Exception as exc:  # the load is committed; a lake problem is a warning on the run
+            log.warning("ingest.hook_failed", file=ctx.filename, run_id=ctx.run.id, error=_one_line(exc))
+            ctx.run.warnings = [*ctx.run.warnings, f"after commit: {_one_line(exc)}"]
+            ctx.run.save(update_fields=["warnings"])
 
 
 def partial_log(event: str, **fields: Any) -> Callable[[], None]:

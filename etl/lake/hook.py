@@ -8,8 +8,13 @@ the etl app's ``ready``). The three calls mirror the flow of one file:
 - ``on_batch``: each batch's loadable records, with the file's unknown extra
   columns joined back by line, are spooled as Parquet in the work folder
   (bounded memory whatever the file size).
+- ``in_commit``: the run's ``lake_status`` becomes ``pending`` in the load's own
+  transaction: a process killed after the commit leaves the lake step owed,
+  never forgotten;
 - ``after_commit``: :func:`lake_publish_run` (processed/ and curated/); it
-  never raises and records its outcome on the run.
+  never raises and records its outcome on the run;
+- ``recover``: at the start of every ingest (skipped ones too), completes the
+  pending runs whose ingest died (:func:`lake_pending_complete`).
 """
 
 from __future__ import annotations
@@ -70,11 +75,30 @@ class LakeHook:
         self._failed: dict[int, str] = {}
         """Run id → why its processed records could not be spooled."""
 
+    def _spool_root(self, ctx: Any) -> Path:
+        return (
+            Path(ctx.options.work_dir if ctx.options is not None else settings.INGEST_WORK_DIR)
+            / ".lake-spool"
+        )
+
     def _spool(self, ctx: Any) -> Path:
-        return Path(ctx.options.work_dir) / ".lake-spool" / f"run-{ctx.run.pk}"
+        return self._spool_root(ctx) / f"run-{ctx.run.pk}"
 
     def _publishes(self, ctx: Any) -> bool:
         return ctx.run is not None and not (ctx.options is not None and ctx.options.dry_run)
+
+    def recover(self, ctx: Any) -> None:
+        if not settings.LAKE_ENABLED:
+            return
+        from etl.lake.sync import lake_pending_complete
+
+        lake_pending_complete(spool_root=self._spool_root(ctx))
+
+    def in_commit(self, ctx: Any) -> None:
+        if settings.LAKE_ENABLED and self._publishes(ctx):
+            from etl.models import LakeStatus
+
+            ctx.run.lake_status = LakeStatus.PENDING  # saved with the run's status, same transaction
 
     def after_fetch(self, ctx: Any) -> None:
         if not settings.LAKE_ENABLED:
@@ -93,14 +117,19 @@ class LakeHook:
             self._spools_clear(self._spool(ctx).parent)
 
     def _spools_clear(self, folder: Path) -> None:
-        """Drop the spools of runs that are over (rejected and failed runs never publish theirs)."""
+        """Drop the spools of runs that are over (rejected and failed runs never publish theirs;
+        a pending run's spool is kept for its lake step)."""
         if not folder.is_dir():
             return
-        from etl.models import IngestionRun, RunStatus
+        from django.db.models import Q
+
+        from etl.models import IngestionRun, LakeStatus, RunStatus
 
         ids = {int(p.name.removeprefix("run-")): p for p in folder.glob("run-*") if p.name[4:].isdigit()}
         running = set(
-            IngestionRun.objects.filter(pk__in=ids, status=RunStatus.RUNNING).values_list("pk", flat=True)
+            IngestionRun.objects.filter(pk__in=ids)
+            .filter(Q(status=RunStatus.RUNNING) | Q(lake_status=LakeStatus.PENDING))
+            .values_list("pk", flat=True)
         )
         for run_id, path in ids.items():
             if run_id not in running:

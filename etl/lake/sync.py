@@ -10,6 +10,7 @@ committed and never undoes it: its outcome is recorded on the run
 from __future__ import annotations
 
 import contextlib
+import shutil
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from etl.lake.tables import (
     table_ensure,
 )
 from etl.lake.zones import lake_processed_upload, lake_processed_write
+from etl.load import lock_is_free
 from etl.models import IngestionRun, LakeStatus, RunStatus
 
 log = structlog.get_logger(__name__)
@@ -73,10 +75,19 @@ def _writer_lock() -> Iterator[None]:
 
 
 def _failed_runs(*, exclude: int | None = None) -> list[int]:
-    runs = IngestionRun.objects.filter(lake_status=LakeStatus.FAILED)
+    """Runs whose lake step must be redone: failed ones, and pending ones whose ingest died.
+
+    A live ingest holds its file's advisory lock until its lake step is done, so a pending
+    run whose lock is free was killed after its commit (or is ours: we hold that lock).
+    """
+    runs = IngestionRun.objects.filter(lake_status__in=[LakeStatus.FAILED, LakeStatus.PENDING])
     if exclude is not None:
         runs = runs.exclude(pk=exclude)
-    return list(runs.order_by("id").values_list("id", flat=True))
+    return [
+        run_id
+        for run_id, status, sha256 in runs.order_by("id").values_list("id", "lake_status", "sha256")
+        if status == LakeStatus.FAILED or lock_is_free(sha256=sha256)
+    ]
 
 
 def _publish(
@@ -192,6 +203,41 @@ def lake_step_failed(*, run: IngestionRun, error: str) -> LakeOutcome:
     run.lake_status, run.lake_error = LakeStatus.FAILED, message
     run.save(update_fields=["lake_status", "lake_error"])
     return LakeOutcome(status=LakeStatus.FAILED, error=message)
+
+
+def lake_pending_complete(*, spool_root: Path | None = None, config: LakeConfig | None = None) -> list[int]:
+    """Complete the lake step of runs left ``pending`` by a killed ingest; their ids. Never raises.
+
+    Their processed records still spooled under ``spool_root`` go to processed/; curated/ is
+    rebuilt from PostgreSQL (the source of truth) in one snapshot per table. On failure the
+    runs stay pending for the next command.
+    """
+    pending = [
+        run_id
+        for run_id, sha256 in IngestionRun.objects.filter(lake_status=LakeStatus.PENDING)
+        .order_by("id")
+        .values_list("id", "sha256")
+        if lock_is_free(sha256=sha256)
+    ]
+    if not pending:
+        return []
+    config = config or lake_config()
+    try:
+        with _writer_lock():
+            for run_id in pending:
+                parts = sorted((spool_root / f"run-{run_id}").glob("part-*.parquet")) if spool_root else []
+                if parts:
+                    lake_processed_upload(run_id=run_id, parts=parts, config=config)
+            outcome = _publish(config=config, run=None, keys=None, repair=_failed_runs())
+    except Exception as exc:
+        log.error("lake.pending_failed", run_ids=pending, error=redact(f"{type(exc).__name__}: {exc}"))
+        return []
+    IngestionRun.objects.filter(pk__in=outcome.repaired_runs).update(lake_status=LakeStatus.REPAIRED)
+    for run_id in pending:
+        if spool_root is not None:
+            shutil.rmtree(spool_root / f"run-{run_id}", ignore_errors=True)
+    log.warning("lake.pending_completed", run_ids=pending, snapshot_id=outcome.snapshot_id)
+    return pending
 
 
 def lake_sync(*, config: LakeConfig | None = None) -> LakeOutcome:

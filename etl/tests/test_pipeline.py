@@ -224,11 +224,18 @@ class RecordingHook:
         self.rows = 0
         self.fail_after_commit = fail_after_commit
 
+    def recover(self, ctx: StageContext) -> None:
+        self.calls.append(f"recover:{ctx.run is None}")
+
     def after_fetch(self, ctx: StageContext) -> None:
         self.calls.append(f"after_fetch:{ctx.path.exists()}")
 
     def on_batch(self, ctx: StageContext, *, raw: pl.DataFrame, valid: pl.DataFrame) -> None:
         self.rows += valid.height
+
+    def in_commit(self, ctx: StageContext) -> None:
+        assert ctx.run is not None
+        self.calls.append(f"in_commit:{ctx.run.status}")  # before the status is written
 
     def after_commit(self, ctx: StageContext) -> None:
         assert ctx.run is not None
@@ -241,7 +248,7 @@ def test_hooks_see_fetch_batches_and_commit(tmp_path: Path) -> None:
     hook = RecordingHook()
     source = inbox_with(tmp_path, SAMPLE)
     ingest_file(source=source, name=SAMPLE.name, options=options_for(tmp_path), hooks=[hook])
-    assert hook.calls == ["after_fetch:True", "after_commit:succeeded"]
+    assert hook.calls == ["recover:True", "after_fetch:True", "in_commit:running", "after_commit:succeeded"]
     assert hook.rows == 100
 
 
