@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+from rest_framework.request import Request
 
 from customers.models import Customer
 from customers.selectors import SEARCH_MIN_LENGTH, SearchTermError, customer_search, search_term_check
@@ -135,3 +141,60 @@ class CustomerFilterSet(django_filters.FilterSet):
 
     def filter_search(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
         return customer_search(queryset=queryset, term=value)
+
+
+class PrebuiltFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, minus building a FilterSet and a form class on every request.
+
+    ``DjangoFilterBackend`` deep-copies every filter, builds a form class with
+    ``type()`` and a form per request: a millisecond before the query even for
+    a request without filters. Here each FilterSet class is built once
+    (:func:`_prebuilt`) and only the parameters present are cleaned, by the
+    very filters and form fields django-filter would use, then applied in
+    declaration order. Same rows, same 400 body (each bad parameter named).
+
+    A FilterSet used with it must keep no request state: a ``method=`` filter
+    gets the prebuilt instance (``self.request`` is None), and a form-level
+    ``clean()`` is not run. drf-spectacular documents it as django-filter's.
+    """
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
+            return queryset
+        return filterset_apply(
+            filterset_class=filterset_class, params=request.query_params, queryset=queryset
+        )
+
+
+@functools.cache
+def _prebuilt(filterset_class: Any) -> django_filters.FilterSet:
+    prebuilt = filterset_class(queryset=filterset_class._meta.model._default_manager.none())
+    for filter_ in prebuilt.filters.values():
+        filter_.field  # noqa: B018  (builds and caches the form field now, not on a first request)
+    return prebuilt
+
+
+def filterset_apply(*, filterset_class: Any, params: QueryDict, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """``queryset`` filtered by the parameters of ``params`` that ``filterset_class`` declares; 400 if bad."""
+    prebuilt = _prebuilt(filterset_class)
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, list[ErrorDetail]] = {}
+    for name, filter_ in prebuilt.filters.items():
+        field = filter_.field
+        if not any(key in params for key in _query_names(name, field)):
+            continue
+        try:
+            cleaned[name] = field.clean(field.widget.value_from_datadict(params, {}, name))
+        except forms.ValidationError as exc:  # as django-filter words it: message and code kept
+            errors[name] = [ErrorDetail(e.message % (e.params or ()), code=e.code) for e in exc.error_list]
+    if errors:
+        raise serializers.ValidationError(errors)
+    for name, value in cleaned.items():
+        queryset = prebuilt.filters[name].filter(queryset, value)
+    return queryset
+
+
+def _query_names(name: str, field: forms.Field) -> tuple[str, ...]:
+    suffixes = getattr(field.widget, "suffixes", None)  # a range widget reads name_min, name_max ...
+    return tuple(f"{name}_{suffix}" if suffix else name for suffix in suffixes) if suffixes else (name,)

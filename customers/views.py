@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from knox.models import AuthToken
@@ -15,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from customers.auth import ApiTokenAuthentication
-from customers.filters import CustomerFilterSet
+from customers.filters import CustomerFilterSet, PrebuiltFilterBackend
 from customers.models import KEYSET_ORDERING_FIELDS, Customer
 from customers.pagination import KeysetPagination
 from customers.permissions import CanViewCustomers
@@ -78,7 +77,7 @@ class CustomerViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[Customer]
     queryset = customer_list()
     permission_classes = (CanViewCustomers,)
     serializer_class = CustomerSerializer
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [PrebuiltFilterBackend]
     filterset_class = CustomerFilterSet
     pagination_class = KeysetPagination
     ordering_fields = ORDERING_FIELDS

@@ -6,10 +6,17 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
+from django.http import QueryDict
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
 
+from customers.filters import CustomerFilterSet, PrebuiltFilterBackend
 from customers.models import Customer
+from customers.selectors import customer_list
 from customers.tests.factories import INGESTED_AT, customer_build
+from customers.views import CustomerViewSet
 
 URL = "/api/customers/"
 
@@ -141,3 +148,51 @@ def test_original_date_names_give_the_same_rows_as_the_timestamp_filters(
     assert original == _ids(
         api, {"ingested_after": f"{start}T00:00:00Z", "ingested_before": f"{end}T23:59:59.999999Z"}
     )
+
+
+EQUIVALENCE_CASES = [
+    "",
+    "country=usa",
+    "country=usa&city=boston&company=acme%20corp",
+    "subscription_date_after=2020-01-01&subscription_date_before=2022-06-30",
+    "ingested_after=2026-01-15T10:30:00%2B01:00&ingested_before=2026-01-15T09:30:00",
+    "start_date=2026-01-15&end_date=2026-01-17",
+    "search=lyo",
+    "country=&city=%20",
+    "subscription_date_after=13/45/2021&ingested_before=yesterday&search=al",
+    "end_date=9999-12-31",
+]
+
+
+@pytest.mark.parametrize("query", EQUIVALENCE_CASES)
+def test_prebuilt_backend_filters_and_refuses_exactly_as_django_filter_does(
+    rows: dict[str, Customer], query: str
+) -> None:
+    request = Request(APIRequestFactory().get(URL, QueryDict(query)))
+    view = CustomerViewSet()
+
+    def outcome(backend: Any) -> Any:
+        try:
+            filtered = backend.filter_queryset(request, customer_list(), view)
+            return sorted(filtered.values_list("pk", flat=True))
+        except ValidationError as exc:
+            return exc.detail
+
+    assert outcome(PrebuiltFilterBackend()) == outcome(DjangoFilterBackend())
+
+
+def test_no_filterset_is_built_per_request(
+    api: APIClient, rows: dict[str, Customer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.get(URL, {"country": "usa"})  # the one FilterSet per class may be built here
+    built: list[object] = []
+    original = CustomerFilterSet.__init__
+
+    def counting(self: CustomerFilterSet, *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CustomerFilterSet, "__init__", counting)
+    for params in ({"country": "usa"}, {"search": "lyon"}, {}):
+        assert api.get(URL, params).status_code == 200
+    assert built == []

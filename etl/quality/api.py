@@ -15,7 +15,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, viewsets
@@ -24,6 +23,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from customers.filters import PrebuiltFilterBackend
 from customers.pagination import IdCursorPagination, ValidatedPageSize
 from customers.permissions import CanViewRuns, can_view_partner_values, without_server_paths
 from customers.query_params import StrictQueryParams, pagination_query_params
@@ -208,7 +208,7 @@ class IngestionRunViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[Inges
     queryset = IngestionRun.objects.all()
     permission_classes = (CanViewRuns,)
     pagination_class = RunPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [PrebuiltFilterBackend]
     filterset_class = IngestionRunFilterSet
 
     def get_serializer_class(self) -> Any:
