@@ -14,6 +14,7 @@ btree serves both directions); a page boundary on a NULL value is handled by
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,14 +134,13 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def cursor_encode(*, ordering: Ordering, row: models.Model, forward: bool) -> str:
-    """An opaque, signed token for the page after (or before) ``row``."""
-    payload = {
-        "o": ordering.param,
-        "v": _json_value(getattr(row, ordering.field)),
-        "i": row.pk,
-        "f": forward,
-    }
+def cursor_encode(*, ordering: Ordering, row: models.Model | Mapping[str, Any], forward: bool) -> str:
+    """A signed token for the page after (or before) ``row``: a model or a ``values()`` dict with "pk"."""
+    if isinstance(row, Mapping):
+        value, pk = row[ordering.field], row["pk"]
+    else:
+        value, pk = getattr(row, ordering.field), row.pk
+    payload = {"o": ordering.param, "v": _json_value(value), "i": pk, "f": forward}
     return signing.dumps(payload, salt=CURSOR_SALT, compress=True)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from knox.models import AuthToken
@@ -20,7 +21,12 @@ from customers.pagination import KeysetPagination
 from customers.permissions import CanViewCustomers
 from customers.query_params import StrictQueryParams
 from customers.selectors import customer_list
-from customers.serializers import CustomerSerializer, TokenObtainRequestSerializer, TokenResponseSerializer
+from customers.serializers import (
+    CUSTOMER_FIELDS,
+    CustomerSerializer,
+    TokenObtainRequestSerializer,
+    TokenResponseSerializer,
+)
 from customers.services import api_token_issue
 from customers.throttles import ApiAnonThrottle, TokenObtainThrottle
 
@@ -83,6 +89,11 @@ class CustomerViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[Customer]
     ordering_fields = ORDERING_FIELDS
     default_ordering = DEFAULT_ORDERING
     lookup_field = "customer_id"
+
+    def get_queryset(self) -> QuerySet[Customer]:
+        queryset = super().get_queryset()
+        # A page's rows as dicts: building 20 to 200 model instances per request cost more than the query.
+        return queryset.values("pk", *CUSTOMER_FIELDS) if self.action == "list" else queryset
 
 
 @extend_schema(

@@ -109,4 +109,13 @@ def test_fast_rendering_equals_drf_field_rendering(db: None, offset_hours: int) 
     for row in rows:
         row.save()
         row.refresh_from_db()
-    assert CustomerSerializer(rows, many=True).data == _PlainCustomerSerializer(rows, many=True).data
+    expected = _PlainCustomerSerializer(rows, many=True).data
+    assert CustomerSerializer(rows, many=True).data == expected
+    as_dicts = Customer.objects.order_by("pk").values("pk", *CUSTOMER_FIELDS)  # what a list page reads
+    assert CustomerSerializer(as_dicts, many=True).data == expected
+
+
+def test_a_listed_customer_reads_exactly_as_its_detail(api: APIClient) -> None:
+    customers_create(5)
+    for row in api.get("/api/customers/").json()["results"]:
+        assert api.get(f"/api/customers/{row['customer_id']}/").json() == row
