@@ -10,11 +10,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from customers.auth import ApiTokenAuthentication, auth_tokens_with_user
 from customers.serializers import WRONG_CREDENTIALS
 from customers.services import INACTIVE_USER, UNKNOWN_USER, api_token_create
 from customers.tests.conftest import PASSWORD
@@ -173,3 +175,47 @@ def test_authenticating_reads_only_the_presented_token(api: APIClient, user: Any
     with CaptureQueriesContext(connection) as captured:
         api.get(URL)
     assert not [q for q in captured if 'FROM "knox_authtoken" WHERE "knox_authtoken"."user_id"' in q["sql"]]
+
+
+def _token_view(auth_token: Any) -> tuple[Any, ...]:
+    user = auth_token.user
+    return (auth_token.pk, auth_token.digest, auth_token.expiry, user.pk, user.username, user.is_active)
+
+
+def test_the_token_lookup_reads_what_knox_reads(user: Any) -> None:
+    other = get_user_model().objects.create_user(username="bob", password=PASSWORD, is_active=False)
+    tokens = [api_token_create(user=user), api_token_create(user=user), api_token_create(user=other)]
+    for token in tokens:
+        key = token[:15]
+        knox_reads = AuthToken.objects.filter(token_key=key).select_related("user")
+        assert [_token_view(t) for t in auth_tokens_with_user(token_key=key)] == [
+            _token_view(t) for t in knox_reads
+        ]
+    assert auth_tokens_with_user(token_key="0" * 15) == []
+
+
+def test_authenticating_is_one_query_and_compiles_no_queryset(
+    user: Any, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled: list[object] = []
+    original = SQLCompiler.as_sql
+
+    def counting(self: SQLCompiler, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    with CaptureQueriesContext(connection) as captured:
+        authenticated, auth_token = ApiTokenAuthentication().authenticate_credentials(token.encode())
+    assert len(captured) == 1
+    assert compiled == []
+    assert authenticated == user
+    assert auth_token.token_key == token[:15]
+
+
+def test_a_forged_token_sharing_the_key_neither_passes_nor_blocks_the_real_one(user: Any, token: str) -> None:
+    intruder = get_user_model().objects.create_user(username="mallory", password=PASSWORD)
+    expiry = timezone.now() + dt.timedelta(hours=1)
+    AuthToken(user=intruder, token_key=token[:15], digest="0" * 128, expiry=expiry).save()
+    assert ApiTokenAuthentication().authenticate_credentials(token.encode())[0] == user
+    _assert_json_401(_client(token[:15] + "0" * (len(token) - 15)).get(URL))
