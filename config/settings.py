@@ -206,6 +206,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # orjson: the bytes DRF's JSONRenderer writes, for a fraction of its cost (issue #18).
     "DEFAULT_RENDERER_CLASSES": ["customers.renderers.OrjsonRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "customers.renderers.FirstRendererNegotiation",
     # A database outage is a JSON 503 with Retry-After, never an HTML 500 (issue #14).
     "EXCEPTION_HANDLER": "customers.exceptions.api_exception_handler",
     # Counters live in CACHES["default"], shared by every server process.

@@ -1,4 +1,4 @@
-"""The orjson renderer writes the bytes DRF's JSONRenderer writes."""
+"""The orjson renderer writes the bytes DRF's JSONRenderer writes; negotiation picks what DRF picks."""
 
 from __future__ import annotations
 
@@ -8,13 +8,22 @@ import uuid
 from typing import Any
 
 import pytest
+from django.http import Http404
 from django.utils.translation import gettext_lazy
-from rest_framework.exceptions import ErrorDetail
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
+from rest_framework.exceptions import ErrorDetail, NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
-from rest_framework.test import APIClient
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
-from customers.renderers import OrjsonRenderer
+from customers.renderers import FirstRendererNegotiation, OrjsonRenderer
 
 _SERIALIZER: Any = None  # ReturnList/ReturnDict only keep a reference to it
 
@@ -75,3 +84,36 @@ def test_the_api_answers_through_it(api: APIClient) -> None:
     response = api.get("/api/customers/")
     assert isinstance(response.accepted_renderer, OrjsonRenderer)
     assert response["Content-Type"] == "application/json"
+
+
+RENDERER_LISTS = [
+    [OrjsonRenderer()],
+    [OpenApiYamlRenderer(), OpenApiYamlRenderer2(), OpenApiJsonRenderer(), OpenApiJsonRenderer2()],
+]
+ACCEPT_HEADERS = [
+    None,
+    "*/*",
+    "application/json",
+    "application/json; indent=4",
+    "application/vnd.oai.openapi+json",
+    "text/html",
+    "text/html, */*;q=0.1",
+    "",
+]
+
+
+@pytest.mark.parametrize("renderers", RENDERER_LISTS, ids=["api", "schema"])
+@pytest.mark.parametrize("accept", ACCEPT_HEADERS)
+@pytest.mark.parametrize("query", ["", "?format=json", "?format=yaml", "?format=xml"])
+def test_negotiation_picks_what_drf_picks(renderers: list[Any], accept: str | None, query: str) -> None:
+    headers: dict[str, Any] = {} if accept is None else {"HTTP_ACCEPT": accept}
+    request = Request(APIRequestFactory().get(f"/api/customers/{query}", None, **headers))
+
+    def outcome(negotiation: Any) -> Any:
+        try:
+            renderer, media_type = negotiation.select_renderer(request, renderers)
+        except (NotAcceptable, Http404) as exc:
+            return type(exc)
+        return type(renderer), media_type
+
+    assert outcome(FirstRendererNegotiation()) == outcome(DefaultContentNegotiation())
