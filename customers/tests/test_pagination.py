@@ -17,10 +17,15 @@ from customers.keyset import (
     UNKNOWN_ORDERING,
     Ordering,
     Position,
+    _order_by,
+    _values_page,
+    keyset_after,
     keyset_page,
 )
 from customers.models import Customer
 from customers.pagination import INVALID_PAGE_SIZE
+from customers.selectors import customer_list, customer_search
+from customers.serializers import CUSTOMER_FIELDS
 from customers.tests.factories import INGESTED_AT, customers_create
 from customers.views import ORDERING_FIELDS
 
@@ -201,3 +206,47 @@ def test_keyset_walk_is_exact_on_a_nullable_column(db: None, descending: bool) -
         assert seen[0].phone_2 is None
     else:
         assert seen[-1].phone_2 is None
+
+
+def _orm_page(queryset: Any, ordering: Ordering, limit: int) -> list[Any]:
+    return list(queryset.order_by(*_order_by(queryset.model, ordering))[:limit])
+
+
+@pytest.mark.parametrize("field", ORDERING_FIELDS)
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_values_page_reads_what_the_orm_reads(db: None, field: str, descending: bool) -> None:
+    customers_create(30)
+    ordering = Ordering(field=field, descending=descending)
+    rows = customer_list().values("pk", *CUSTOMER_FIELDS)
+    middle = _orm_page(rows, ordering, 12)[-1]
+    after = keyset_after(model=Customer, ordering=ordering, value=middle[field], pk=middle["pk"])
+    for queryset in (
+        rows,
+        rows.filter(after),
+        customer_search(queryset=rows, term="exam"),
+        customer_search(queryset=rows.filter(after), term="son"),
+        rows.filter(country__iexact="usa"),
+        rows.filter(pk__in=[]),  # nothing can match: no statement at all
+    ):
+        assert _values_page(queryset, ordering, 7) == _orm_page(queryset, ordering, 7)
+
+
+def test_a_model_queryset_or_a_join_goes_through_the_orm(db: None) -> None:
+    ordering = Ordering(field="country", descending=False)
+    assert _values_page(Customer.objects.all(), ordering, 5) is None
+    assert _values_page(Customer.objects.values("pk").distinct(), ordering, 5) is None
+
+
+@pytest.mark.parametrize("url", [f"{URL}?ordering=-city&page_size=10", f"{URL}?page_size=10"])
+def test_a_deep_page_statement_seeks_the_keyset_index(api: APIClient, many: list[Customer], url: str) -> None:
+    next_url = api.get(url).json()["next"]
+    with CaptureQueriesContext(connection) as captured:
+        api.get(next_url)
+    (sql,) = [q["sql"] for q in captured if "customers_customer" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "keyset" in plan, plan
+    assert "Sort" not in plan, plan
