@@ -88,12 +88,17 @@ def env(name: str, default: Any = _MISSING, cast: Callable[[Any], Any] | None = 
     """Read ``name`` from the environment or ``.env``, cast it, and fail clearly.
 
     A default is cast too, so ``env("DB_PORT", "5432", parse_port)`` always
-    returns an ``int``.
+    returns an ``int``. An empty value means the default, as if unset:
+    ``.env.example`` lists every setting, most of them empty, and a ``.env``
+    copied from it must behave like no ``.env`` at all (``EMBEDDED_PG_DATA=``
+    is the default data folder, not the current directory).
     """
     try:
         raw = config(name) if default is _MISSING else config(name, default=default)
     except UndefinedValueError as exc:
         raise ImproperlyConfigured(f"{name}: required setting is not set") from exc
+    if raw == "" and default is not _MISSING:
+        raw = default
     if cast is None:
         return raw
     try:
