@@ -36,10 +36,11 @@ run: install ## Set up, migrate, ingest the sample and serve on http://127.0.0.1
 test: install-dev ## Run the whole test suite against a real PostgreSQL (embedded unless DB_HOST is set)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: install-dev ## ruff check, ruff format --check, mypy
+lint: install-dev ## ruff check, ruff format --check, mypy, deptry (every runtime import declared)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DEBUG=true $(BIN)/mypy .
+	$(BIN)/deptry .
 
 format: install-dev ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
