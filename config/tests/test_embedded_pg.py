@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+
+from config.tests.processes import postmasters, server_start, users_of, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,16 +68,61 @@ def test_second_process_reuses_the_running_server_and_last_one_stops_it(tmp_path
     assert _wait_gone(first_pid), "the last user did not stop the server (leaked)"
 
 
+@pytest.fixture(scope="module")
+def pgdata(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data folder for the module (initdb once); each test starts and stops its server."""
+    return tmp_path_factory.mktemp("signals") / "pg"
+
+
+def _server_gone(pgdata: Path) -> bool:
+    return wait_until(lambda: not postmasters(pgdata), timeout=30)
+
+
 @pytest.mark.slow
-def test_a_killed_user_does_not_keep_the_server_alive_forever(tmp_path: Path) -> None:
-    pgdata = tmp_path / "pg"
-    killed, server_pid = _start_holder(pgdata)
+def test_a_killed_user_among_others_is_forgotten_when_the_last_live_one_exits(pgdata: Path) -> None:
+    survivor, server_pid = _start_holder(pgdata)
+    killed, pid_again = _start_holder(pgdata)
+    assert pid_again == server_pid
     killed.kill()
     killed.wait(timeout=30)
-    survivor, pid_again = _start_holder(pgdata)
-    assert pid_again == server_pid
     _release(survivor)
-    assert _wait_gone(server_pid), "a SIGKILLed user's slot kept the server running"
+    assert _server_gone(pgdata), "a SIGKILLed user's slot kept the server running"
+    assert users_of(pgdata) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_the_last_user_ended_by_a_signal_stops_the_server(pgdata: Path, signum: int) -> None:
+    holder, server_pid = _start_holder(pgdata)
+    holder.send_signal(signum)
+    holder.wait(timeout=30)
+    assert _server_gone(pgdata), f"PostgreSQL {server_pid} outlived its only user ({signum!r})"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_runserver_ended_by_a_signal_leaves_no_postgresql(pgdata: Path, tmp_path: Path, signum: int) -> None:
+    server, _base = server_start("runserver", pgdata, tmp_path / "runserver.log")
+    try:
+        assert server.pid in users_of(pgdata)
+        server.send_signal(signum)
+        server.wait(timeout=30)
+    finally:
+        server.kill()
+    assert _server_gone(pgdata), f"runserver ended by {signum!r} left PostgreSQL running"
+    assert users_of(pgdata) == []
+
+
+@pytest.mark.slow
+def test_gunicorn_stopped_by_sigterm_leaves_no_postgresql(pgdata: Path, tmp_path: Path) -> None:
+    server, _base = server_start("gunicorn", pgdata, tmp_path / "gunicorn.log")
+    try:
+        assert postmasters(pgdata), "the worker did not start the server"
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    finally:
+        server.kill()
+    assert _server_gone(pgdata), "gunicorn stopped by SIGTERM left PostgreSQL running"
 
 
 def test_db_host_setting_selects_the_plain_backend(settings: object) -> None:
@@ -85,3 +133,17 @@ def test_db_host_setting_selects_the_plain_backend(settings: object) -> None:
         assert engine == "django.db.backends.postgresql"
     else:
         assert engine == "config.embedded_pg"
+
+
+def test_a_folder_with_other_files_is_refused_before_initdb_touches_it(tmp_path: Path) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.embedded_pg import NOT_A_DATA_FOLDER, ensure_server
+
+    (tmp_path / "README.md").write_text("a project, not a data folder")
+    owner = tmp_path.stat().st_uid
+    with pytest.raises(ImproperlyConfigured) as error:
+        ensure_server(tmp_path)
+    assert str(error.value) == NOT_A_DATA_FOLDER.format(path=tmp_path.resolve())
+    assert tmp_path.stat().st_uid == owner
+    assert not (tmp_path / "PG_VERSION").exists()
