@@ -2,7 +2,8 @@
 
 Used only when ``DB_HOST`` is empty. It is the stock ``postgresql`` backend
 except that, right before connecting, it makes sure the embedded server runs
-and the configured database exists, then points libpq at its socket.
+and the configured database exists, then points libpq at its socket; and
+``dbshell`` runs the wheel's ``psql`` on that socket (:mod:`config.embedded_pg.client`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.db.backends.postgresql import base
 from psycopg import sql
 
 from config.embedded_pg import ensure_server
+from config.embedded_pg.client import DatabaseClient
 
 _created_databases: set[tuple[str, str]] = set()
 
@@ -32,6 +34,8 @@ def _ensure_database(host: str, port: int, user: str, name: str) -> None:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    client_class = DatabaseClient
+
     def get_connection_params(self) -> dict[str, Any]:
         params: dict[str, Any] = super().get_connection_params()
         pgdata = self.settings_dict.get("OPTIONS", {}).get("embedded_pgdata")

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from config.tests.processes import postmasters, server_start, users_of, wait_until
+from config.tests.processes import postmasters, project_env, server_start, users_of, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,6 +133,24 @@ def test_db_host_setting_selects_the_plain_backend(settings: object) -> None:
         assert engine == "django.db.backends.postgresql"
     else:
         assert engine == "config.embedded_pg"
+
+
+SELECT_DATA_DIRECTORY = "select 1, current_setting('data_directory')"
+
+
+@pytest.mark.slow
+def test_dbshell_runs_sql_on_the_embedded_server(pgdata: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "dbshell", "--", "-At", "-c", SELECT_DATA_DIRECTORY],
+        cwd=ROOT,
+        env=project_env(pgdata),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"1|{pgdata}"
+    assert _server_gone(pgdata), "dbshell left its server running"
 
 
 def test_a_folder_with_other_files_is_refused_before_initdb_touches_it(tmp_path: Path) -> None:
