@@ -119,6 +119,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (shared by all server processes: throttling counters live here) ---
 
 REDIS_URL: str = env("REDIS_URL", "")
+# Created by a migration (customers 0004): `migrate` is the whole database set-up.
+DATABASE_CACHE_TABLE = "django_cache"
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -131,7 +133,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "django_cache",
+            "LOCATION": DATABASE_CACHE_TABLE,
         }
     }
 

@@ -10,7 +10,7 @@ fi
 HOST="${RUN_HOST:-127.0.0.1}"
 PORT="${RUN_PORT:-8000}"
 "$BIN/python" manage.py migrate --noinput
-"$BIN/python" manage.py createcachetable
+
 "$BIN/python" manage.py demo_setup --base-url "http://$HOST:$PORT"
 if [[ "${DEBUG}" =~ ^(1|true|yes|on)$ ]]; then
   exec "$BIN/python" manage.py runserver --noreload "$HOST:$PORT"
