@@ -87,11 +87,16 @@ def alert_run(
     """Alert on ``run`` for ``cause`` unless that was already done; never raises.
 
     Returns the outcome per channel (``{"slack": "sent", "email": "failed: ..."}``),
-    empty when the alert was a duplicate or no channel is enabled. A failing
+    empty when the alert was a duplicate, the run a dry run (nothing was
+    loaded, nobody needs waking) or no channel is enabled. A failing
     channel is logged and the others still run: the caller's own error is
-    what matters and must not be replaced by an alerting problem.
+    what matters and must not be replaced by an alerting problem. The
+    ``alert.sent`` line is logged only when a channel did send.
     """
     cause = AlertCause(cause)
+    if run.dry_run:
+        logger.debug("alert.dry_run_skipped", run_id=run.pk, cause=cause.value)
+        return {}
     alert = alert_build(run=run, cause=cause, error=error, stage=stage)
     record = _claim(alert, run)
     if record is False:  # no database: this process's memory is the only dedupe left
@@ -118,14 +123,15 @@ def alert_run(
         else:
             outcome[channel.name] = "sent"
     # info: the failure itself is what the caller reports; broken channels were logged as errors.
-    logger.info(
-        "alert.sent",
-        run_id=run.pk,
-        cause=cause.value,
-        file=run.filename,
-        stage=alert.stage,
-        channels=outcome,
-    )
+    if any(result == "sent" for result in outcome.values()):
+        logger.info(
+            "alert.sent",
+            run_id=run.pk,
+            cause=cause.value,
+            file=run.filename,
+            stage=alert.stage,
+            channels=outcome,
+        )
     if isinstance(record, AlertRecord):
         try:
             AlertRecord.objects.filter(pk=record.pk).update(channels=outcome)

@@ -180,6 +180,32 @@ def test_without_channels_the_alert_is_still_recorded(run: IngestionRun) -> None
     assert f"Error: {ERROR}" in record.message
 
 
+def test_a_dry_run_alerts_nobody(slack: HttpRecorder, run: IngestionRun) -> None:
+    run.dry_run = True
+    run.save(update_fields=["dry_run"])
+
+    assert alert_run(run=run, cause=AlertCause.REJECTED, error="too many bad rows") == {}
+    assert slack.requests == []
+    assert not AlertRecord.objects.exists()
+
+
+def _sent_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "alert.sent"]
+
+
+def test_alert_sent_is_logged_only_when_a_channel_sent(
+    settings: Any, slack: HttpRecorder, run: IngestionRun, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    settings.SLACK_WEBHOOK_URL = ""
+    alert_run(run=run, cause=AlertCause.RUN_FAILED, error="boom")
+    assert _sent_lines(caplog) == [], "no channel configured, yet an alert.sent line"
+
+    settings.SLACK_WEBHOOK_URL = f"{slack.url}/services/T000/B000/XXXX"
+    alert_run(run=run, cause=AlertCause.REJECTED, error="too many bad rows")
+    assert [line["channels"] for line in _sent_lines(caplog)] == [{"slack": "sent"}]
+
+
 def test_unknown_cause_is_a_programming_error(run: IngestionRun) -> None:
     with pytest.raises(ValueError, match="'exploded' is not a valid AlertCause"):
         alert_run(run=run, cause="exploded")
