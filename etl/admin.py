@@ -51,8 +51,7 @@ class IngestionRunAdmin(ReadOnlyAdmin):
         "id",
         "filename",
         "source",
-        "status",
-        "dry_run",
+        "status_shown",
         "started_at",
         "finished_at",
         "rows_read",
@@ -71,6 +70,11 @@ class IngestionRunAdmin(ReadOnlyAdmin):
         if obj is not None and obj.rows_quarantined > INLINE_LIMIT:
             return []
         return list(self.inlines)
+
+    @admin.display(description="Status", ordering="status")
+    def status_shown(self, obj: IngestionRun) -> str:
+        # A dry run loads nothing: it must not read like a load in the list.
+        return f"{obj.status} (dry run)" if obj.dry_run else obj.status
 
     @admin.display(description="Quarantined records")
     def quarantined_records(self, obj: IngestionRun) -> str:

@@ -24,6 +24,14 @@ def test_runs_are_filtered_by_status(admin_client: Client) -> None:
     assert [run.filename for run in page.context["cl"].result_list] == ["bad.csv"]
 
 
+def test_dry_runs_read_as_dry_runs_in_the_list(admin_client: Client) -> None:
+    IngestionRun.objects.create(source="local", filename="try.csv", status=RunStatus.SUCCEEDED, dry_run=True)
+    IngestionRun.objects.create(source="local", filename="real.csv", status=RunStatus.SUCCEEDED)
+    body = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert body.count("succeeded (dry run)") == 1
+    assert '<td class="field-status_shown">succeeded</td>' in body
+
+
 def test_runs_are_searched_by_filename(admin_client: Client) -> None:
     IngestionRun.objects.create(source="local", filename="partner-a.csv")
     IngestionRun.objects.create(source="local", filename="partner-b.json")

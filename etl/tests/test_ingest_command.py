@@ -18,12 +18,21 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from customers.models import Customer
-from etl.management.commands.ingest import EXIT_FAILED, EXIT_REJECTED
+from etl.alerts.models import AlertRecord
+from etl.management.commands.ingest import (
+    DRY_RUN_MARK,
+    EXIT_FAILED,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    NOT_A_FILE,
+    NOT_IN_SOURCE,
+    WHICH_FILES,
+)
 from etl.models import IngestionRun, QuarantinedRecord, RunStatus
 from etl.tests.ingest_support import CASES, SAMPLE, child_env, write_customers
 
 ROOT = Path(__file__).resolve().parents[2]
-JSON_KEYS = {"run_id", "status", "file", "sha256", "counts"}
+JSON_KEYS = {"run_id", "status", "file", "sha256", "counts", "dry_run"}
 COUNT_KEYS = {"read", "loaded", "inserted", "updated", "unchanged", "duplicates", "quarantined"}
 
 
@@ -105,6 +114,52 @@ def test_dry_run_changes_no_customers(inbox: Path) -> None:
 
 
 @pytest.mark.django_db
+def test_dry_run_says_so_and_counts_what_it_would_load(inbox: Path) -> None:
+    out, _err = run_command("--filename", SAMPLE.name, "--dry-run")
+    first = out.splitlines()[0]
+    assert first.startswith(f"{DRY_RUN_MARK}customers-100.csv: succeeded (run ")
+    assert first.endswith(
+        "read 100, would load 100 (insert 100, update 0, unchanged 0), duplicates 0, quarantined 0; "
+        "nothing written"
+    )
+
+
+@pytest.mark.django_db
+def test_json_says_whether_the_run_was_a_dry_run(inbox: Path) -> None:
+    dry, _err = run_command("--filename", SAMPLE.name, "--dry-run", "--json")
+    real, _err = run_command("--filename", SAMPLE.name, "--json")
+    assert (json.loads(dry)["dry_run"], json.loads(real)["dry_run"]) == (True, False)
+
+
+@pytest.mark.django_db
+def test_a_rejected_dry_run_is_marked_and_alerts_nobody(inbox: Path) -> None:
+    with pytest.raises(CommandError) as info:
+        run_command("--path", str(CASES / "missing_columns.csv"), "--dry-run")
+    assert info.value.returncode == EXIT_REJECTED
+    assert str(info.value).startswith(f"{DRY_RUN_MARK}missing_columns.csv: rejected: missing required")
+    assert not AlertRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_missing_local_file_is_bad_usage_and_records_no_run(inbox: Path, tmp_path: Path) -> None:
+    with pytest.raises(CommandError) as by_name:
+        run_command("--filename", "nope.csv")
+    with pytest.raises(CommandError) as by_path:
+        run_command("--path", str(tmp_path / "nope.csv"))
+    assert (by_name.value.returncode, by_path.value.returncode) == (EXIT_USAGE, EXIT_USAGE)
+    assert str(by_name.value) == NOT_IN_SOURCE.format(name="nope.csv", folder=inbox)
+    assert str(by_path.value) == NOT_A_FILE.format(path=tmp_path / "nope.csv")
+    assert not IngestionRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_no_file_named_is_bad_usage(inbox: Path) -> None:
+    with pytest.raises(CommandError) as info:
+        run_command("--json")
+    assert (info.value.returncode, str(info.value)) == (EXIT_USAGE, WHICH_FILES)
+
+
+@pytest.mark.django_db
 def test_date_format_option_reaches_the_transform(inbox: Path, tmp_path: Path) -> None:
     path = tmp_path / "dmy.csv"
     path.write_text(SAMPLE.read_text().replace("2020-08-24", "24/08/2020"))
@@ -148,6 +203,30 @@ def test_process_exit_codes_and_one_error_line_without_traceback(inbox: Path, tm
         "CommandError: truncated.json: rejected: JSON ends early (truncated file?) at line 3 column 63"
     ]
     assert "Traceback" not in rejected.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_prints_one_line_at_the_default_log_level(inbox: Path, tmp_path: Path) -> None:
+    env = child_env(tmp_path) | {"LOG_LEVEL": "info"}  # the default: no extra alert.sent line
+    for case, code in (("missing_columns.csv", EXIT_REJECTED), ("truncated.json", EXIT_REJECTED)):
+        done = subprocess.run(
+            [sys.executable, "manage.py", "ingest", "--path", str(CASES / case)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == code
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith(f"CommandError: {case}: rejected: ")
+
+
+def test_an_unknown_option_is_named(tmp_path: Path) -> None:
+    done = manage(tmp_path, "--bogus")
+    assert done.returncode == EXIT_USAGE
+    assert done.stderr.strip().splitlines()[-1] == "manage.py ingest: error: unrecognized arguments: --bogus"
 
 
 @pytest.mark.django_db(transaction=True)

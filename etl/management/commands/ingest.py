@@ -1,7 +1,11 @@
 """``manage.py ingest``: load partner files into PostgreSQL, once, with an audit record per file.
 
 Exit status: 0 loaded or skipped (already loaded), 3 rejected (the file is
-bad), 4 failed (our side: database, source, bug), 2 bad usage.
+bad), 4 failed (our side: database, source, bug), 2 bad usage (an unknown
+option, no file named, a local file that does not exist).
+
+A dry run says so on every line it prints (``dry run: ``), counts what it
+would load, carries ``"dry_run": true`` in ``--json`` and alerts nobody.
 """
 
 from __future__ import annotations
@@ -39,19 +43,33 @@ EXIT_CODES = {
 }
 DATABASE_UNREACHABLE = "database unreachable: {problem}"
 NOT_A_FILE = "{path}: no such file"
+NOT_IN_SOURCE = "{name}: no such file in {folder}"
+WHICH_FILES = "one of the arguments --filename --path --all is required"
 SOME_NOT_LOADED = "{bad} of {total} files not loaded"
 NOTHING_NEW = "no new files in the source"
+DRY_RUN_MARK = "dry run: "
 
 
-def summary_line(result: IngestResult) -> str:
+def summary_line(result: IngestResult, *, dry_run: bool = False) -> str:
     c = result.counts
     head = f"{result.file}: {result.status} (run {result.run_id})"
     if result.status == RunStatus.SKIPPED:
         return f"{head}: {result.message}"
+    if dry_run:
+        return (
+            f"{DRY_RUN_MARK}{head}: read {c.read}, would load {c.loaded} (insert {c.inserted}, "
+            f"update {c.updated}, unchanged {c.unchanged}), duplicates {c.duplicates}, "
+            f"quarantined {c.quarantined}; nothing written"
+        )
     return (
         f"{head}: read {c.read}, loaded {c.loaded} (inserted {c.inserted}, updated {c.updated}, "
         f"unchanged {c.unchanged}), duplicates {c.duplicates}, quarantined {c.quarantined}"
     )
+
+
+def marked(line: str, *, dry_run: bool) -> str:
+    """A failure line, marked when it comes from a dry run."""
+    return f"{DRY_RUN_MARK}{line}" if dry_run else line
 
 
 def _first_line(exc: BaseException) -> str:
@@ -63,7 +81,9 @@ class Command(BaseCommand):
     help = "Ingest partner customer files (CSV, JSON, NDJSON, gzip) into PostgreSQL, once per file."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        which = parser.add_mutually_exclusive_group(required=True)
+        # Not required=True: argparse would then name the missing choice before an unknown
+        # option (`ingest --bogus`); handle() checks that one was given.
+        which = parser.add_mutually_exclusive_group()
         which.add_argument("--filename", help="A file name in the source (--source).")
         which.add_argument("--path", type=Path, help="An explicit local file.")
         which.add_argument(
@@ -119,6 +139,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not (options["filename"] or options["path"] or options["all"]):
+            raise CommandError(WHICH_FILES, returncode=EXIT_USAGE)
         ingest_options = IngestOptions(
             work_dir=Path(settings.INGEST_WORK_DIR),
             batch_size=options["batch_size"] or settings.INGEST_BATCH_SIZE,
@@ -164,11 +186,13 @@ class Command(BaseCommand):
         if not bad:
             return
         code = max(EXIT_CODES[RunStatus(r.status)] for r in bad)
+        dry_run = options["dry_run"]
         if len(results) == 1:
-            raise CommandError(bad[0].message, returncode=code)
+            raise CommandError(marked(bad[0].message, dry_run=dry_run), returncode=code)
         for result in bad:
-            self.stderr.write(result.message)
-        raise CommandError(SOME_NOT_LOADED.format(bad=len(bad), total=len(results)), returncode=code)
+            self.stderr.write(marked(result.message, dry_run=dry_run))
+        summary = SOME_NOT_LOADED.format(bad=len(bad), total=len(results))
+        raise CommandError(marked(summary, dry_run=dry_run), returncode=code)
 
     def _files(self, options: dict[str, Any]) -> tuple[Source, list[str]]:
         if options["path"] is not None:
@@ -177,11 +201,18 @@ class Command(BaseCommand):
             # (a rejected run), not followed.
             path = given.parent.resolve() / given.name
             if not (path.exists() or path.is_symlink()):
-                raise CommandError(NOT_A_FILE.format(path=path), returncode=EXIT_FAILED)
+                raise CommandError(NOT_A_FILE.format(path=path), returncode=EXIT_USAGE)
             return LocalSource(path.parent), [path.name]
         source = source_for(options["source"])
         if options["filename"]:
-            return source, [options["filename"]]
+            name = options["filename"]
+            # A typo, not a transfer failure: no run, no alert, bad usage. (A link or a folder
+            # there is the source's to refuse: a rejected run.)
+            candidate = source.directory / name if isinstance(source, LocalSource) else None
+            if candidate is not None and not (candidate.exists() or candidate.is_symlink()):
+                missing = NOT_IN_SOURCE.format(name=name, folder=source.directory)
+                raise CommandError(missing, returncode=EXIT_USAGE)
+            return source, [name]
         loaded = run_loaded_names(source=source.kind)
         names = [
             f.name
@@ -196,9 +227,9 @@ class Command(BaseCommand):
         stream = getattr(self.stderr, "_out", None)
         result = ingest_file(source=source, name=name, options=ingest_options, progress=progress_for(stream))
         if options["json"]:
-            self.stdout.write(json.dumps(result.as_json()))
+            self.stdout.write(json.dumps({**result.as_json(), "dry_run": options["dry_run"]}))
         elif result.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED):
-            self.stdout.write(summary_line(result))
+            self.stdout.write(summary_line(result, dry_run=options["dry_run"]))
         if not options["json"] and result.run_id is not None and result.status != RunStatus.SKIPPED:
             quality = run_quality_report(run_id=result.run_id)
             if quality:
