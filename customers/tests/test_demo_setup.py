@@ -1,0 +1,36 @@
+"""``manage.py demo_setup`` (run by ``make run``): the curl it prints returns rows of the sample."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+CURL = re.compile(r'curl "(?P<url>[^"]+)" -H "Authorization: Token (?P<token>[^"]+)"')
+
+
+@pytest.mark.django_db
+def test_the_printed_curl_returns_customers_of_the_sample(settings: Any, tmp_path: Path) -> None:
+    settings.DJANGO_SUPERUSER_PASSWORD = "a long enough demo password 123"
+    settings.INGEST_SOURCE = "local"
+    settings.INGEST_WORK_DIR = tmp_path / "work"
+    out = StringIO()
+    call_command("demo_setup", base_url="http://127.0.0.1:8000", stdout=out, stderr=StringIO())
+
+    printed = CURL.search(out.getvalue())
+    assert printed is not None, out.getvalue()
+    url = urlsplit(printed["url"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {printed['token']}")
+    response = client.get(f"{url.path}?{url.query}")
+
+    assert response.status_code == 200, response.content
+    rows = response.json()["results"]
+    assert len(rows) == 4
+    assert {row["country"] for row in rows} == {"Solomon Islands"}
