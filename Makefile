@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: help run test lint format venv install install-dev migrate serve stop clean
+.PHONY: help env run stop test lint format venv install install-dev migrate clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -30,8 +30,14 @@ install: $(RUNTIME_STAMP) ## Install the runtime requirements into .venv
 
 install-dev: $(DEV_STAMP) ## Install runtime + test/lint requirements into .venv
 
-run: install ## Set up, migrate, ingest the sample and serve on http://127.0.0.1:8000
+env: ## Write the local .env once (DEBUG on, a new SECRET_KEY), from .env.example
+	@$(PYTHON) scripts/make_env.py
+
+run: install ## .env, migrate, demo admin, sample ingest, serve on http://127.0.0.1:8000 (RUN_PORT)
 	@BIN=$(BIN) bash scripts/run.sh
+
+stop: ## Stop what make run started: the server, then the embedded PostgreSQL (unless still in use)
+	@$(BIN)/python scripts/stop.py
 
 test: install-dev ## Run the whole test suite against a real PostgreSQL (embedded unless DB_HOST is set)
 	$(BIN)/pytest $(PYTEST_ARGS)

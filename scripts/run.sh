@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# `make run`: migrate, create the demo admin, ingest the sample, serve the API.
-# Local demo defaults: DEBUG on unless the environment or .env says otherwise.
+# `make run`: local settings (.env, written once), migrate, the demo admin, the
+# sample ingest, then the server in the foreground (runserver with DEBUG on,
+# gunicorn otherwise). Ctrl-C, `kill PID` or `make stop` (from another shell)
+# end it, and the embedded PostgreSQL stops with its last user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${BIN:-.venv/bin}"
-if [[ -z "${DEBUG:-}" ]] && ! grep -qs '^DEBUG=' .env; then
-  export DEBUG=true
-fi
 HOST="${RUN_HOST:-127.0.0.1}"
 PORT="${RUN_PORT:-8000}"
+"$BIN/python" scripts/make_env.py
 "$BIN/python" manage.py migrate --noinput
-
 "$BIN/python" manage.py demo_setup --base-url "http://$HOST:$PORT"
-if [[ "${DEBUG}" =~ ^(1|true|yes|on)$ ]]; then
+DEBUG_ON=$("$BIN/python" -c 'from config.env import env, parse_bool; print(env("DEBUG", "false", parse_bool))')
+mkdir -p .data
+echo $$ > .data/run.pid  # `exec` keeps this PID: `make stop` reads it
+echo "Serving on http://$HOST:$PORT/ (pid $$). Stop: Ctrl-C, kill $$, or make stop."
+if [[ "$DEBUG_ON" == "True" ]]; then
   exec "$BIN/python" manage.py runserver --noreload "$HOST:$PORT"
 fi
 "$BIN/python" manage.py collectstatic --noinput >/dev/null

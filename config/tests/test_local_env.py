@@ -57,3 +57,44 @@ def test_a_copy_of_env_example_behaves_like_no_env_file(tmp_path: Path, debug: s
     copied = example | chosen
     # Run elsewhere than the project: a relative path in the example would show.
     assert settings_with(copied, tmp_path) == settings_with(unset, tmp_path)
+
+
+def make_env(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_env.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_make_env_writes_the_local_env_once_and_says_so_once(tmp_path: Path) -> None:
+    target = tmp_path / ".env"
+    first = make_env("--env-file", str(target))
+    written = target.read_text()
+    second = make_env("--env-file", str(target))
+
+    assert first.returncode == second.returncode == 0
+    assert first.stdout.startswith(f"Wrote {target}: local settings for every shell here (DEBUG=true")
+    assert second.stdout == ""
+    assert target.read_text() == written
+    assert target.stat().st_mode & 0o777 == 0o600
+    values = dict(re.findall(r"^([A-Z][A-Z_0-9]*)=(.*)$", written, flags=re.MULTILINE))
+    assert values["DEBUG"] == "true"
+    assert len(values["SECRET_KEY"]) >= 50
+    assert {k: v for k, v in values.items() if k not in {"DEBUG", "SECRET_KEY"}} == {
+        k: v for k, v in example_values().items() if k not in {"DEBUG", "SECRET_KEY"}
+    }
+
+
+def test_the_written_env_gives_a_second_shell_debug_and_its_key(tmp_path: Path) -> None:
+    target = tmp_path / ".env"
+    make_env("--env-file", str(target))
+    values = dict(re.findall(r"^([A-Z][A-Z_0-9]*)=(.*)$", target.read_text(), flags=re.MULTILINE))
+    shown = settings_with(values, tmp_path)
+    assert (shown["DEBUG"], shown["SECRET_KEY"]) == (True, values["SECRET_KEY"])
+
+
+def test_the_local_env_is_git_ignored() -> None:
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT, timeout=30)
+    assert ignored.returncode == 0

@@ -15,6 +15,8 @@ STRONG_KEY = "k" * 30 + "-production-secret-key-0123456789"
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DEBUG", "SECRET_KEY"))}
+    # Empty means the default, also over a local .env (make env writes DEBUG=true and a key there).
+    base.update(DEBUG="", SECRET_KEY="")
     base.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],

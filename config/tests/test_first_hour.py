@@ -1,0 +1,118 @@
+"""The first hour, as the README tells it: ``make run``, a second shell, the printed curl, ``make stop``.
+
+On a copy of this checkout (the files a clone would have) in a temporary
+folder, with its own ``.env``, ``.data`` and port, and the shared virtualenv
+(``test_runtime_requirements`` checks ``requirements.txt`` alone). The
+environment is a new shell's: no project setting in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.tests.processes import ROOT, answers, http_get, postmasters, wait_until
+from config.tests.test_local_env import example_values
+from etl.tests.servers import free_port
+
+CURL = re.compile(r'curl "(?P<url>[^"]+)" -H "Authorization: Token (?P<token>[^"]+)"')
+VENV = Path(sys.executable).parent.parent
+
+
+def checkout_copy(dest: Path) -> Path:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    (dest / ".venv").symlink_to(VENV)
+    return dest
+
+
+def new_shell_env(**extra: str) -> dict[str, str]:
+    """Like a new terminal: none of the project's settings set (the copy's .env gives them)."""
+    names = set(example_values()) | {"DJANGO_SETTINGS_MODULE", "PYTHONPATH", "RUN_PORT", "BIN"}
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env.update(extra)
+    return env
+
+
+def second_shell(copy: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(copy / ".venv" / "bin" / "python"), "manage.py", *args],
+        cwd=copy,
+        env=new_shell_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def try_the_printed_curl(output: str) -> list[dict[str, object]]:
+    printed = CURL.search(output)
+    assert printed is not None, output
+    status, body = http_get(printed["url"], headers={"Authorization": f"Token {printed['token']}"})
+    assert status == 200, body
+    return list(json.loads(body)["results"])
+
+
+@pytest.mark.slow
+def test_make_run_then_a_second_shell_then_make_stop(tmp_path: Path) -> None:
+    copy = checkout_copy(tmp_path / "clone")
+    port = free_port()
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            ["bash", "scripts/run.sh"],
+            cwd=copy,
+            env=new_shell_env(RUN_PORT=str(port)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: server.poll() is not None or answers(f"{base}/healthz"), timeout=300)
+        assert server.poll() is None, log.read_text()
+        assert answers(f"{base}/healthz"), log.read_text()
+        output = log.read_text()
+        assert output.count(f"Wrote {copy / '.env'}: local settings") == 1, output
+
+        ingest = second_shell(copy, "ingest", "--filename", "customers-100.csv")
+        assert ingest.returncode == 0, ingest.stderr
+        assert "customers-100.csv: skipped" in ingest.stdout
+
+        assert try_the_printed_curl(output), "the printed curl returned no customer"
+        assert http_get(f"{base}/")[0] == 200  # redirected to the API docs
+
+        stop = subprocess.run(
+            ["make", "--no-print-directory", "stop"],
+            cwd=copy,
+            env=new_shell_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert stop.returncode == 0, stop.stdout + stop.stderr
+        assert f"Stopped the server (pid {server.pid})." in stop.stdout
+        server.wait(timeout=30)
+        assert wait_until(lambda: not postmasters(copy / ".data" / "postgres"), timeout=30), stop.stdout
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
