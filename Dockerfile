@@ -1,9 +1,12 @@
 # Production image: slim Python, non-root user, gunicorn.
 FROM python:3.11-slim
 
+# DEBUG off unless the deployment says otherwise; the local .env never enters
+# the image (.dockerignore), and an environment variable wins over any .env.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1
+    PIP_NO_CACHE_DIR=1 \
+    DEBUG=false
 
 WORKDIR /app
 COPY requirements.txt .

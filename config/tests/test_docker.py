@@ -43,3 +43,17 @@ def test_compose_scheduler_ingests_from_the_seeded_sftp_service_independently_of
     example = (ROOT / ".env.example").read_text()
     for name in scheduler["environment"]:
         assert f"{name}=" in example, f"{name} is not documented in .env.example"
+
+
+def test_the_image_never_holds_the_local_env_file_and_runs_with_debug_off() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".env", ".data/", ".venv/"} <= set(ignored)
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    env_block = dockerfile[dockerfile.index("\nENV ") : dockerfile.index("\nWORKDIR")]
+    assert "DEBUG=false" in env_block
+
+
+def test_compose_web_is_set_up_by_migrate_alone() -> None:
+    web = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]
+    assert "manage.py migrate --noinput" in web["command"]
+    assert "createcachetable" not in web["command"]
