@@ -208,10 +208,11 @@ class Command(BaseCommand):
             name = options["filename"]
             # A typo, not a transfer failure: no run, no alert, bad usage. (A link or a folder
             # there is the source's to refuse: a rejected run.)
-            candidate = source.directory / name if isinstance(source, LocalSource) else None
-            if candidate is not None and not (candidate.exists() or candidate.is_symlink()):
-                missing = NOT_IN_SOURCE.format(name=name, folder=source.directory)
-                raise CommandError(missing, returncode=EXIT_USAGE)
+            if isinstance(source, LocalSource):
+                candidate = source.directory / name
+                if not (candidate.exists() or candidate.is_symlink()):
+                    missing = NOT_IN_SOURCE.format(name=name, folder=source.directory)
+                    raise CommandError(missing, returncode=EXIT_USAGE)
             return source, [name]
         loaded = run_loaded_names(source=source.kind)
         names = [
