@@ -512,7 +512,14 @@ def ingest_file(
         _after_commit(ctx, hooks=hooks)
     if not options.dry_run:
         source_after_success(source=source, run=ctx.run)
-    log.info("ingest.done", file=name, run_id=ctx.run.id, status=ctx.run.status, **outcome.counts.as_dict())
+    log.info(
+        "ingest.done",
+        file=name,
+        run_id=ctx.run.id,
+        status=ctx.run.status,
+        dry_run=options.dry_run,
+        **outcome.counts.as_dict(),
+    )
     return _result(ctx, status=RunStatus.SUCCEEDED, counts=outcome.counts)
 
 

@@ -125,6 +125,14 @@ def test_dry_run_says_so_and_counts_what_it_would_load(inbox: Path) -> None:
 
 
 @pytest.mark.django_db
+def test_the_done_log_line_says_dry_run(inbox: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+    run_command("--filename", SAMPLE.name, "--dry-run")
+    done = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "ingest.done"]
+    assert [line["dry_run"] for line in done] == [True]
+
+
+@pytest.mark.django_db
 def test_json_says_whether_the_run_was_a_dry_run(inbox: Path) -> None:
     dry, _err = run_command("--filename", SAMPLE.name, "--dry-run", "--json")
     real, _err = run_command("--filename", SAMPLE.name, "--json")
