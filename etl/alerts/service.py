@@ -77,6 +77,36 @@ def _claim(alert: Alert, run: IngestionRun) -> AlertRecord | bool | None:
         return False
 
 
+def _send(alert: Alert, *, run: IngestionRun) -> dict[str, str]:
+    """Every enabled channel, each on its own: a broken one is logged and the others still send."""
+    outcome: dict[str, str] = {}
+    for channel in alert_channels():
+        try:
+            channel.send(alert)
+        except Exception as exc:  # a broken channel must not stop the others
+            outcome[channel.name] = f"failed: {error_line(exc)}"
+            logger.error(
+                "alert.channel_failed",
+                channel=channel.name,
+                run_id=run.pk,
+                cause=alert.cause.value,
+                error=error_line(exc),
+            )
+        else:
+            outcome[channel.name] = "sent"
+    # info: the failure itself is what the caller reports; broken channels were logged as errors.
+    if any(result == "sent" for result in outcome.values()):
+        logger.info(
+            "alert.sent",
+            run_id=run.pk,
+            cause=alert.cause.value,
+            file=run.filename,
+            stage=alert.stage,
+            channels=outcome,
+        )
+    return outcome
+
+
 def alert_run(
     *,
     run: IngestionRun,
@@ -107,31 +137,7 @@ def alert_run(
         logger.info("alert.duplicate_suppressed", run_id=run.pk, cause=cause.value)
         return {}
 
-    outcome: dict[str, str] = {}
-    for channel in alert_channels():
-        try:
-            channel.send(alert)
-        except Exception as exc:  # a broken channel must not stop the others
-            outcome[channel.name] = f"failed: {error_line(exc)}"
-            logger.error(
-                "alert.channel_failed",
-                channel=channel.name,
-                run_id=run.pk,
-                cause=cause.value,
-                error=error_line(exc),
-            )
-        else:
-            outcome[channel.name] = "sent"
-    # info: the failure itself is what the caller reports; broken channels were logged as errors.
-    if any(result == "sent" for result in outcome.values()):
-        logger.info(
-            "alert.sent",
-            run_id=run.pk,
-            cause=cause.value,
-            file=run.filename,
-            stage=alert.stage,
-            channels=outcome,
-        )
+    outcome = _send(alert, run=run)
     if isinstance(record, AlertRecord):
         try:
             AlertRecord.objects.filter(pk=record.pk).update(channels=outcome)
