@@ -34,6 +34,7 @@ PARITY_FILES = [
     CASES / "duplicates.csv",  # exact duplicates and the same customer_id twice
     CASES / "nested.json",  # nested JSON, flattened, with extra columns
     CASES / "ragged.csv",  # records the reader sets aside, lines fixed after the read
+    CASES / "storable.csv",  # NUL bytes and a too-long value beside a rule failure, in that order
 ]
 RUN_FIELDS = (
     "status",

@@ -141,6 +141,33 @@ def test_nul_byte_is_quarantined_not_a_crashed_load(tmp_path: Path) -> None:
     assert record.rule_codes == ["company.nul"]
 
 
+def test_record_with_a_rule_failure_and_a_nul_byte_keeps_both_reasons_in_order(tmp_path: Path) -> None:
+    result = ingest(tmp_path, CASES / "storable.csv")
+    assert (result.counts.read, result.counts.loaded, result.counts.quarantined) == (5, 2, 3)
+    records = QuarantinedRecord.objects.filter(run_id=result.run_id).order_by("line_number")
+    assert [(r.line_number, r.rule_codes) for r in records] == [
+        (2, ["company.nul"]),
+        (3, ["country.max_length", "email.pattern", "company.nul"]),
+        (4, ["email.pattern"]),
+    ]
+    assert records[0].messages == ["company: contains a NUL byte, which PostgreSQL text cannot store"]
+    assert records[1].messages[0] == (
+        'country.max_length: "' + "x" * 60 + '…" is 120 characters long, more than 100'
+    )
+    assert records[1].raw is not None
+    assert records[1].raw["Company"] == "Vega\u2400Gentry"
+
+
+def test_report_failures_equal_the_quality_failure_counts(tmp_path: Path) -> None:
+    report = run_of(ingest(tmp_path, CASES / "storable.csv")).report
+    assert report["failures"] == {"company.nul": 2, "country.max_length": 1, "email.pattern": 2}
+    quality = {code: entry["count"] for code, entry in report["quality"]["failures"].items()}
+    assert quality == report["failures"]
+    ragged = run_of(ingest(tmp_path / "ragged", CASES / "ragged.csv")).report
+    assert ragged["failures"] == {"row.field_count": 2}
+    assert {code: e["count"] for code, e in ragged["quality"]["failures"].items()} == ragged["failures"]
+
+
 def test_duplicates_are_dropped_and_counted_last_occurrence_wins(tmp_path: Path) -> None:
     result = ingest(tmp_path, CASES / "duplicates.csv")
     counts = result.counts
