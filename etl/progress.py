@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import IO, Protocol
+from typing import IO
 
 import structlog
 from rich.console import Console
@@ -18,16 +18,10 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from etl.context import ProgressReporter
+
 log = structlog.get_logger("etl.ingest")
 LOG_EVERY_SECONDS = 5.0
-
-
-class ProgressReporter(Protocol):
-    def start(self, *, name: str, total_bytes: int | None) -> None: ...
-
-    def advance(self, *, bytes_read: int, rows: int) -> None: ...
-
-    def stop(self) -> None: ...
 
 
 class LogProgress:
@@ -79,7 +73,8 @@ class RichProgress:
             self._progress.update(self._task, completed=bytes_read, rows=rows)
 
     def stop(self) -> None:
-        self._progress.stop()
+        if self._task is not None:  # harmless when the file was refused before its bar started
+            self._progress.stop()
 
 
 def progress_for(stream: IO[str] | None = None) -> ProgressReporter:

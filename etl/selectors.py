@@ -23,6 +23,11 @@ def runs_running() -> QuerySet[IngestionRun]:
     return IngestionRun.objects.filter(status=RunStatus.RUNNING)
 
 
+def runs_running_among(ids: list[int]) -> set[int]:
+    """Of the runs ``ids``, those still ``running``."""
+    return set(runs_running().filter(pk__in=ids).values_list("pk", flat=True))
+
+
 def run_loaded_names(*, source: str) -> dict[str, datetime]:
     """File names of a source already loaded, with when they last were (for ``ingest --all``)."""
     rows = (

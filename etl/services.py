@@ -3,44 +3,18 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any
 
 import psutil
 from django.db import transaction
 from django.utils import timezone
 
 from config.redaction import redact
+from etl.context import RunOutcome
 from etl.load import lock_is_free
 from etl.models import IngestionRun, RunStatus
 from etl.selectors import runs_running
 
 STALE_RUN_MESSAGE = "the process running this ingest (pid {pid}) stopped before finishing"
-
-
-@dataclass
-class RunCounts:
-    read: int = 0
-    loaded: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class RunOutcome:
-    """What a finished run records besides its status."""
-
-    counts: RunCounts = field(default_factory=RunCounts)
-    report: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    error_message: str = ""
-    error_trace: str = ""
 
 
 def run_start(

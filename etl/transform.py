@@ -8,7 +8,7 @@ code); a record with any code is quarantined instead of loaded.
 Written once, in Narwhals: the same expressions run on a Polars frame (the
 default engine) and on a PySpark DataFrame (``ingest --engine spark``). The
 one engine-specific step, building the problem lists, is in
-:mod:`etl.engines.adapter`. Each function returns the kind of frame it was
+:mod:`etl.frames`. Each function returns the kind of frame it was
 given (a Polars DataFrame for a Polars DataFrame, a Spark DataFrame for a
 Spark one).
 """
@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import narwhals as nw
 
-from etl.engines.adapter import lists_append
+from etl.frames import lists_append
 from etl.quality.expressions import date_from_text, integer_from_text
 from etl.readers import LINE_COLUMN
 from etl.schema import FieldSpec, Schema

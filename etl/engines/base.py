@@ -1,28 +1,53 @@
-"""The engine interface the pipeline calls: one function that processes a fetched file.
+"""The engine interface the orchestrator calls: stage a fetched file, then the orchestrator publishes.
 
-An engine gets the run's :class:`etl.pipeline.StageContext` (file, run, options)
-and does read → map → transform → quality → staging → one publishing
-transaction → lake hooks, returning the run's outcome and the number of
-quarantined records stored. Both engines call the same mapping, transform
-and rule code; only how frames are held and moved differs.
+An engine gets the run's :class:`etl.context.StageContext` (file, run, options)
+and does read → map → transform → quality → staging (and hands the hooks each
+batch's records), returning a :class:`StagedFile`; the one publishing
+transaction is the orchestrator's, the same for every engine. Both engines
+call the same stages (:mod:`etl.stages`); only how frames are held and moved differs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from etl.pipeline import IngestOptions, PipelineHook, StageContext
-    from etl.progress import ProgressReporter
+    from etl.context import IngestOptions, PipelineHook, ProgressReporter, RunOutcome, StageContext
+    from etl.quality.batch import QualityTally
+    from etl.readers import RecordReader
     from etl.schema import Schema
-    from etl.services import RunOutcome
 
 ENGINES = ("polars", "spark")
 DEFAULT_ENGINE = "polars"
 
+RunningAmong = Callable[[list[int]], set[int]]
+"""Of these run ids, the runs still ``running`` (a selector the orchestrator passes in)."""
 
-class EngineProcess(Protocol):
-    def __call__(
+
+@dataclass
+class StagedFile:
+    """A file read, checked and staged: what publishing it needs."""
+
+    outcome: RunOutcome
+    """Counts so far (quarantined), the report (reader, mapping, seconds, ...)."""
+    reader: RecordReader
+    """For its line fixes and warnings, known once every batch is read."""
+    tally: QualityTally
+    extra: list[str]
+    """Source columns feeding no field, in order of appearance."""
+    ingested_at: datetime
+
+
+class Engine(Protocol):
+    name: str
+
+    def check(self) -> None:
+        """Raise :class:`etl.engines.errors.EngineUnavailable` unless the engine can run here."""
+
+    def stage_file(
         self,
         ctx: StageContext,
         *,
@@ -30,4 +55,7 @@ class EngineProcess(Protocol):
         options: IngestOptions,
         progress: ProgressReporter | None,
         hooks: list[PipelineHook],
-    ) -> tuple[RunOutcome, int]: ...
+    ) -> StagedFile: ...
+
+    def leftovers_drop(self, *, running: RunningAmong) -> list[str]:
+        """Drop what runs killed mid-way left behind (not those still ``running``); their names."""

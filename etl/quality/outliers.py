@@ -24,7 +24,7 @@ from typing import Any
 
 import narwhals as nw
 
-from etl.engines.adapter import frame_cached, frame_like, quartiles_by_batch
+from etl.frames import frame_cached, frame_like, quartiles_by_batch
 from etl.quality import messages as msg
 from etl.schema import Schema
 

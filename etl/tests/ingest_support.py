@@ -12,8 +12,9 @@ from pathlib import Path
 
 from django.db import connection
 
+from etl.context import IngestOptions
 from etl.models import IngestionRun
-from etl.pipeline import IngestOptions, IngestResult, ingest_file
+from etl.pipeline import IngestResult, ingest_file
 from etl.sources import LocalSource
 
 CASES = Path(__file__).parent / "cases" / "ingest"

@@ -13,15 +13,15 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from etl.engines import SPARK_NOT_INSTALLED, EngineUnavailable, engine_check
-from etl.engines.adapter import (
+from etl.engines.errors import UNKNOWN_ENGINE
+from etl.engines.spark.conf import spark_conf_from, spark_conf_key
+from etl.frames import (
     engine_of,
     lists_append,
     quartiles_by_batch,
     quartiles_from_counts,
     regex_portable,
 )
-from etl.engines.errors import UNKNOWN_ENGINE
-from etl.engines.spark.conf import spark_conf_from, spark_conf_key
 from etl.quality import load_ruleset
 
 

@@ -18,7 +18,7 @@ import pytest
 from django.core.management import call_command
 
 from customers.models import Customer
-from etl.engines.adapter import lists_append
+from etl.frames import lists_append
 from etl.lake.catalog import lake_catalogs_close
 from etl.models import IngestionRun, LakeStatus, QuarantinedRecord, RunStatus
 from etl.quality.expressions import date_from_text

@@ -25,6 +25,7 @@ from etl.engines.spark.load import (
 from etl.load import advisory_key
 from etl.models import IngestionRun, RunStatus
 from etl.schema import load_schema
+from etl.selectors import runs_running_among
 from etl.services import run_start
 from etl.tests.ingest_support import SAMPLE, ingest
 
@@ -77,7 +78,7 @@ def test_stage_table_of_a_run_still_running_elsewhere_is_kept(tmp_path: Path) ->
 def test_stage_table_of_a_run_that_no_longer_exists_is_dropped() -> None:
     dead, table = _stage_of(DEAD_SHA)
     dead.delete()
-    assert spark_stages_drop_orphans() == [table]
+    assert spark_stages_drop_orphans(running=runs_running_among) == [table]
     assert table not in _tables()
 
 

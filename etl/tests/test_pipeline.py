@@ -12,8 +12,10 @@ import polars as pl
 import pytest
 
 from customers.models import Customer
+from etl.context import StageContext
 from etl.models import QuarantinedRecord, RunStatus
-from etl.pipeline import NO_RECORDS_WARNING, SKIPPED_MESSAGE, StageContext, ingest_file
+from etl.pipeline import SKIPPED_MESSAGE, ingest_file
+from etl.publish import NO_RECORDS_WARNING
 from etl.services import STALE_RUN_MESSAGE, run_start
 from etl.tests.ingest_support import CASES, SAMPLE, inbox_with, ingest, options_for, run_of, write_customers
 

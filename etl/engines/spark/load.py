@@ -21,7 +21,7 @@ from django.db import connection
 from psycopg import sql
 
 from etl import load
-from etl.models import IngestionRun, RunStatus
+from etl.engines.base import RunningAmong
 from etl.schema import Schema
 
 if TYPE_CHECKING:
@@ -64,14 +64,15 @@ def spark_stage_drop(*, table: str) -> None:
         cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
 
 
-def spark_stages_drop_orphans() -> list[str]:
+def spark_stages_drop_orphans(*, running: RunningAmong) -> list[str]:
     """Drop the runs' UNLOGGED staging tables whose run is not ``running``; returns their names.
 
     A Spark run killed between :func:`spark_stage_create` and
     :func:`spark_stage_drop` leaves its table behind (UNLOGGED tables outlive
     the session). Call it after :func:`etl.services.runs_fail_stale`: a run
     still ``running`` then belongs to a live process, on any host, whose
-    executors may be writing into its table.
+    executors may be writing into its table. ``running`` tells which of
+    some run ids are (:func:`etl.selectors.runs_running_among`).
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -83,9 +84,8 @@ def spark_stages_drop_orphans() -> list[str]:
         }
     # Tables first, statuses second: a run starting in between has no table in the list yet,
     # so a live run's table is never taken for an orphan.
-    live = IngestionRun.objects.filter(pk__in=list(tables), status=RunStatus.RUNNING)
-    running = set(live.values_list("pk", flat=True))
-    dropped = sorted(name for run_id, name in tables.items() if run_id not in running)
+    live = running(list(tables))
+    dropped = sorted(name for run_id, name in tables.items() if run_id not in live)
     for table in dropped:
         spark_stage_drop(table=table)
     if dropped:

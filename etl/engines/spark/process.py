@@ -15,8 +15,8 @@
    the file's verdict (thresholds) is the Polars engine's;
 4. load: every Spark partition COPYs its valid rows into PostgreSQL
    (:mod:`.load`), the driver moves them into the usual staging table;
-5. publish: the shared counts, upsert, quarantine and run status, in one
-   transaction: :func:`etl.pipeline.stage_publish`, the very code the Polars engine runs;
+5. publish: the orchestrator's, as for Polars (:func:`etl.publish.publish_staged`):
+   the shared counts, upsert, quarantine and run status, in one transaction;
 6. lake: Spark writes the processed Parquet into the lake hook's spool
    (:mod:`.lake`); the hook publishes it after the commit, as for Polars.
 """
@@ -31,9 +31,20 @@ from typing import TYPE_CHECKING
 import polars as pl
 import structlog
 from django.conf import settings
-from django.utils import timezone
 
-from etl import load
+from etl.context import (
+    STAGE_HOOKS,
+    STAGE_LOAD,
+    STAGE_QUALITY,
+    STAGE_READ,
+    STAGE_SPARK_SESSION,
+    STAGE_TRANSFORM,
+    IngestOptions,
+    PipelineHook,
+    ProgressReporter,
+    StageContext,
+)
+from etl.engines.base import RunningAmong, StagedFile
 from etl.engines.spark.lake import lake_spool_of, spark_lake_write, spark_processed_frame
 from etl.engines.spark.load import (
     executor_conninfo,
@@ -41,24 +52,21 @@ from etl.engines.spark.load import (
     spark_stage_create,
     spark_stage_drop,
     spark_stage_move,
+    spark_stages_drop_orphans,
 )
 from etl.engines.spark.quality import spark_quality
 from etl.engines.spark.reader import Spooled, spool_file
-from etl.engines.spark.session import spark_session
+from etl.engines.spark.session import spark_check, spark_session
 from etl.engines.spark.split import spark_split_read
 from etl.engines.spark.split_tasks import ORD_COLUMN
 from etl.mapping import frame_map
-from etl.quality.batch import QualityTally, quality_setup
 from etl.readers import LINE_COLUMN
-from etl.services import RunOutcome
-from etl.transform import TransformConfig, frame_check_storable, frame_transform
+from etl.schema import Schema
+from etl.stages import FileSetup, file_setup
+from etl.transform import frame_check_storable, frame_transform
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-
-    from etl.pipeline import IngestOptions, PipelineHook, StageContext
-    from etl.progress import ProgressReporter
-    from etl.schema import Schema
 
 log = structlog.get_logger("etl.ingest.spark")
 
@@ -96,23 +104,20 @@ def _spark_stages(
     *,
     spooled: Spooled,
     schema: Schema,
-    config: TransformConfig,
+    setup: FileSetup,
     hooks: list[PipelineHook],
-    timings: dict[str, float],
-    failures: dict[str, int],
-    tally: QualityTally,
 ) -> tuple[int, int]:
     """Transform, check, quarantine, COPY and lake-write the spooled file; (staged, quarantined)."""
     assert ctx.run is not None
+    timings = setup.timings
     raw = spark.read.option("mergeSchema", "true").parquet(*[str(p) for p in spooled.parts])
     if ORD_COLUMN in raw.columns:  # the split read's batch bookkeeping, done with
         raw = raw.drop(ORD_COLUMN)
-    ctx.stage = "transform"
+    ctx.stage = STAGE_TRANSFORM
     mapped = frame_map(raw, mapping=spooled.spool_mapping(), schema=schema)
-    clean = frame_transform(mapped, schema=schema, config=config)
-    ctx.stage = "quality"
-    limits = load.column_limits(schema=schema)
-    checked = frame_check_storable(clean, schema=schema, limits=limits)
+    clean = frame_transform(mapped, schema=schema, config=setup.config)
+    ctx.stage = STAGE_QUALITY
+    checked = frame_check_storable(clean, schema=schema, limits=setup.limits)
     mark = time.monotonic()
     quality = spark_quality(
         clean=clean,
@@ -121,15 +126,13 @@ def _spark_stages(
         raw=raw,
         spooled=spooled,
         schema=schema,
-        limits=limits,
-        tally=tally,
+        limits=setup.limits,
+        tally=setup.tally,
     )
-    for code, count in quality.failures.items():
-        failures[code] = failures.get(code, 0) + count
     timings["spark_quality"] = round(time.monotonic() - mark, 3)
     valid = quality.valid.persist()
     try:
-        ctx.stage = "load"
+        ctx.stage = STAGE_LOAD
         mark = time.monotonic()
         table = spark_stage_create(run_id=ctx.run.pk, schema=schema)
         try:
@@ -139,7 +142,7 @@ def _spark_stages(
         finally:
             spark_stage_drop(table=table)
         timings["spark_copy"] = round(time.monotonic() - mark, 3)
-        ctx.stage = "hooks"
+        ctx.stage = STAGE_HOOKS
         mark = time.monotonic()
         _hooks_run(ctx, hooks=hooks, raw=raw, valid=valid, spooled=spooled)
         timings["spark_lake"] = round(time.monotonic() - mark, 3)
@@ -148,105 +151,97 @@ def _spark_stages(
     return staged, quality.quarantined
 
 
-def spark_process(
+def _spark_read(
+    spark: SparkSession,
     ctx: StageContext,
     *,
+    setup: FileSetup,
     schema: Schema,
     options: IngestOptions,
+    folder: Path,
     progress: ProgressReporter | None,
-    hooks: list[PipelineHook],
-) -> tuple[RunOutcome, int]:
-    """Process the fetched file on Spark; the outcome and the quarantined records stored.
-
-    The counts, report and final transaction are those of the Polars engine.
-    """
-    from etl.pipeline import stage_map, stage_publish, stage_read
-
-    assert ctx.run is not None
-    outcome = RunOutcome()
-    counts = outcome.counts
-    ingested_at = timezone.now()
-    timings: dict[str, float] = {}
-    outcome.report["seconds"] = timings
-    outcome.report["engine"] = "spark"
-    ctx.stage = "spark session"
-    mark = time.monotonic()
-    spark = spark_session()
-    timings["spark_session"] = round(time.monotonic() - mark, 3)
-    started = time.monotonic()
-    ctx.stage = "read"
-    reader = stage_read(ctx=ctx, batch_size=options.batch_size)
-    outcome.report["reader"] = reader.info.as_report()
-    ctx.stage = "map"
-    mapping = stage_map(columns=reader.columns, schema=schema) if reader.columns else None
-    config = TransformConfig(
-        source_file=ctx.filename, ingested_at=ingested_at, extra_date_formats=options.extra_date_formats
+) -> Spooled:
+    """The file as Parquet parts: cut into ranges parsed on the executors, else read on the driver."""
+    ctx.stage = STAGE_READ
+    split = spark_split_read(
+        spark,
+        reader=setup.reader,
+        path=ctx.path,
+        folder=folder,
+        split_bytes=settings.SPARK_SPLIT_BYTES,
+        batch_size=options.batch_size,
+        mapping=setup.mapping,
+        tally=setup.tally,
     )
-    tally = quality_setup(
-        schema=schema,
-        extra_date_formats=options.extra_date_formats,
-        warn_above=options.warn_above,
-        reject_above=options.reject_above,
-    )
-    load.staging_create(schema=schema)
-    folder = Path(options.work_dir) / SPOOL_DIR / f"run-{ctx.run.pk}"
-    if progress:
-        progress.start(name=ctx.filename, total_bytes=ctx.size)
-    try:
-        ctx.stage = "read"
-        split = spark_split_read(
-            spark,
-            reader=reader,
-            path=ctx.path,
-            folder=folder,
-            split_bytes=settings.SPARK_SPLIT_BYTES,
-            batch_size=options.batch_size,
-            mapping=mapping,
-            tally=tally,
-        )
-        outcome.report["spark_read"] = split.as_report()
-        if split.spooled is not None:
-            spooled = split.spooled
-            if progress:
-                progress.advance(bytes_read=ctx.size, rows=spooled.records)
-        else:
-            log.info("ingest.spark.driver_read", file=ctx.filename, reason=split.reason)
-            spooled = spool_file(
-                reader=reader, folder=folder, schema=schema, mapping=mapping, progress=progress, tally=tally
-            )
-        timings["read_spool"] = round(time.monotonic() - started, 3)
-        if spooled.mapping is not None:
-            outcome.report["mapping"] = spooled.mapping.as_report()
-        counts.quarantined += spooled.set_aside
-        failures = dict(spooled.failures)
-        if spooled.parts:
-            staged, quarantined = _spark_stages(
-                spark,
-                ctx,
-                spooled=spooled,
-                schema=schema,
-                config=config,
-                hooks=hooks,
-                timings=timings,
-                failures=failures,
-                tally=tally,
-            )
-            counts.quarantined += quarantined
-            log.debug("ingest.spark.staged", file=ctx.filename, staged=staged, quarantined=quarantined)
-        timings["read_transform_stage"] = round(time.monotonic() - started, 3)
-        result = stage_publish(
-            ctx,
-            schema=schema,
-            outcome=outcome,
-            reader=reader,
-            extra=list(spooled.extra),
-            failures=failures,
-            tally=tally,
-            ingested_at=ingested_at,
-        )
-        log.info("ingest.spark.done", file=ctx.filename, run_id=ctx.run.id, seconds=timings)
-        return result
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    setup.outcome.report["spark_read"] = split.as_report()
+    if split.spooled is not None:
         if progress:
-            progress.stop()
+            progress.advance(bytes_read=ctx.size, rows=split.spooled.records)
+        return split.spooled
+    log.info("ingest.spark.driver_read", file=ctx.filename, reason=split.reason)
+    return spool_file(
+        reader=setup.reader,
+        folder=folder,
+        schema=schema,
+        mapping=setup.mapping,
+        progress=progress,
+        tally=setup.tally,
+    )
+
+
+class SparkEngine:
+    """Processes the fetched file on Spark; the counts, report and final transaction are the
+    Polars engine's."""
+
+    name = "spark"
+
+    def check(self) -> None:
+        spark_check()
+
+    def leftovers_drop(self, *, running: RunningAmong) -> list[str]:
+        return spark_stages_drop_orphans(running=running)
+
+    def stage_file(
+        self,
+        ctx: StageContext,
+        *,
+        schema: Schema,
+        options: IngestOptions,
+        progress: ProgressReporter | None,
+        hooks: list[PipelineHook],
+    ) -> StagedFile:
+        assert ctx.run is not None
+        ctx.stage = STAGE_SPARK_SESSION
+        mark = time.monotonic()
+        spark = spark_session()
+        session_seconds = round(time.monotonic() - mark, 3)
+        setup = file_setup(ctx, schema=schema, options=options, progress=progress)
+        setup.outcome.report["engine"] = "spark"
+        setup.timings["spark_session"] = session_seconds
+        folder = Path(options.work_dir) / SPOOL_DIR / f"run-{ctx.run.pk}"
+        try:
+            spooled = _spark_read(
+                spark, ctx, setup=setup, schema=schema, options=options, folder=folder, progress=progress
+            )
+            setup.timings["read_spool"] = round(time.monotonic() - setup.started, 3)
+            if spooled.mapping is not None:
+                setup.mapping = ctx.mapping = spooled.mapping
+                setup.outcome.report["mapping"] = spooled.mapping.as_report()
+            setup.outcome.counts.quarantined += spooled.set_aside
+            if spooled.parts:
+                staged, quarantined = _spark_stages(
+                    spark, ctx, spooled=spooled, schema=schema, setup=setup, hooks=hooks
+                )
+                setup.outcome.counts.quarantined += quarantined
+                log.debug("ingest.spark.staged", file=ctx.filename, staged=staged, quarantined=quarantined)
+            setup.timings["read_transform_stage"] = round(time.monotonic() - setup.started, 3)
+            log.info("ingest.spark.done", file=ctx.filename, run_id=ctx.run.pk, seconds=setup.timings)
+            return StagedFile(
+                outcome=setup.outcome,
+                reader=setup.reader,
+                tally=setup.tally,
+                extra=list(spooled.extra),
+                ingested_at=setup.ingested_at,
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)

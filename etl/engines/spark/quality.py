@@ -7,7 +7,7 @@
 3. Failing records (one quarantine row each) are written by the executors as
    Parquet partitioned by reader batch; the driver reads them one batch at a
    time (memory bounded by the batch, as in the Polars engine) through the
-   shared Polars stage (:func:`etl.pipeline.stage_quality`), so their rule
+   shared Polars stage (:func:`etl.stages.stage_quality`), so their rule
    codes, their order and their messages are the Polars engine's, character
    for character.
 4. Outliers are per reader batch in the Polars engine (quartiles of each
@@ -19,7 +19,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ from etl.quality.result import QualityResult
 from etl.quality.thresholds import threshold_decide
 from etl.readers import LINE_COLUMN
 from etl.schema import Schema
+from etl.stages import stage_quality
 from etl.transform import CODES_COLUMN, RAW_PREFIX
 
 if TYPE_CHECKING:
@@ -53,7 +54,6 @@ class SparkQuality:
     valid: Any
     """Spark DataFrame of the loadable records (the columns of the Polars engine's valid rows)."""
     quarantined: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
 
 
 def _numbered(frame: DataFrame, *, spooled: Spooled) -> DataFrame:
@@ -124,8 +124,6 @@ def spark_quality(
     the schema's fields, ``raw`` the file as read (spool names); ``tally`` gets
     each reader batch's result, as in the Polars engine.
     """
-    from etl.pipeline import stage_quality
-
     data = nw.from_native(checked)
     dtypes = dict(data.collect_schema())
     raws = {s.name: RAW_PREFIX + s.name for s in schema.fields if RAW_PREFIX + s.name in dtypes}
@@ -157,7 +155,6 @@ def spark_quality(
             stage = stage_quality(
                 frame=part_bad, text=part_text, schema=schema, limits=limits, rules=tally.ruleset
             )
-            assert stage.checked is not None
             quarantined, failures, examples = (
                 stage.checked.quarantined,
                 stage.checked.failures,
@@ -168,8 +165,6 @@ def spark_quality(
             part_records = part_records.rename(spooled.originals(), strict=False)
             load.quarantine_copy(frame=load.quarantine_frame(problems=stage.quarantined, raw=part_records))
             result.quarantined += stage.quarantined.height
-            for code, count in failures.items():
-                result.failures[code] = result.failures.get(code, 0) + count
         tally.add(
             QualityResult(
                 valid=pl.DataFrame(),

@@ -17,12 +17,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from etl import load
+from etl.context import ProgressReporter
 from etl.mapping import ColumnMapping, columns_map, extra_columns
-from etl.progress import ProgressReporter
 from etl.quality.batch import QualityTally
 from etl.readers import LINE_COLUMN, RecordReader
 from etl.schema import Schema
+from etl.stages import set_aside_stage
 
 
 @dataclass
@@ -41,7 +41,6 @@ class Spooled:
     records: int = 0
     """Records in the parts (the reader's set-aside ones are not)."""
     set_aside: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
 
     def spool_mapping(self) -> ColumnMapping:
         """The mapping with source columns renamed as in the parts."""
@@ -60,8 +59,8 @@ def spool_file(
     folder: Path,
     schema: Schema,
     mapping: ColumnMapping | None,
+    tally: QualityTally,
     progress: ProgressReporter | None = None,
-    tally: QualityTally | None = None,
 ) -> Spooled:
     """Every batch of ``reader`` into ``folder`` as Parquet; set-aside records staged for quarantine
     (and counted in ``tally``, the file's quality figures)."""
@@ -69,13 +68,7 @@ def spool_file(
     folder.mkdir(parents=True)
     spooled = Spooled(folder=folder, mapping=mapping, names={LINE_COLUMN: LINE_COLUMN})
     for batch in reader.batches():
-        if batch.set_aside:
-            load.quarantine_copy(frame=load.set_aside_frame(batch.set_aside))
-            spooled.set_aside += len(batch.set_aside)
-            for row in batch.set_aside:
-                spooled.failures[row.code] = spooled.failures.get(row.code, 0) + 1
-                if tally is not None:
-                    tally.add_problem(code=row.code, message=row.message)
+        spooled.set_aside += set_aside_stage(batch.set_aside, tally=tally)
         if batch.frame.height:
             if spooled.mapping is None:  # JSON whose first records were all set aside
                 columns = [c for c in batch.frame.columns if c != LINE_COLUMN]

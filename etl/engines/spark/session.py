@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from etl.engines.adapter import SPARK_CONF
 from etl.engines.errors import SPARK_NOT_INSTALLED, EngineUnavailable
+from etl.frames import SPARK_CONF
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -40,7 +40,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from etl import load
 from etl.engines.spark.reader import Spooled
 from etl.engines.spark.split_tasks import ORD_COLUMN, ORD_SHIFT, RangeSpec, range_parse, range_scan
 from etl.mapping import ColumnMapping
@@ -48,6 +47,7 @@ from etl.readers import LINE_COLUMN, SetAside
 from etl.readers.csv_arrow import UTF8_FAMILY
 from etl.readers.csv_reader import CsvReader
 from etl.readers.detect import SAMPLE_BYTES
+from etl.stages import set_aside_stage
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -162,7 +162,7 @@ def spark_split_read(
     split_bytes: int,
     batch_size: int,
     mapping: ColumnMapping | None,
-    tally: QualityTally | None = None,
+    tally: QualityTally,
 ) -> SplitRead:
     """Parse ``path`` on the executors into Parquet parts in ``folder`` (shared with them on a cluster).
 
@@ -211,7 +211,7 @@ def spark_split_read(
 
 
 def _spooled_fill(
-    spooled: Spooled, *, parsed: list[Any], mapping: ColumnMapping | None, tally: QualityTally | None
+    spooled: Spooled, *, parsed: list[Any], mapping: ColumnMapping | None, tally: QualityTally
 ) -> None:
     rows = sorted(
         (
@@ -221,13 +221,7 @@ def _spooled_fill(
         ),
         key=lambda r: r.line or 0,
     )
-    if rows:
-        load.quarantine_copy(frame=load.set_aside_frame(rows))
-    for row in rows:
-        spooled.failures[row.code] = spooled.failures.get(row.code, 0) + 1
-        if tally is not None:
-            tally.add_problem(code=row.code, message=row.message)
-    spooled.set_aside = len(rows)
+    spooled.set_aside = set_aside_stage(rows, tally=tally)
     spooled.records = sum(p.records for p in parsed)
     # Parts without records are not read (the driver's spool writes none either).
     spooled.parts = [Path(p.part) for p in parsed if p.records]

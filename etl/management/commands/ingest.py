@@ -18,9 +18,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
+from etl.context import IngestOptions
 from etl.engines import DEFAULT_ENGINE, ENGINES, EngineUnavailable, engine_check
 from etl.models import RunStatus
-from etl.pipeline import IngestOptions, IngestResult, ingest_file
+from etl.pipeline import IngestResult, ingest_file
 from etl.progress import progress_for
 from etl.quality.batch import quality_setup
 from etl.quality.report import failures_table, quarantine_write_csv
