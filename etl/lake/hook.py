@@ -5,9 +5,9 @@ the etl app's ``ready``). The three calls mirror the flow of one file:
 
 - ``after_fetch``: the fetched bytes go to raw/ before any processing. A run
   whose raw copy cannot be kept fails (nothing is processed without it).
-- ``on_batch``: each batch's loadable records, with the file's unknown extra
-  columns joined back by line, are spooled as Parquet in the work folder
-  (bounded memory whatever the file size).
+- ``on_batch``: each batch's loadable records, with the columns the file's
+  mapping leaves unused (its extra columns) joined back by line, are spooled
+  as Parquet in the work folder (bounded memory whatever the file size).
 - ``in_commit``: the run's ``lake_status`` becomes ``pending`` in the load's own
   transaction: a process killed after the commit leaves the lake step owed,
   never forgotten;
@@ -37,31 +37,11 @@ SOURCE_LINE = "source_line"
 """The processed zone's name for the record's line in the file."""
 
 
-def _extras(raw: pl.DataFrame, *, valid: pl.DataFrame) -> list[str]:
-    """The file's columns that feed no field (as the pipeline maps them, one batch at a time)."""
-    from etl.mapping import MappingError, columns_map, extra_columns, normalise_name
-    from etl.readers.base import LINE_COLUMN
-    from etl.schema import load_schema
-
-    schema = load_schema()
-    columns = [c for c in raw.columns if c != LINE_COLUMN]
-    try:
-        extras = extra_columns(raw, mapping=columns_map(columns, schema=schema))
-    except MappingError:  # a batch may lack a required column the file as a whole has
-        known = set(schema.field_names) | {normalise_name(a) for f in schema.fields for a in f.aliases}
-        extras = [
-            c
-            for c in columns
-            if normalise_name(c) not in known and normalise_name(c.rsplit(".")[-1]) not in known
-        ]
-    return [c for c in extras if c != LINE_COLUMN and c not in valid.columns]
-
-
-def processed_frame(*, raw: pl.DataFrame, valid: pl.DataFrame) -> pl.DataFrame:
-    """The batch's loadable records with the file's extra (unmapped) columns, keyed by line."""
+def processed_frame(*, raw: pl.DataFrame, valid: pl.DataFrame, extras: list[str]) -> pl.DataFrame:
+    """The batch's loadable records with the file's ``extras`` (unmapped columns) joined back by line."""
     from etl.readers.base import LINE_COLUMN
 
-    extras = _extras(raw, valid=valid)
+    extras = [c for c in extras if c != LINE_COLUMN and c not in valid.columns and c in raw.columns]
     frame = valid.drop([c for c in valid.columns if c.startswith("__") and c != LINE_COLUMN])
     if extras and LINE_COLUMN in frame.columns:
         frame = frame.join(raw.select([LINE_COLUMN, *extras]), on=LINE_COLUMN, how="left")
@@ -138,13 +118,17 @@ class LakeHook:
     def on_batch(self, ctx: Any, *, raw: pl.DataFrame, valid: pl.DataFrame) -> None:
         if not settings.LAKE_ENABLED or not self._publishes(ctx) or valid.height == 0:
             return
+        from etl.mapping import extra_columns
+
         spool = self._spool(ctx)
         if (spool / SPOOL_FAILED).exists():
             return
         try:
             spool.mkdir(parents=True, exist_ok=True)
             number = len(list(spool.glob("part-*.parquet")))
-            processed_frame(raw=raw, valid=valid).write_parquet(spool / f"part-{number:05d}.parquet")
+            extras = extra_columns(raw, mapping=ctx.mapping) if ctx.mapping is not None else []
+            processed = processed_frame(raw=raw, valid=valid, extras=extras)
+            processed.write_parquet(spool / f"part-{number:05d}.parquet")
         except Exception as exc:  # the lake never fails a load: recorded on the run after the commit
             with contextlib.suppress(OSError):
                 (spool / SPOOL_FAILED).write_text(f"{type(exc).__name__}: {exc}".splitlines()[0])

@@ -148,7 +148,8 @@ def _keys(*, processed: pl.DataFrame | None, parts: Sequence[Path], key: str) ->
         return [str(k) for k in processed.get_column(key).drop_nulls().unique().to_list()]
     if not parts:
         return []
-    keys = pl.scan_parquet(list(parts)).select(key).drop_nulls().unique().collect()
+    # A later batch may add extra columns (a JSON key first seen there): only the key is read.
+    keys = pl.scan_parquet(list(parts), extra_columns="ignore").select(key).drop_nulls().unique().collect()
     return [str(k) for k in keys.get_column(key).to_list()]
 
 

@@ -164,6 +164,7 @@ def lake_processed_read(
     lake = lake_fs(config or lake_config())
     folder = processed_path(run_id, dataset).rsplit("/", 1)[0]
     tables = [pq.read_table(lake.path(p), filesystem=lake.filesystem) for p in lake.list(folder)]
-    frame = pl.from_arrow(pa.concat_tables(tables))
+    # Parts may differ in extra columns (a JSON key first seen in a later batch): absent ones are null.
+    frame = pl.from_arrow(pa.concat_tables(tables, promote_options="default"))
     assert isinstance(frame, pl.DataFrame)
     return frame

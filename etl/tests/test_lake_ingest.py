@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import shutil
 import uuid
 from collections import Counter
@@ -103,6 +104,29 @@ def test_extra_columns_reach_the_processed_zone(lake_on, tmp_path) -> None:
     processed = lake_processed_read(run_id=run.pk, config=lake_config())
     extra = next(c for c in processed.columns if "loyalty" in c.lower())
     assert processed.get_column(extra).to_list() == ["gold", "gold"]
+
+
+def test_processed_records_keep_the_keys_a_later_batch_adds_by_the_files_mapping(lake_on, tmp_path) -> None:
+    # Batch 2 has no "Website" but "links.website", and a new key "note": the file's mapping reads
+    # website from "Website", so both feed no field and are kept as extra columns (as on Spark).
+    first = {**dict(zip(HEADER.split(","), LINES[0].split(","), strict=True)), "Website": "https://a.io"}
+    second: dict[str, object] = dict(zip(HEADER.split(","), LINES[1].split(","), strict=True))
+    second.pop("Website")
+    second["links"] = {"website": "https://b.io"}
+    second["note"] = "vip"
+    path = tmp_path / "inbox" / "later-key.ndjson"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("\n".join(json.dumps(record) for record in (first, second)) + "\n")
+
+    run = _ingest(path, "--batch-size", "1")
+
+    assert (run.status, run.rows_loaded) == (RunStatus.SUCCEEDED, 2)
+    assert run.lake_status == LakeStatus.SUCCEEDED, run.lake_error
+    assert run.report["extra_columns"] == ["links.website", "note"]
+    processed = lake_processed_read(run_id=run.pk).sort("source_line")
+    assert processed.get_column("links.website").to_list() == [None, "https://b.io"]
+    assert processed.get_column("note").to_list() == [None, "vip"]
+    assert processed.get_column("website").to_list() == ["https://a.io", None]
 
 
 def test_a_rejected_file_keeps_its_raw_copy_and_publishes_nothing(lake_on, tmp_path) -> None:
