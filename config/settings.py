@@ -264,6 +264,9 @@ QUARANTINE_RAW_MAX_CHARS: int = env("QUARANTINE_RAW_MAX_CHARS", "4096", parse_po
 QUARANTINE_PAGE_MAX_BYTES: int = env("QUARANTINE_PAGE_MAX_BYTES", str(1 << 20), parse_positive_int)
 # Date formats tried after the schema's ISO format (strftime, comma-separated), e.g. %d/%m/%Y.
 INGEST_DATE_FORMATS: list[str] = env_list("INGEST_DATE_FORMATS")
+# Code, not an environment variable (like MIDDLEWARE): what runs beside the stages of
+# every `manage.py ingest` (etl.context.IngestHook), in order. The lake follows every ingest.
+INGEST_HOOKS: list[str] = ["etl.lake.hook.LakeHook"]
 
 # --- ETL: data quality (issue #4) -----------------------------------------------
 

@@ -115,17 +115,58 @@ class ProgressReporter(Protocol):
     def stop(self) -> None: ...
 
 
-class PipelineHook(Protocol):
+class IngestHook(Protocol):
+    """What runs beside the stages of every file (the lake's hook; ``INGEST_HOOKS``).
+
+    The orchestrator and the engines call these, in this order; they never
+    look at what a hook is, only at what it answers.
+    """
+
     def recover(self, ctx: StageContext) -> None:
         """At the start of every ingest (skipped ones too), under the file's lock: finish what a
         killed ingest left owed (the lake completes its pending runs)."""
 
-    def after_fetch(self, ctx: StageContext) -> None: ...
+    def after_fetch(self, ctx: StageContext) -> None:
+        """The fetched file, before any processing; a raise fails the run (it may set ``ctx.stage``)."""
 
-    def on_batch(self, ctx: StageContext, *, raw: pl.DataFrame, valid: pl.DataFrame) -> None: ...
+    def wants_batches(self, ctx: StageContext) -> bool:
+        """Whether :meth:`on_batch` is to be called for this run."""
+
+    def on_batch(self, ctx: StageContext, *, raw: pl.DataFrame, valid: pl.DataFrame) -> None:
+        """One batch as read (``raw``) and its loadable records (``valid``), once staged."""
+
+    def parts_folder(self, ctx: StageContext) -> Path | None:
+        """Where an engine that writes Parquet itself (Spark) puts the run's processed records
+        (the columns of :mod:`etl.processed`) instead of calling :meth:`on_batch`; None: nowhere."""
 
     def in_commit(self, ctx: StageContext) -> None:
         """Inside the publishing transaction, before the run's status is written (the lake marks
         its step pending: committed with the load, or not at all)."""
 
-    def after_commit(self, ctx: StageContext) -> None: ...
+    def after_commit(self, ctx: StageContext) -> None:
+        """The run is committed (still under the file's lock); a raise becomes a warning on the run."""
+
+
+class HookBase:
+    """An :class:`IngestHook` that does nothing: subclass it and override what the hook needs."""
+
+    def recover(self, ctx: StageContext) -> None:
+        return None
+
+    def after_fetch(self, ctx: StageContext) -> None:
+        return None
+
+    def wants_batches(self, ctx: StageContext) -> bool:
+        return True
+
+    def on_batch(self, ctx: StageContext, *, raw: pl.DataFrame, valid: pl.DataFrame) -> None:
+        return None
+
+    def parts_folder(self, ctx: StageContext) -> Path | None:
+        return None
+
+    def in_commit(self, ctx: StageContext) -> None:
+        return None
+
+    def after_commit(self, ctx: StageContext) -> None:
+        return None

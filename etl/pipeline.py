@@ -3,8 +3,8 @@
 The orchestrator: it only sequences and maps errors. The stages are in
 :mod:`etl.stages` (shared by every engine), an engine (:mod:`etl.engines`)
 stages the file batch by batch, and :func:`etl.publish.publish_staged`
-publishes it in one transaction. Hooks (the lake) run after the fetch, on
-each batch and after the commit (``HOOKS``).
+publishes it in one transaction. The hooks passed in (the lake's, see
+:func:`etl.hooks.ingest_hooks`) run after the fetch, on each batch and after the commit.
 
 Every outcome is an ``IngestionRun``: succeeded, skipped (same bytes already
 loaded), rejected (the file cannot be loaded as it is) or failed (an error
@@ -28,8 +28,8 @@ from etl import engines, load
 from etl.alerts import AlertCause, alert_run
 from etl.context import (
     STAGE_FETCH,
+    IngestHook,
     IngestOptions,
-    PipelineHook,
     ProgressReporter,
     RejectFile,
     RunCounts,
@@ -53,9 +53,6 @@ log = structlog.get_logger("etl.ingest")
 
 SKIPPED_MESSAGE = "already loaded by run {run_id} (same sha256); use --force to load it again"
 STAGE_FAILED = "{stage} failed: {problem}"
-
-HOOKS: list[PipelineHook] = []
-"""Hooks run for every ingest (the lake registers its own here)."""
 
 
 @dataclass
@@ -145,7 +142,7 @@ def _staged_and_published(
     schema: Schema,
     options: IngestOptions,
     progress: ProgressReporter | None,
-    hooks: list[PipelineHook],
+    hooks: list[IngestHook],
 ) -> RunOutcome:
     """The hooks' after-fetch, the engine's staging, then the one publishing transaction."""
     try:
@@ -167,7 +164,7 @@ def _run_engine(
     schema: Schema,
     options: IngestOptions,
     progress: ProgressReporter | None,
-    hooks: list[PipelineHook],
+    hooks: list[IngestHook],
 ) -> IngestResult | RunOutcome:
     """The file staged and published, or the run rejected/failed (the result to return then)."""
     name = ctx.filename
@@ -202,7 +199,7 @@ PAUSE_AFTER_COMMIT_ENV = "ETL_TEST_PAUSE_AFTER_COMMIT"
 process writes it and waits, so the test can kill it before the lake step. Unset in production."""
 
 
-def _after_commit_hooks(ctx: StageContext, *, run: IngestionRun, hooks: list[PipelineHook]) -> None:
+def _after_commit_hooks(ctx: StageContext, *, run: IngestionRun, hooks: list[IngestHook]) -> None:
     marker = os.environ.get(PAUSE_AFTER_COMMIT_ENV)
     if marker:
         Path(marker).write_text(str(run.pk))
@@ -221,16 +218,17 @@ def ingest_file(
     source: Source,
     name: str,
     options: IngestOptions,
+    hooks: list[IngestHook],
     progress: ProgressReporter | None = None,
-    hooks: list[PipelineHook] | None = None,
     schema: Schema | None = None,
 ) -> IngestResult:
     """Ingest one file of ``source``; every outcome is recorded as an ``IngestionRun``.
 
-    Raises only when the database itself is unusable (nothing can be recorded then).
+    ``hooks`` run beside the stages (:class:`etl.context.IngestHook`; the ingest
+    command passes :func:`etl.hooks.ingest_hooks`). Raises only when the
+    database itself is unusable (nothing can be recorded then).
     """
     schema = schema or load_schema()
-    hooks = HOOKS if hooks is None else hooks
     flags = {"dry_run": options.dry_run, "forced": options.force}
     try:
         path = source.fetch(name, options.work_dir)

@@ -17,7 +17,7 @@ from etl import load
 from etl.context import (
     STAGE_LOAD,
     STAGE_QUALITY,
-    PipelineHook,
+    IngestHook,
     RejectFile,
     RunCounts,
     RunOutcome,
@@ -78,7 +78,7 @@ def _counted(ctx: StageContext, staged: StagedFile, *, schema: Schema) -> None:
 
 
 def publish_staged(
-    ctx: StageContext, staged: StagedFile, *, run: IngestionRun, schema: Schema, hooks: list[PipelineHook]
+    ctx: StageContext, staged: StagedFile, *, run: IngestionRun, schema: Schema, hooks: list[IngestHook]
 ) -> tuple[RunOutcome, int]:
     """Everything after the last batch is staged; the outcome and the quarantined records stored.
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from etl.context import IngestOptions, PipelineHook, ProgressReporter, RunOutcome, StageContext
+    from etl.context import IngestHook, IngestOptions, ProgressReporter, RunOutcome, StageContext
     from etl.quality.batch import QualityTally
     from etl.readers import RecordReader
     from etl.schema import Schema
@@ -54,7 +54,7 @@ class Engine(Protocol):
         schema: Schema,
         options: IngestOptions,
         progress: ProgressReporter | None,
-        hooks: list[PipelineHook],
+        hooks: list[IngestHook],
     ) -> StagedFile: ...
 
     def leftovers_drop(self, *, running: RunningAmong) -> list[str]:

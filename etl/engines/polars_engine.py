@@ -15,8 +15,8 @@ from etl.context import (
     STAGE_QUALITY,
     STAGE_READ,
     STAGE_TRANSFORM,
+    IngestHook,
     IngestOptions,
-    PipelineHook,
     ProgressReporter,
     StageContext,
 )
@@ -44,7 +44,7 @@ class PolarsEngine:
         schema: Schema,
         options: IngestOptions,
         progress: ProgressReporter | None,
-        hooks: list[PipelineHook],
+        hooks: list[IngestHook],
     ) -> StagedFile:
         """Stream the file into the staging tables, batch by batch."""
         setup = file_setup(ctx, schema=schema, options=options, progress=progress)
@@ -74,7 +74,7 @@ def _stage_batch(
     *,
     setup: FileSetup,
     schema: Schema,
-    hooks: list[PipelineHook],
+    hooks: list[IngestHook],
     extra: dict[str, None],
 ) -> int:
     """Map, transform, check, quarantine, stage and hand one batch to the hooks; rows staged."""
@@ -98,6 +98,7 @@ def _stage_batch(
     load.staging_copy(frame=quality.valid, schema=schema)
     ctx.stage = STAGE_HOOKS
     for hook in hooks:
-        hook.on_batch(ctx, raw=batch.frame, valid=quality.valid)
+        if hook.wants_batches(ctx):
+            hook.on_batch(ctx, raw=batch.frame, valid=quality.valid)
     ctx.stage = STAGE_READ
     return quality.valid.height

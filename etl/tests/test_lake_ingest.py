@@ -16,11 +16,9 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from etl import pipeline
 from etl.lake import lake_processed_read, lake_raw_read, lake_raw_receipts
 from etl.lake.catalog import lake_catalogs_close
 from etl.lake.config import lake_config
-from etl.lake.hook import LakeHook, lake_hook_register
 from etl.lake.maintenance import lake_snapshots
 from etl.models import IngestionRun, LakeStatus, QuarantinedRecord, RunStatus
 from etl.tests.lake_support import curated_as_pg, curated_rows, pg_rows
@@ -39,11 +37,6 @@ def lake_on(settings: Any, tmp_path: Path) -> Iterator[Any]:
     settings.INGEST_WORK_DIR = tmp_path / "work"
     yield settings
     lake_catalogs_close()
-
-
-def test_the_etl_app_registers_the_lake_hook_once() -> None:
-    lake_hook_register()
-    assert sum(isinstance(h, LakeHook) for h in pipeline.HOOKS) == 1
 
 
 def _file(tmp_path: Path, name: str, lines: list[str], header: str = HEADER) -> Path:

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from customers.models import Customer
-from etl.context import StageContext
+from etl.context import HookBase, StageContext
 from etl.models import QuarantinedRecord, RunStatus
 from etl.pipeline import SKIPPED_MESSAGE, ingest_file
 from etl.publish import NO_RECORDS_WARNING
@@ -247,7 +247,7 @@ def test_stale_running_run_of_a_dead_process_is_marked_failed(tmp_path: Path) ->
     assert stale.error_message == STALE_RUN_MESSAGE.format(pid=stale.pid)
 
 
-class RecordingHook:
+class RecordingHook(HookBase):
     def __init__(self, *, fail_after_commit: bool = False) -> None:
         self.calls: list[str] = []
         self.rows = 0

@@ -1,25 +1,23 @@
-"""The lake for Spark runs: Spark writes the processed Parquet; the lake's own hook publishes it.
+"""Processed records on Spark: Spark writes the Parquet parts a hook asks for, in parallel.
 
-The Polars engine hands each batch to the lake hook, which spools Parquet
-parts and, after the PostgreSQL commit, uploads them to processed/ and
-commits the curated Iceberg snapshot (built from PostgreSQL, so the same
-for both engines). Here Spark writes the whole run's parts into that same
-spool, in parallel, with the same columns as
-:func:`etl.lake.hook.processed_frame`; the hook's ``after_commit`` is unchanged.
+The Polars engine hands each batch to the hooks; a hook that publishes
+processed records (the lake's) spools them as Parquet parts and, after the
+PostgreSQL commit, uploads them. Here Spark writes the whole run's parts
+into the hook's ``parts_folder``, with the columns of
+:func:`etl.processed.processed_frame`; the hook's ``after_commit`` is unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from etl.processed import SOURCE_LINE
 from etl.readers import LINE_COLUMN
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
-
-SOURCE_LINE = "source_line"
 
 
 def spark_processed_frame(*, raw: DataFrame, valid: DataFrame, extras: Mapping[str, str]) -> DataFrame:
@@ -43,13 +41,3 @@ def spark_lake_write(*, frame: DataFrame, folder: Path) -> list[Path]:
     folder.parent.mkdir(parents=True, exist_ok=True)
     frame.write.mode("overwrite").parquet(str(folder))
     return sorted(folder.glob("part-*.parquet"))
-
-
-def lake_spool_of(hook: Any, ctx: Any) -> Path | None:
-    """Where ``hook`` (the lake's) expects this run's parts; None when it publishes nothing."""
-    from django.conf import settings
-
-    if not settings.LAKE_ENABLED or ctx.run is None or (ctx.options is not None and ctx.options.dry_run):
-        return None
-    spool: Path = hook._spool(ctx)
-    return spool

@@ -17,7 +17,7 @@
    (:mod:`.load`), the driver moves them into the usual staging table;
 5. publish: the orchestrator's, as for Polars (:func:`etl.publish.publish_staged`):
    the shared counts, upsert, quarantine and run status, in one transaction;
-6. lake: Spark writes the processed Parquet into the lake hook's spool
+6. lake: Spark writes the processed Parquet into the lake hook's parts folder
    (:mod:`.lake`); the hook publishes it after the commit, as for Polars.
 """
 
@@ -39,13 +39,13 @@ from etl.context import (
     STAGE_READ,
     STAGE_SPARK_SESSION,
     STAGE_TRANSFORM,
+    IngestHook,
     IngestOptions,
-    PipelineHook,
     ProgressReporter,
     StageContext,
 )
 from etl.engines.base import RunningAmong, StagedFile
-from etl.engines.spark.lake import lake_spool_of, spark_lake_write, spark_processed_frame
+from etl.engines.spark.lake import spark_lake_write, spark_processed_frame
 from etl.engines.spark.load import (
     executor_conninfo,
     spark_copy,
@@ -80,22 +80,18 @@ def _to_polars(frame: DataFrame) -> pl.DataFrame:
 
 
 def _hooks_run(
-    ctx: StageContext, *, hooks: list[PipelineHook], raw: DataFrame, valid: DataFrame, spooled: Spooled
+    ctx: StageContext, *, hooks: list[IngestHook], raw: DataFrame, valid: DataFrame, spooled: Spooled
 ) -> None:
-    """The lake's hook gets Spark-written parts; any other hook the batch as Polars frames."""
-    from etl.lake.hook import LakeHook
-
+    """A hook with a parts folder gets Spark-written parts; a hook wanting batches the run as
+    one Polars batch; any other hook nothing."""
     for hook in hooks:
-        if isinstance(hook, LakeHook):
-            folder = lake_spool_of(hook, ctx)
-            if folder is not None:
-                extras = {spooled.names[c]: c for c in spooled.extra if c in spooled.names}
-                spark_lake_write(
-                    frame=spark_processed_frame(raw=raw, valid=valid, extras=extras), folder=folder
-                )
-            continue
-        originals = spooled.originals()
-        hook.on_batch(ctx, raw=_to_polars(raw).rename(originals, strict=False), valid=_to_polars(valid))
+        folder = hook.parts_folder(ctx)
+        if folder is not None:
+            extras = {spooled.names[c]: c for c in spooled.extra if c in spooled.names}
+            spark_lake_write(frame=spark_processed_frame(raw=raw, valid=valid, extras=extras), folder=folder)
+        elif hook.wants_batches(ctx):
+            originals = spooled.originals()
+            hook.on_batch(ctx, raw=_to_polars(raw).rename(originals, strict=False), valid=_to_polars(valid))
 
 
 def _spark_stages(
@@ -105,7 +101,7 @@ def _spark_stages(
     spooled: Spooled,
     schema: Schema,
     setup: FileSetup,
-    hooks: list[PipelineHook],
+    hooks: list[IngestHook],
 ) -> tuple[int, int]:
     """Transform, check, quarantine, COPY and lake-write the spooled file; (staged, quarantined)."""
     assert ctx.run is not None
@@ -208,7 +204,7 @@ class SparkEngine:
         schema: Schema,
         options: IngestOptions,
         progress: ProgressReporter | None,
-        hooks: list[PipelineHook],
+        hooks: list[IngestHook],
     ) -> StagedFile:
         assert ctx.run is not None
         ctx.stage = STAGE_SPARK_SESSION

@@ -18,8 +18,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from etl.context import IngestOptions
+from etl.context import IngestHook, IngestOptions
 from etl.engines import DEFAULT_ENGINE, ENGINES, EngineUnavailable, engine_check
+from etl.hooks import ingest_hooks
 from etl.models import RunStatus
 from etl.pipeline import IngestResult, ingest_file
 from etl.progress import progress_for
@@ -173,7 +174,8 @@ class Command(BaseCommand):
                 if not options["json"]:
                     self.stdout.write(NOTHING_NEW)
                 return
-            results = [self._ingest_one(source, name, ingest_options, options) for name in names]
+            hooks = ingest_hooks()
+            results = [self._ingest_one(source, name, ingest_options, options, hooks) for name in names]
         except DatabaseError as exc:
             raise CommandError(
                 DATABASE_UNREACHABLE.format(problem=_first_line(exc)), returncode=EXIT_FAILED
@@ -224,10 +226,16 @@ class Command(BaseCommand):
         return source, names
 
     def _ingest_one(
-        self, source: Source, name: str, ingest_options: IngestOptions, options: dict[str, Any]
+        self,
+        source: Source,
+        name: str,
+        ingest_options: IngestOptions,
+        options: dict[str, Any],
+        hooks: list[IngestHook],
     ) -> IngestResult:
         stream = getattr(self.stderr, "_out", None)
-        result = ingest_file(source=source, name=name, options=ingest_options, progress=progress_for(stream))
+        progress = progress_for(stream)
+        result = ingest_file(source=source, name=name, options=ingest_options, hooks=hooks, progress=progress)
         if options["json"]:
             self.stdout.write(json.dumps({**result.as_json(), "dry_run": options["dry_run"]}))
         elif result.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED):

@@ -1,10 +1,10 @@
-"""The lake's pipeline hook (etl/lake/hook.py): what reaches processed/ from each batch."""
+"""The processed records contract (etl/processed.py): what reaches processed/ from each batch."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from etl.lake.hook import SOURCE_LINE, processed_frame
+from etl.processed import SOURCE_LINE, processed_frame
 
 
 def test_a_batch_keeps_its_records_with_the_files_extra_columns_by_line() -> None:
