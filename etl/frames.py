@@ -6,16 +6,13 @@ run unchanged. Differences that matter, and where they are handled:
 - **lenient parsing** (bad text → null, not an error): Polars' ``strict=False``
   has no Spark twin (Spark 4 runs ANSI mode: a bad cast raises). The shared
   expressions guard every cast with a regex (``integer_from_text``,
-  ``date_from_text`` in :mod:`etl.quality.expressions`), so neither engine
+  ``date_from_text`` in :mod:`etl.parsing`), so neither engine
   ever casts text that does not parse; :data:`SPARK_CONF` keeps ANSI on.
 - **string length**: ``str.len_chars`` is characters on both (Polars
   ``len_chars``, Spark ``char_length``), never bytes.
 - **regex dialect**: Rust ``regex`` vs Java ``java.util.regex``; the patterns
   we ship use only the common subset (classes, ``(?:...)``, anchors,
   quantifiers); :func:`regex_portable` refuses the rest.
-- **list columns** (the ``__codes__``/``__messages__`` problem lists):
-  Narwhals cannot build a list from several columns, so :func:`lists_append`
-  does it natively, per engine.
 - **exact quartiles per batch** (the outlier fences): the same numbers, two
   ways to get them (:func:`quartiles_by_batch`). Polars' ``quantile`` is
   fast on a batch; Spark's exact ``percentile`` keeps every value of a task
@@ -61,36 +58,6 @@ def engine_of(frame: Any) -> str:
     if module.startswith("pyspark"):
         return "spark"
     raise TypeError(f"no engine for frame type {type(native).__name__}")
-
-
-def _polars_lists(native: Any, column: str, parts: list[str], *, exists: bool) -> Any:
-    import polars as pl
-
-    base = pl.col(column) if exists else pl.lit([], dtype=pl.List(pl.String))
-    return native.with_columns(pl.concat_list([base, *parts]).list.drop_nulls().alias(column))
-
-
-def _spark_lists(native: Any, column: str, parts: list[str], *, exists: bool) -> Any:
-    from pyspark.sql import functions as F
-
-    base = F.col(column) if exists else F.array().cast("array<string>")
-    joined = F.concat(base, F.array(*(F.col(p) for p in parts))) if parts else base
-    return native.withColumn(column, F.filter(joined, lambda value: value.isNotNull()))
-
-
-def lists_append(frame: Any, lists: dict[str, list[nw.Expr]]) -> Any:
-    """``frame`` (Narwhals) with each list column in ``lists`` extended by the
-    non-null values of its expressions (row by row); absent list columns are created."""
-    names = {column: [f"_a_{column}_{i}" for i in range(len(exprs))] for column, exprs in lists.items()}
-    temp = [e.alias(n) for column, exprs in lists.items() for e, n in zip(exprs, names[column], strict=True)]
-    with_parts = frame.with_columns(*temp) if temp else frame
-    native = with_parts.to_native()
-    build = _polars_lists if engine_of(native) == "polars" else _spark_lists
-    for column, parts in names.items():
-        native = build(native, column, parts, exists=column in frame.columns)
-    out = nw.from_native(native)
-    dropped = [n for parts in names.values() for n in parts]
-    return out.drop(dropped) if dropped else out
 
 
 Quartiles = list[tuple[nw.Expr, str, str]]

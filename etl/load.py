@@ -23,10 +23,10 @@ from django.db import connection
 from psycopg import sql
 
 from customers.models import Customer
+from etl.columns import CODES_COLUMN, MESSAGES_COLUMN
 from etl.models import QuarantinedRecord
 from etl.readers import LINE_COLUMN, LineFix
 from etl.schema import Schema
-from etl.transform import CODES_COLUMN, MESSAGES_COLUMN
 
 STAGE = "etl_stage_records"
 STAGE_QUARANTINE = "etl_stage_quarantine"
@@ -56,16 +56,6 @@ class UpsertCounts:
     inserted: int
     updated: int
     unchanged: int
-
-
-def column_limits(*, schema: Schema) -> dict[str, int]:
-    """Character limits of the customers table's text columns, as the table declares them."""
-    limits = {}
-    for spec in schema.fields:
-        max_length = getattr(Customer._meta.get_field(spec.name), "max_length", None)
-        if max_length:
-            limits[spec.name] = int(max_length)
-    return limits
 
 
 def advisory_key(sha256: str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from etl.readers import LINE_COLUMN
+from etl.columns import LINE_COLUMN
 
 SOURCE_LINE = "source_line"
 """The processed zone's name for the record's line in the file."""

@@ -25,7 +25,7 @@ from etl.quality import QualityResult, RuleSet
 from etl.quality.batch import QualityTally, batch_check, quality_setup
 from etl.readers import RawBatch, RecordReader, SetAside, open_reader
 from etl.schema import Schema
-from etl.transform import TransformConfig, frame_check_storable, frame_transform
+from etl.transform import TransformConfig, frame_transform
 
 
 def file_checksum(path: Path) -> tuple[str, int]:
@@ -61,23 +61,21 @@ class StageQuality:
 
     valid: pl.DataFrame
     quarantined: pl.DataFrame
-    """Records with problems: ``LINE_COLUMN``, ``__codes__``, ``__messages__`` (see etl.transform)."""
+    """Records with problems: ``LINE_COLUMN``, ``__codes__``, ``__messages__`` (see etl.columns)."""
     checked: QualityResult
     """The quality stage's own result (failures, examples, outliers) for the file's tally."""
 
 
-def stage_quality(
-    *, frame: pl.DataFrame, text: pl.DataFrame, schema: Schema, limits: dict[str, int], rules: RuleSet
-) -> StageQuality:
-    """Split a cleaned batch into loadable records and quarantined ones.
+def stage_quality(*, frame: pl.DataFrame, rules: RuleSet) -> StageQuality:
+    """Split a transformed batch into loadable records and quarantined ones.
 
-    What the customers table cannot store (types, lengths, NUL), then the
-    declared data-quality rules (``etl.quality``); ``text`` is the batch before
-    casting, so type failures quote the file's own text. Duplicate keys are
-    left to the staging table, which resolves them across all batches.
+    Every record failure comes from the quality rules (``etl.quality``): the
+    declared ones, the ones the schema implies (required, type, max_length) and
+    what the customers table cannot store (a NUL byte), in that order; type
+    failures quote the file's own text (the transform's ``_raw_<field>``).
+    Duplicate keys are left to the staging table, which resolves them across all batches.
     """
-    checked = frame_check_storable(frame, schema=schema, limits=limits)
-    result = batch_check(clean=checked, text=text, ruleset=rules)
+    result = batch_check(clean=frame, ruleset=rules)
     return StageQuality(valid=result.valid, quarantined=result.quarantined_frame(), checked=result)
 
 
@@ -99,7 +97,6 @@ class FileSetup:
     reader: RecordReader
     mapping: ColumnMapping | None
     config: TransformConfig
-    limits: dict[str, int]
     tally: QualityTally
     ingested_at: datetime
     started: float
@@ -133,7 +130,6 @@ def file_setup(
     config = TransformConfig(
         source_file=ctx.filename, ingested_at=ingested_at, extra_date_formats=options.extra_date_formats
     )
-    limits = load.column_limits(schema=schema)
     tally = quality_setup(
         schema=schema,
         extra_date_formats=options.extra_date_formats,
@@ -148,7 +144,6 @@ def file_setup(
         reader=reader,
         mapping=mapping,
         config=config,
-        limits=limits,
         tally=tally,
         ingested_at=ingested_at,
         started=started,

@@ -21,7 +21,7 @@ from etl.context import (
     StageContext,
 )
 from etl.engines.base import RunningAmong, StagedFile
-from etl.mapping import extra_columns, frame_map
+from etl.mapping import extra_columns
 from etl.readers import LINE_COLUMN, RawBatch
 from etl.schema import Schema
 from etl.stages import FileSetup, file_setup, mapping_late, set_aside_stage, stage_quality, stage_transform
@@ -86,10 +86,7 @@ def _stage_batch(
     ctx.stage = STAGE_TRANSFORM
     clean = stage_transform(batch=batch, mapping=mapping, schema=schema, config=setup.config)
     ctx.stage = STAGE_QUALITY
-    text = frame_map(batch.frame, mapping=mapping, schema=schema)
-    quality = stage_quality(
-        frame=clean, text=text, schema=schema, limits=setup.limits, rules=setup.tally.ruleset
-    )
+    quality = stage_quality(frame=clean, rules=setup.tally.ruleset)
     setup.tally.add(quality.checked)
     if quality.quarantined.height:
         load.quarantine_copy(frame=load.quarantine_frame(problems=quality.quarantined, raw=batch.frame))

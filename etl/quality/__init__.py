@@ -3,7 +3,7 @@
 The public names of the stage; see the README section "Data quality".
 """
 
-from etl.quality.columns import LINE_COLUMN, RAW_PREFIX, RAW_RECORD_COLUMN
+from etl.columns import LINE_COLUMN, RAW_PREFIX, RAW_RECORD_COLUMN
 from etl.quality.result import QualityResult, QuarantineEntry
 from etl.quality.rules import Rule, RuleSet, load_ruleset, ruleset_from_schema
 from etl.quality.stage import QualityStageError, quality_check

@@ -16,8 +16,8 @@ from typing import Any
 
 import polars as pl
 
+from etl.columns import LINE_COLUMN, RAW_PREFIX
 from etl.quality import messages as msg
-from etl.quality.columns import LINE_COLUMN, RAW_PREFIX
 from etl.quality.result import QualityResult
 from etl.quality.rules import RuleSet, ruleset_for
 from etl.quality.stage import quality_check
@@ -28,25 +28,30 @@ from etl.schema import Schema
 def batch_check(
     *,
     clean: pl.DataFrame,
-    text: pl.DataFrame,
     ruleset: RuleSet,
+    text: pl.DataFrame | None = None,
     line_column: str = LINE_COLUMN,
     today: date | None = None,
 ) -> QualityResult:
-    """Check one batch the transform cleaned and cast (``clean``, with its problem lists).
+    """Check one batch the transform cleaned and cast (``clean``, with its ``_raw_<field>`` texts).
 
-    ``text`` is the same batch before casting, columns named as the schema's
-    fields (the mapping's output): the type checks quote its original text.
+    ``text``, the same batch before casting (columns named as the schema's
+    fields), is needed only when a cast field's raw text is not in ``clean``:
+    the type checks quote the original text.
     """
     typed = [  # a raw column the transform already kept is the same text (trimmed): not joined twice
         spec.name
         for spec in ruleset.schema.fields
-        if spec.type != "string" and spec.name in text.columns and RAW_PREFIX + spec.name not in clean.columns
+        if spec.type != "string"
+        and text is not None
+        and spec.name in text.columns
+        and RAW_PREFIX + spec.name not in clean.columns
     ]
-    originals = text.select(line_column, *(pl.col(name).alias(RAW_PREFIX + name) for name in typed))
-    joined = clean.join(originals, on=line_column, how="left")
+    if text is not None and typed:
+        originals = text.select(line_column, *(pl.col(name).alias(RAW_PREFIX + name) for name in typed))
+        clean = clean.join(originals, on=line_column, how="left")
     return quality_check(
-        joined, ruleset=ruleset, line_column=line_column, today=today, resolve_duplicates=False
+        clean, ruleset=ruleset, line_column=line_column, today=today, resolve_duplicates=False
     )
 
 

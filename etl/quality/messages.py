@@ -2,7 +2,8 @@
 
 A failure message reads ``<code>: "<value>" <text>``, e.g.
 ``email.pattern: "not-an-email" is not an email address``; a missing value
-reads ``<code>: missing value``.
+reads ``<code>: missing value``. This is the one catalogue of record failures:
+the transform casts and words nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ TOO_LONG = "is {length} characters long, more than {max}"
 TOO_SHORT = "is {length} characters long, fewer than {min}"
 NOT_ALLOWED = "is not one of: {allowed}"
 NOT_UNIQUE = "appears more than once in the file"
+NUL_BYTE = "contains a NUL byte, which PostgreSQL text cannot store"
+"""After the field's name alone (``company: contains a NUL byte, ...``): the value cannot be quoted."""
 
 VALUE_PREVIEW_CHARS = 60
 """Longer values are cut to this many characters (plus an ellipsis) in messages."""

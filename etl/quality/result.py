@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from etl.quality.columns import LINE_COLUMN, UPSTREAM_CODES, UPSTREAM_MESSAGES
+from etl.columns import CODES_COLUMN, LINE_COLUMN, MESSAGES_COLUMN
 from etl.quality.outliers import OutlierReport
 from etl.quality.thresholds import Outcome, Verdict
 
@@ -49,13 +49,13 @@ class QualityResult:
         return pl.DataFrame(
             {
                 line_column: [e.line_number for e in self.quarantined],
-                UPSTREAM_CODES: [e.rule_codes for e in self.quarantined],
-                UPSTREAM_MESSAGES: [e.messages for e in self.quarantined],
+                CODES_COLUMN: [e.rule_codes for e in self.quarantined],
+                MESSAGES_COLUMN: [e.messages for e in self.quarantined],
             },
             schema={
                 line_column: pl.Int64,
-                UPSTREAM_CODES: pl.List(pl.String),
-                UPSTREAM_MESSAGES: pl.List(pl.String),
+                CODES_COLUMN: pl.List(pl.String),
+                MESSAGES_COLUMN: pl.List(pl.String),
             },
         )
 

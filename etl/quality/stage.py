@@ -22,21 +22,13 @@ from typing import Any
 
 import narwhals as nw
 
-from etl.quality.columns import (
-    LINE_COLUMN,
-    RAW_PREFIX,
-    RAW_RECORD_COLUMN,
-    UPSTREAM_CODES,
-    UPSTREAM_MESSAGES,
-)
+from etl.columns import LINE_COLUMN, RAW_PREFIX, RAW_RECORD_COLUMN
 from etl.quality.expressions import compile_rules
 from etl.quality.outliers import outliers_find
 from etl.quality.result import QualityResult, QuarantineEntry
 from etl.quality.rules import RuleSet, load_ruleset
 from etl.quality.thresholds import Outcome, Thresholds, threshold_decide
 
-UPSTREAM_SAME_AS = {"format": "type"}
-"""An upstream ``<field>.format`` says what this stage's ``<field>.type`` says: kept once."""
 _DUPLICATE = "_q_duplicate"
 _INVALID = "_q_invalid"
 
@@ -95,8 +87,8 @@ def quality_check(
 
     Fields may still be text (they are parsed here) or already cast by the
     transform, with their original text in ``raw_columns`` (default: the
-    ``_raw_<field>`` columns present). Problems found upstream, in the
-    ``__codes__``/``__messages__`` list columns, are kept with this stage's.
+    ``_raw_<field>`` columns present). Every record failure is found here: the
+    declared rules, then what the customers table cannot store (a NUL byte).
     ``set_aside`` is the number of records the reader could not parse (it
     quarantined them): they count as read and invalid for the verdict.
     ``thresholds`` overrides the schema's (a run's command-line options).
@@ -118,17 +110,14 @@ def quality_check(
         data = data.with_columns(*(nw.lit(None, dtype=nw.String).alias(name) for name in missing))
     raws = _raw_columns(data, rules, raw_columns)
     compiled, inputs = compile_rules(
-        rules.rules,
+        rules.checks,
         fields={spec.name: (spec.type, spec.formats) for spec in schema.fields},
         dtypes=dict(data.schema),
         raw_columns=raws,
         today=today,
         key=schema.key,
     )
-    upstream = UPSTREAM_CODES in data.columns and UPSTREAM_MESSAGES in data.columns
     fail_columns = [nw.col(f"_q_fail_{i}") for i in range(len(compiled))]
-    if upstream:
-        fail_columns.append(nw.col(UPSTREAM_CODES).list.len().fill_null(0) > 0)
     key_present = ~nw.col(schema.key).is_null()
     checked = data.with_columns(
         *(rule.failed.alias(f"_q_fail_{i}") for i, rule in enumerate(compiled)),
@@ -161,7 +150,6 @@ def quality_check(
         compiled_codes=[r.code for r in compiled],
         fields=list(inputs),
         line_column=line_column,
-        upstream=upstream,
     )
     failures: dict[str, int] = {}
     examples: dict[str, str] = {}
@@ -193,34 +181,17 @@ def quality_check(
     )
 
 
-def _same_code(code: str) -> str:
-    field, _, kind = code.rpartition(".")
-    return f"{field}.{UPSTREAM_SAME_AS.get(kind, kind)}"
-
-
 def _entries(
-    bad: nw.DataFrame[Any], *, compiled_codes: list[str], fields: list[str], line_column: str, upstream: bool
+    bad: nw.DataFrame[Any], *, compiled_codes: list[str], fields: list[str], line_column: str
 ) -> list[QuarantineEntry]:
-    """Quarantine entries for the failing rows (Python per failing row only: each becomes a DB row).
-
-    This stage's reasons come first; an upstream reason is added unless this
-    stage already gave one with the same code (or its equivalent).
-    """
+    """Quarantine entries for the failing rows (Python per failing row only: each becomes a DB row),
+    with their reasons in rule order."""
     entries = []
     wanted = [c for c in bad.columns if c.startswith(("_q_fail_", "_q_msg_", "_q_orig_"))]
-    wanted += [
-        c for c in (line_column, RAW_RECORD_COLUMN, UPSTREAM_CODES, UPSTREAM_MESSAGES) if c in bad.columns
-    ]
+    wanted += [c for c in (line_column, RAW_RECORD_COLUMN) if c in bad.columns]
     for row in bad.select(wanted).rows(named=True):
         codes = [code for i, code in enumerate(compiled_codes) if row[f"_q_fail_{i}"]]
         texts = [row[f"_q_msg_{i}"] for i in range(len(compiled_codes)) if row[f"_q_fail_{i}"]]
-        if upstream:
-            seen = {_same_code(code) for code in codes}
-            for code, text in zip(row[UPSTREAM_CODES] or [], row[UPSTREAM_MESSAGES] or [], strict=True):
-                if _same_code(code) not in seen:
-                    seen.add(_same_code(code))
-                    codes.append(code)
-                    texts.append(text)
         raw, raw_text = _raw_record(row, fields=fields)
         line = row[line_column]
         entries.append(

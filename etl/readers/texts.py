@@ -1,11 +1,11 @@
 """Names, codes and error texts every reader shares, and :class:`ReadError`.
 
-No imports: the Spark engine ships the CSV core (:mod:`etl.readers.csv_arrow`)
-to its executors by value, and these constants go with it.
+Only :mod:`etl.columns` is imported (plain constants): the Spark engine ships the
+CSV core (:mod:`etl.readers.csv_arrow`) to its executors by value, these
+constants and that module with it.
 """
 
-LINE_COLUMN = "__line__"
-"""Column carrying each record's 1-based line (CSV/NDJSON) or record index (JSON array)."""
+from etl.columns import LINE_COLUMN as LINE_COLUMN  # the readers' name for it, defined once
 
 # Error texts (one line each; tests assert them). Formatted with the named fields.
 EMPTY_FILE = "file is empty"

@@ -17,7 +17,6 @@ from etl.engines.errors import UNKNOWN_ENGINE
 from etl.engines.spark.conf import spark_conf_from, spark_conf_key
 from etl.frames import (
     engine_of,
-    lists_append,
     quartiles_by_batch,
     quartiles_from_counts,
     regex_portable,
@@ -86,16 +85,6 @@ def test_spark_conf_variable_names_become_spark_keys(name: str, key: str) -> Non
 def test_only_spark_conf_variables_are_taken() -> None:
     environ = {"SPARK_CONF_SPARK_EXECUTOR_CORES": "4", "SPARK_MASTER": "local[2]", "PATH": "/bin"}
     assert spark_conf_from(environ) == {"spark.executor.cores": "4"}
-
-
-def test_lists_append_keeps_existing_items_then_adds_the_non_null_ones() -> None:
-    frame = nw.from_native(pl.DataFrame({"x": [1, 2], "codes": [["a"], []]}))
-    out = lists_append(
-        frame, {"codes": [nw.when(nw.col("x") > 1).then(nw.lit("b")), nw.lit("c")], "new": [nw.lit("d")]}
-    ).to_native()
-    assert out.columns == ["x", "codes", "new"]
-    assert out["codes"].to_list() == [["a", "c"], ["b", "c"]]
-    assert out["new"].to_list() == [["d"], ["d"]]
 
 
 def test_engine_of_names_the_engine_holding_a_frame() -> None:

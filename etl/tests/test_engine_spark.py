@@ -18,10 +18,9 @@ import pytest
 from django.core.management import call_command
 
 from customers.models import Customer
-from etl.frames import lists_append
 from etl.lake.catalog import lake_catalogs_close
 from etl.models import IngestionRun, LakeStatus, QuarantinedRecord, RunStatus
-from etl.quality.expressions import date_from_text
+from etl.parsing import date_from_text
 from etl.schema import load_schema
 from etl.tests.ingest_support import CASES, HEADER, SAMPLE, customer_lines, ingest, run_of
 from etl.tests.spark_support import spark_fixture  # noqa: F401  (the shared session: `spark`)
@@ -167,15 +166,6 @@ def test_ingest_command_with_engine_spark_publishes_the_same_lake_as_polars(
     assert processed["spark"].to_dicts() == processed["polars"].to_dicts()
     assert run.report["engine"] == "spark"
     assert not list((tmp_path / "work").glob(".spark-spool/run-*")), "the run's Parquet spool is removed"
-
-
-def test_lists_append_builds_the_same_lists_on_spark(spark: Any) -> None:
-    data = {"x": [1, 2], "codes": [["a"], []]}
-    codes = [nw.when(nw.col("x") > 1).then(nw.lit("b")), nw.lit("c")]
-    polars_out = lists_append(nw.from_native(pl.DataFrame(data)), {"codes": codes}).to_native()
-    native = spark.createDataFrame([(1, ["a"]), (2, [])], "x long, codes array<string>")
-    spark_out = lists_append(nw.from_native(native), {"codes": codes}).to_native()
-    assert [list(r["codes"]) for r in spark_out.orderBy("x").collect()] == polars_out["codes"].to_list()
 
 
 def test_lenient_date_parsing_gives_null_not_an_error_on_spark(spark: Any) -> None:

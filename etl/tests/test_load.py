@@ -10,10 +10,10 @@ from django.db import connection
 
 from customers.models import Customer
 from etl import load
+from etl.columns import CODES_COLUMN, MESSAGES_COLUMN
 from etl.models import IngestionRun, QuarantinedRecord
 from etl.readers import LINE_COLUMN, SetAside
 from etl.schema import load_schema
-from etl.transform import CODES_COLUMN, MESSAGES_COLUMN
 
 pytestmark = pytest.mark.django_db
 SCHEMA = load_schema()
@@ -134,12 +134,6 @@ def test_staged_lines_are_corrected_after_reading(staging: None) -> None:
         assert cursor.fetchall() == [("K1", 2), ("K2", 4), ("K3", 5)]
         cursor.execute(f"SELECT _line FROM {load.STAGE_QUARANTINE}")
         assert cursor.fetchall() == [(3,)]
-
-
-def test_column_limits_come_from_the_customers_table() -> None:
-    limits = load.column_limits(schema=SCHEMA)
-    assert limits["customer_id"] == Customer._meta.get_field("customer_id").max_length
-    assert "index" not in limits
 
 
 def test_lock_is_held_for_the_checksum() -> None:

@@ -17,12 +17,10 @@ TODAY = date(2026, 11, 27)
 
 
 def _cast(text: pl.DataFrame) -> pl.DataFrame:
-    """What the transform hands on: integer and date cast (null when they do not parse), problem lists."""
+    """What the transform hands on: integer and date cast (null when they do not parse)."""
     return text.with_columns(
         pl.col("index").cast(pl.Int64, strict=False),
         pl.col("subscription_date").str.to_date("%Y-%m-%d", strict=False),
-        pl.lit([], dtype=pl.List(pl.String)).alias("__codes__"),
-        pl.lit([], dtype=pl.List(pl.String)).alias("__messages__"),
     )
 
 
@@ -49,6 +47,12 @@ def test_quarantined_frame_has_line_codes_and_messages_lists() -> None:
         ["index.range", "email.pattern"],
         ['index.range: "-1" is less than 0', 'email.pattern: "x" is not an email address'],
     )
+
+
+def test_batch_check_flags_too_long_and_nul_like_the_table_would() -> None:
+    text = frame([_customer(city="x" * 101, company="A\x00B")])
+    result = batch_check(clean=_cast(text), text=text, ruleset=load_ruleset(), today=TODAY)
+    assert sorted(result.quarantined[0].rule_codes) == ["city.max_length", "company.nul"]
 
 
 def test_tally_adds_batches_and_decides_on_the_whole_file() -> None:

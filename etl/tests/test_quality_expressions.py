@@ -9,9 +9,10 @@ import narwhals as nw
 import polars as pl
 import pytest
 
+from etl.parsing import date_from_text, date_regex
 from etl.quality import messages as msg
 from etl.quality import quality_check
-from etl.quality.expressions import date_from_text, date_regex, rule_problems
+from etl.quality.expressions import rule_problems
 from etl.quality.rules import RuleSet
 from etl.tests.quality_factories import column, one_field
 

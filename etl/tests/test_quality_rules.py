@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from etl.quality import messages as msg
-from etl.quality.rules import BUILTIN_PATTERNS, RelativeDate, load_ruleset, ruleset_from_schema
+from etl.quality.kinds.base import RelativeDate
+from etl.quality.kinds.text import BUILTIN_PATTERNS
+from etl.quality.rules import load_ruleset, ruleset_from_schema
 from etl.schema import SchemaError, load_schema_file
 from etl.tests.quality_factories import WHERE, one_field, ruleset
 

@@ -143,33 +143,20 @@ def test_cast_field_without_its_text_is_refused() -> None:
     assert str(caught.value) == CAST_WITHOUT_TEXT.format(field="index", dtype="Int64", raw="_raw_index")
 
 
-def test_upstream_problems_are_kept_after_this_stages_own() -> None:
-    data = frame([_customer(email="x"), _customer(customer_id="Other1")]).with_columns(
-        pl.Series("__codes__", [["index.nul", "email.pattern"], []], dtype=pl.List(pl.String)),
-        pl.Series("__messages__", [["index: NUL", "upstream email"], []], dtype=pl.List(pl.String)),
-    )
+def test_a_nul_byte_fails_after_the_fields_declared_rules() -> None:
+    data = frame([_customer(email="x", company="Engines\x00Ltd"), _customer(customer_id="Other1")])
     result = quality_check(data, today=TODAY, thresholds=Thresholds(warn_above=50, reject_above=50))
     (entry,) = result.quarantined
-    assert entry.rule_codes == ["email.pattern", "index.nul"]
-    assert entry.messages == ['email.pattern: "x" is not an email address', "index: NUL"]
+    assert entry.rule_codes == ["email.pattern", "company.nul"]
+    assert entry.messages == [
+        'email.pattern: "x" is not an email address',
+        "company: contains a NUL byte, which PostgreSQL text cannot store",
+    ]
     assert len(result.valid) == 1
 
 
-def test_upstream_format_code_is_the_same_failure_as_type() -> None:
-    data = frame([_customer(subscription_date="2021-02-30")]).with_columns(
-        pl.Series("__codes__", [["subscription_date.format"]], dtype=pl.List(pl.String)),
-        pl.Series("__messages__", [["upstream"]], dtype=pl.List(pl.String)),
-    )
-    (entry,) = quality_check(data, today=TODAY).quarantined
-    assert entry.rule_codes == ["subscription_date.type"]
-
-
-def test_row_flagged_only_upstream_is_quarantined() -> None:
-    data = frame([_customer()]).with_columns(
-        pl.Series("__codes__", [["city.nul"]], dtype=pl.List(pl.String)),
-        pl.Series("__messages__", [["city: NUL byte"]], dtype=pl.List(pl.String)),
-    )
-    result = quality_check(data, today=TODAY)
+def test_a_nul_byte_alone_quarantines_the_record() -> None:
+    result = quality_check(frame([_customer(city="Lon\x00don")]), today=TODAY)
     assert [e.rule_codes for e in result.quarantined] == [["city.nul"]]
     assert result.failures == {"city.nul": 1}
 

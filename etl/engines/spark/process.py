@@ -5,10 +5,8 @@
    cannot be cut exactly) is spooled as Parquet by the shared readers on the
    driver (:mod:`.reader`). Either way the records set aside are staged for
    quarantine, and the parts hold the same records with the same lines;
-2. map, transform, storable checks: the shared Narwhals code
-   (:func:`etl.mapping.frame_map`, :func:`etl.transform.frame_transform`,
-   :func:`etl.transform.frame_check_storable`) on one Spark DataFrame of the
-   whole file;
+2. map, transform: the shared Narwhals code (:func:`etl.mapping.frame_map`,
+   :func:`etl.transform.frame_transform`) on one Spark DataFrame of the whole file;
 3. quality (:mod:`.quality`): the shared rules decide in Spark; only the
    failing records come back to the driver, where the shared quality stage
    words their reasons and :func:`etl.load.quarantine_frame` stages them;
@@ -63,7 +61,7 @@ from etl.mapping import frame_map
 from etl.readers import LINE_COLUMN
 from etl.schema import Schema
 from etl.stages import FileSetup, file_setup
-from etl.transform import frame_check_storable, frame_transform
+from etl.transform import frame_transform
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -113,18 +111,8 @@ def _spark_stages(
     mapped = frame_map(raw, mapping=spooled.spool_mapping(), schema=schema)
     clean = frame_transform(mapped, schema=schema, config=setup.config)
     ctx.stage = STAGE_QUALITY
-    checked = frame_check_storable(clean, schema=schema, limits=setup.limits)
     mark = time.monotonic()
-    quality = spark_quality(
-        clean=clean,
-        checked=checked,
-        mapped=mapped,
-        raw=raw,
-        spooled=spooled,
-        schema=schema,
-        limits=setup.limits,
-        tally=setup.tally,
-    )
+    quality = spark_quality(clean=clean, raw=raw, spooled=spooled, tally=setup.tally)
     timings["spark_quality"] = round(time.monotonic() - mark, 3)
     valid = quality.valid.persist()
     try:

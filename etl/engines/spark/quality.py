@@ -1,8 +1,8 @@
 """The quality stage on Spark: the shared rules decide in Spark, the shared stage words the reasons.
 
 1. Every rule's ``failed`` expression (:func:`etl.quality.expressions.rule_problems`,
-   the very expressions the Polars engine runs) and the transform's problem
-   lists are evaluated by Spark over the whole file: a record is valid or not.
+   the very expressions the Polars engine runs, storage limits included) is
+   evaluated by Spark over the whole file: a record is valid or not.
 2. Valid records stay in Spark (COPY, lake).
 3. Failing records (one quarantine row each) are written by the executors as
    Parquet partitioned by reader batch; the driver reads them one batch at a
@@ -28,6 +28,7 @@ import narwhals as nw
 import polars as pl
 
 from etl import load
+from etl.columns import RAW_PREFIX
 from etl.engines.spark.reader import Spooled
 from etl.quality.batch import QualityTally
 from etl.quality.expressions import rule_problems
@@ -35,9 +36,7 @@ from etl.quality.outliers import OutlierReport, outliers_by_batch, outliers_none
 from etl.quality.result import QualityResult
 from etl.quality.thresholds import threshold_decide
 from etl.readers import LINE_COLUMN
-from etl.schema import Schema
 from etl.stages import stage_quality
-from etl.transform import CODES_COLUMN, RAW_PREFIX
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -106,76 +105,78 @@ class _FailingSpill:
         return pl.read_parquet(files) if files else None
 
 
-def spark_quality(
-    *,
-    clean: DataFrame,
-    checked: DataFrame,
-    mapped: DataFrame,
-    raw: DataFrame,
-    spooled: Spooled,
-    schema: Schema,
-    limits: dict[str, int],
-    tally: QualityTally,
-) -> SparkQuality:
-    """Split ``checked`` (transformed, storable checks done) into valid (Spark) and quarantined (staged).
-
-    ``clean`` is the transform's output before the storable checks (what the
-    Polars engine hands its quality stage), ``mapped`` the file's text named as
-    the schema's fields, ``raw`` the file as read (spool names); ``tally`` gets
-    each reader batch's result, as in the Polars engine.
-    """
-    data = nw.from_native(checked)
+def _flagged(clean: DataFrame, *, tally: QualityTally) -> tuple[DataFrame, list[str]]:
+    """``clean`` with ``BAD`` (the record fails a rule), persisted; and its raw text columns."""
+    data = nw.from_native(clean)
     dtypes = dict(data.collect_schema())
-    raws = {s.name: RAW_PREFIX + s.name for s in schema.fields if RAW_PREFIX + s.name in dtypes}
+    fields = tally.ruleset.schema.fields
+    raws = {s.name: RAW_PREFIX + s.name for s in fields if RAW_PREFIX + s.name in dtypes}
     today = datetime.now(UTC).date()
     problems = rule_problems(tally.ruleset, dtypes=dtypes, raw_columns=raws, today=today)
-    upstream = nw.col(CODES_COLUMN).list.len().fill_null(0) > 0
-    bad = nw.any_horizontal(upstream, *(failed for _code, failed, _message in problems), ignore_nulls=True)
-    flagged = data.with_columns(bad.alias(BAD)).to_native().persist()
-    valid = flagged.filter(~flagged[BAD]).drop(BAD, *raws.values())
+    failed = [failed for _code, failed, _message in problems]
+    bad = nw.any_horizontal(*failed, ignore_nulls=True) if failed else nw.lit(value=False)
+    return data.with_columns(bad.alias(BAD)).to_native().persist(), list(raws.values())
+
+
+def _batch_checked(
+    spill: _FailingSpill | None,
+    batch: int,
+    *,
+    spooled: Spooled,
+    tally: QualityTally,
+    outliers: dict[int, OutlierReport],
+) -> tuple[QualityResult, int]:
+    """One reader batch's figures for the tally, its failing records judged and worded by the
+    Polars stage and staged for quarantine; and how many were staged."""
+    batch_outliers = outliers.get(batch) or outliers_none(tally.ruleset.outliers)
+    part_bad = spill.batch("clean", batch) if spill is not None else None
+    quarantined: list[Any] = []
+    failures: dict[str, int] = {}
+    examples: dict[str, str] = {}
+    stored = 0
+    if spill is not None and part_bad is not None:
+        stage = stage_quality(frame=part_bad, rules=tally.ruleset)
+        checked = stage.checked
+        quarantined, failures, examples = checked.quarantined, checked.failures, checked.examples
+        part_records = spill.batch("raw", batch)
+        assert part_records is not None
+        part_records = part_records.rename(spooled.originals(), strict=False)
+        load.quarantine_copy(frame=load.quarantine_frame(problems=stage.quarantined, raw=part_records))
+        stored = stage.quarantined.height
+    result = QualityResult(
+        valid=pl.DataFrame(),
+        quarantined=quarantined,
+        read=batch_outliers.total + len(quarantined),
+        duplicates=0,
+        failures=failures,
+        examples=examples,
+        verdict=threshold_decide(invalid=0, total=0, thresholds=tally.thresholds),
+        outliers=batch_outliers,
+    )
+    return result, stored
+
+
+def spark_quality(*, clean: DataFrame, raw: DataFrame, spooled: Spooled, tally: QualityTally) -> SparkQuality:
+    """Split ``clean`` (the transform's output) into valid (Spark) and quarantined (staged) records.
+
+    ``raw`` is the file as read (spool names); ``tally`` gets each reader
+    batch's result, as in the Polars engine.
+    """
+    flagged, raw_columns = _flagged(clean, tally=tally)
+    valid = flagged.filter(~flagged[BAD]).drop(BAD, *raw_columns)
     lines = flagged.filter(flagged[BAD]).select(LINE_COLUMN)
     spill = None
     if spooled.line_ranges and not lines.isEmpty():
         spill = _FailingSpill(
             spooled.folder / FAILING_DIR,
             lines=_numbered(lines, spooled=spooled),
-            frames={"clean": clean, "text": mapped, "raw": raw},
+            frames={"clean": clean, "raw": raw},
         )
     result = SparkQuality(valid=valid)
     outliers = _outliers(valid, spooled=spooled, tally=tally)
     for batch in range(len(spooled.line_ranges)):
-        part_bad = spill.batch("clean", batch) if spill is not None else None
-        batch_outliers = outliers.get(batch) or outliers_none(tally.ruleset.outliers)
-        quarantined: list[Any] = []
-        failures: dict[str, int] = {}
-        examples: dict[str, str] = {}
-        if spill is not None and part_bad is not None:
-            part_text = spill.batch("text", batch)
-            assert part_text is not None
-            stage = stage_quality(
-                frame=part_bad, text=part_text, schema=schema, limits=limits, rules=tally.ruleset
-            )
-            quarantined, failures, examples = (
-                stage.checked.quarantined,
-                stage.checked.failures,
-                stage.checked.examples,
-            )
-            part_records = spill.batch("raw", batch)
-            assert part_records is not None
-            part_records = part_records.rename(spooled.originals(), strict=False)
-            load.quarantine_copy(frame=load.quarantine_frame(problems=stage.quarantined, raw=part_records))
-            result.quarantined += stage.quarantined.height
-        tally.add(
-            QualityResult(
-                valid=pl.DataFrame(),
-                quarantined=quarantined,
-                read=batch_outliers.total + len(quarantined),
-                duplicates=0,
-                failures=failures,
-                examples=examples,
-                verdict=threshold_decide(invalid=0, total=0, thresholds=tally.thresholds),
-                outliers=batch_outliers,
-            )
-        )
+        checked, stored = _batch_checked(spill, batch, spooled=spooled, tally=tally, outliers=outliers)
+        tally.add(checked)
+        result.quarantined += stored
     flagged.unpersist()
     return result

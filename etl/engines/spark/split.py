@@ -129,10 +129,11 @@ def _ship_by_value() -> None:
     """Executors get the split tasks and the CSV core by value: they need pyarrow/numpy, not the project."""
     from pyspark import cloudpickle
 
+    from etl import columns
     from etl.engines.spark import split_tasks
     from etl.readers import csv_arrow, texts
 
-    for module in (split_tasks, csv_arrow, texts):
+    for module in (split_tasks, csv_arrow, texts, columns):
         cloudpickle.register_pickle_by_value(module)
 
 
