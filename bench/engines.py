@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/engines.py --rows 1000000 --rows 5000000
 
-For each size: generates a seeded customers file (``bench/ingest.py``'s
+For each size: generates a seeded customers file (``bench/generate.py``'s
 generator), then runs ``manage.py ingest --path <file> --force --engine E``
 for E = polars, then spark, each in a fresh process into an empty customers
 table. Prints, per engine: wall time (process start to exit), rows/s, the
@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import generate  # noqa: E402
+from bench.generate import generate  # noqa: E402
 
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 

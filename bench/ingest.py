@@ -32,99 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import polars as pl  # noqa: E402
+from bench.generate import generate, modify  # noqa: E402
 
-FIRST = [
-    "Sheryl",
-    "Preston",
-    "Roy",
-    "Linda",
-    "Joanna",
-    "Aimee",
-    "Darren",
-    "Brett",
-    "Sheryl",
-    "Michelle",
-    "Karen",
-    "Marco",
-    "Shannon",
-    "Ruben",
-    "Franklin",
-    "Audrey",
-    "Dennis",
-    "Carmen",
-    "Lee",
-    "Kristina",
-]
-LAST = [
-    "Baxter",
-    "Lozano",
-    "Berry",
-    "Olsen",
-    "Bender",
-    "Mcmillan",
-    "Hines",
-    "Sanchez",
-    "Warner",
-    "Ortega",
-    "Huber",
-    "Roberts",
-    "Hooper",
-    "Farmer",
-    "Pruitt",
-    "Fisher",
-    "Ayers",
-    "Lyons",
-    "Booth",
-    "Oneal",
-]
-CITIES = [
-    "East Leonard",
-    "East Jimmychester",
-    "Isabelborough",
-    "Bensonview",
-    "West Priscilla",
-    "Kellymouth",
-    "North Tara",
-    "Port Joshua",
-    "New Ronald",
-    "South Monica",
-    "Lake Tiffany",
-    "Wrightmouth",
-]
-COUNTRIES = [
-    "Chile",
-    "Djibouti",
-    "Antigua and Barbuda",
-    "Dominican Republic",
-    "Slovakia",
-    "Bosnia",
-    "Pakistan",
-    "Norway",
-    "Malawi",
-    "Sri Lanka",
-    "Peru",
-    "Tonga",
-    "France",
-    "Brazil",
-    "Kenya",
-    "Canada",
-]
-SUFFIXES = ["Group", "LLC", "Ltd", "and Sons", "Inc", "PLC"]
-COLUMNS = [
-    "Index",
-    "Customer Id",
-    "First Name",
-    "Last Name",
-    "Company",
-    "City",
-    "Country",
-    "Phone 1",
-    "Phone 2",
-    "Email",
-    "Subscription Date",
-    "Website",
-]
 TARGETS = [
     "index",
     "customer_id",
@@ -139,73 +48,6 @@ TARGETS = [
     "subscription_date",
     "website",
 ]
-
-
-def _rand(salt: int, seed: int, modulo: int) -> pl.Expr:
-    """A seeded pseudo-random integer in ``[0, modulo)`` per row (a hash of the row number)."""
-    return (pl.col("i").hash(seed=seed * 1000 + salt) % modulo).cast(pl.Int64)
-
-
-def _pick(words: list[str], salt: int, seed: int) -> pl.Expr:
-    return _rand(salt, seed, len(words)).replace_strict(dict(enumerate(words)), return_dtype=pl.String)
-
-
-def generate(path: Path, *, rows: int, seed: int) -> None:
-    """A customers-100.csv-shaped file of ``rows`` distinct customers, deterministic for ``seed``."""
-    base = pl.DataFrame({"i": pl.int_range(1, rows + 1, eager=True)}).with_columns(
-        _pick(FIRST, 1, seed).alias("first"),
-        _pick(LAST, 2, seed).alias("last"),
-        _pick(LAST, 3, seed).alias("last2"),
-        _pick(SUFFIXES, 4, seed).alias("suffix"),
-        _pick(CITIES, 5, seed).alias("city"),
-        _pick(COUNTRIES, 6, seed).alias("country"),
-        (_rand(7, seed, 9 * 10**9) + 10**9).alias("p1"),
-        (_rand(8, seed, 9 * 10**9) + 10**9).alias("p2"),
-        _rand(9, seed, 3 * 365).alias("days"),
-        _rand(10, seed, 16**5).alias("salt"),
-    )
-    customer_id = pl.format(
-        "{}{}", pl.col("salt").cast(pl.String).str.zfill(7), pl.col("i").cast(pl.String).str.zfill(8)
-    )
-    email = pl.format(
-        "{}.{}{}@example.com",
-        pl.col("first").str.to_lowercase(),
-        pl.col("last").str.to_lowercase(),
-        pl.col("i"),
-    )
-    phone_2 = pl.format("{}x{}", pl.col("p2"), pl.col("i") % 1000)
-    out = base.select(
-        pl.col("i").alias("Index"),
-        customer_id.alias("Customer Id"),
-        pl.col("first").alias("First Name"),
-        pl.col("last").alias("Last Name"),
-        pl.format("{}-{} {}", pl.col("last"), pl.col("last2"), pl.col("suffix")).alias("Company"),
-        pl.col("city").alias("City"),
-        pl.col("country").alias("Country"),
-        pl.format("+1-{}", pl.col("p1")).alias("Phone 1"),
-        pl.when(pl.col("i") % 7 == 0).then(None).otherwise(phone_2).alias("Phone 2"),
-        email.alias("Email"),
-        (pl.date(2020, 1, 1) + pl.duration(days=pl.col("days"))).alias("Subscription Date"),
-        pl.format("https://www.{}{}.com/", pl.col("last").str.to_lowercase(), pl.col("i") % 5000).alias(
-            "Website"
-        ),
-    )
-    out.write_csv(path)
-
-
-def modify(source: Path, dest: Path, *, share_percent: int, seed: int) -> int:
-    """Copy ``source`` with ``share_percent``% of the rows changed (their city); returns how many."""
-    frame = pl.read_csv(source, infer_schema=False).with_columns(pl.col("Index").cast(pl.Int64).alias("i"))
-    changed = _rand(99, seed, 100) < share_percent
-    out = frame.with_columns(
-        pl.when(changed)
-        .then(pl.format("{} Heights", pl.col("City")))
-        .otherwise(pl.col("City"))
-        .alias("City"),
-        changed.alias("_changed"),
-    )
-    out.drop("i", "_changed").write_csv(dest)
-    return int(out["_changed"].sum())
 
 
 @dataclass
@@ -330,7 +172,7 @@ def rss_check(
     big.unlink(missing_ok=True)
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
@@ -352,8 +194,11 @@ def main() -> None:
         action="store_true",
         help="With --rss-rows: compare (b) with a real ingest of the big file, not two dry runs (slower)",
     )
-    opts = parser.parse_args()
+    return parser.parse_args()
 
+
+def _environment(opts: argparse.Namespace, workdir: Path) -> dict[str, str]:
+    """The ingests' environment: the benchmark's own database, options, work folder."""
     os.environ["DB_NAME"] = opts.db_name
     os.environ.setdefault("DEBUG", "true")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -362,12 +207,14 @@ def main() -> None:
         env["INGEST_BATCH_SIZE"] = str(opts.batch_size)
     if opts.no_lake:
         env["LAKE_ENABLED"] = "false"
-    workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     env["INGEST_WORK_DIR"] = str(workdir / "work")
+    return env
+
+
+def _files(opts: argparse.Namespace, workdir: Path) -> tuple[Path, Path]:
+    """The generated file and its copy with 10% of the rows changed."""
     data = workdir / "customers-bench.csv"
     changed = workdir / "customers-bench-changed.csv"
-
     started = time.perf_counter()
     generate(data, rows=opts.rows, seed=opts.seed)
     gen_seconds = time.perf_counter() - started
@@ -375,14 +222,17 @@ def main() -> None:
     size_mb = data.stat().st_size / 1e6
     print(f"generated {opts.rows:,} rows ({size_mb:.0f} MB) in {gen_seconds:.1f}s;", end=" ")
     print(f"{n_changed:,} rows changed in the copy")
+    return data, changed
 
+
+def _copy_limit(data: Path, *, env: dict[str, str]) -> float:
+    """(a) the raw limit: ``psql \\copy`` into a bare table with the customers table's columns and
+    indexes, in a freshly migrated and emptied database; its seconds."""
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "-v0", "--noinput"], cwd=ROOT, env=env, check=True
     )
     args, pg_env = connection_args()
     psql("TRUNCATE customers_customer, etl_ingestionrun CASCADE", args=args, env=pg_env)
-
-    # (a) the raw limit: a bare table with the customers table's columns and indexes.
     psql(
         "DROP TABLE IF EXISTS bench_copy;"
         " CREATE TABLE bench_copy (LIKE customers_customer INCLUDING ALL);"
@@ -391,14 +241,12 @@ def main() -> None:
         env=pg_env,
     )
     copy_sql = f"\\copy bench_copy ({', '.join(TARGETS)}) FROM '{data}' WITH (FORMAT csv, HEADER true)"
-    a = psql(copy_sql, args=args, env=pg_env)
+    seconds = psql(copy_sql, args=args, env=pg_env)
     psql("DROP TABLE bench_copy", args=args, env=pg_env)
+    return seconds
 
-    ingest = [sys.executable, "manage.py", "ingest", "--json", "--path"]
-    b = timed([*ingest, str(data)], env=env)
-    c = timed([*ingest, str(changed), "--force"], env=env)
 
-    rows = opts.rows
+def _print_report(rows: int, *, a: float, b: Timed, c: Timed) -> None:
     print(f"(a) psql \\copy          {a:8.2f}s  {rows / a:12,.0f} rows/s")
     for label, run in (("(b) ingest, empty table", b), ("(c) ingest, 10% changed", c)):
         rate = rows / run.seconds
@@ -408,9 +256,22 @@ def main() -> None:
     print(f"b/a = {a / b.seconds:.2f}   c/a = {a / c.seconds:.2f}   (throughput ratios; target b/a >= 0.5)")
     print(f"(b) {b.stdout.strip()}")
     print(f"(c) {c.stdout.strip()}")
+
+
+def main() -> None:
+    opts = _arguments()
+    workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = _environment(opts, workdir)
+    data, changed = _files(opts, workdir)
+    a = _copy_limit(data, env=env)
+    ingest = [sys.executable, "manage.py", "ingest", "--json", "--path"]
+    b = timed([*ingest, str(data)], env=env)
+    c = timed([*ingest, str(changed), "--force"], env=env)
+    _print_report(opts.rows, a=a, b=b, c=c)
     if opts.rss_rows:
         rss_check(
-            rows=rows,
+            rows=opts.rows,
             big_rows=opts.rss_rows,
             data=data,
             workdir=workdir,

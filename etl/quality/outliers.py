@@ -208,20 +208,11 @@ def outliers_none(config: OutlierConfig) -> OutlierReport:
     return _report(config, total=0, row=None, examples={})
 
 
-def outliers_by_batch(
-    frame: nw.LazyFrame[Any], *, config: OutlierConfig, line_column: str, batch_column: str
-) -> dict[int, OutlierReport]:
-    """The outliers of every batch of ``frame`` (its valid records, ``batch_column`` numbering the
-    reader's batches), each batch against its own fences and shares.
-
-    The Polars engine runs it on one batch at a time (:func:`outliers_find`),
-    the Spark engine on the whole file at once, on its executors. Small
-    results only come back: per batch its count and quartiles (the fences are
-    then computed here, in Polars, for both engines), the flag counts, and
-    ``config.examples`` examples per check.
-    """
-    checks = config.checks
-    iqr = [(i, c) for i, c in enumerate(checks) if c.kind != "rare_below"]
+def _batch_stats(
+    frame: nw.LazyFrame[Any], iqr: list[tuple[int, OutlierCheck]], *, batch_column: str
+) -> nw.DataFrame[Any]:
+    """Per batch (a small Polars frame): its records (``_total``), and each IQR check's quartiles
+    and fences (``_low_<i>``, ``_high_<i>``), computed here for both engines."""
     stats = (
         frame.group_by(batch_column).agg(nw.len().cast(nw.Int64).alias("_total")).collect(backend="polars")
     )
@@ -235,12 +226,11 @@ def outliers_by_batch(
         # column of near-equal values (Q1 = Q3) from flagging everything off the median.
         spread = nw.max_horizontal(q3 - q1, nw.lit(1.0)) * check.value
         stats = stats.with_columns((q1 - spread).alias(f"_low_{i}"), (q3 + spread).alias(f"_high_{i}"))
-    fields = list(dict.fromkeys(c.field for c in checks))
-    bounds = [name for i, _check in iqr for name in (f"_low_{i}", f"_high_{i}")]
-    per_batch = frame_like(frame, stats.select(batch_column, "_total", *bounds).to_native())
-    marked = frame.select(batch_column, line_column, *(nw.col(f) for f in fields)).join(
-        per_batch, on=batch_column, how="left"
-    )
+    return stats
+
+
+def _flag_expressions(checks: tuple[OutlierCheck, ...], *, batch_column: str) -> dict[str, nw.Expr]:
+    """``_flag_<i>``: the record is unusual for check ``i`` (against its batch's figures)."""
     flags: dict[str, nw.Expr] = {}
     for i, check in enumerate(checks):
         if check.kind == "rare_below":
@@ -250,32 +240,76 @@ def outliers_by_batch(
         else:
             measure = _measure(check)
             flags[f"_flag_{i}"] = (measure < nw.col(f"_low_{i}")) | (measure > nw.col(f"_high_{i}"))
-    examples: dict[Any, dict[str, list[dict[str, Any]]]] = {}  # batch -> flag -> examples
-    if flags:
-        marked = marked.with_columns(**flags).with_columns(
-            *(nw.col(name).fill_null(value=False) for name in flags)
+    return flags
+
+
+Examples = dict[Any, dict[str, list[dict[str, Any]]]]
+"""batch -> flag column -> examples (line and value)."""
+
+
+def _counts_and_examples(
+    marked: nw.LazyFrame[Any],
+    flags: dict[str, nw.Expr],
+    *,
+    config: OutlierConfig,
+    line_column: str,
+    batch_column: str,
+) -> tuple[nw.DataFrame[Any], Examples]:
+    """Per batch, each flag's count and ``_any``; and up to ``config.examples`` examples per flag."""
+    marked = marked.with_columns(**flags).with_columns(
+        *(nw.col(name).fill_null(value=False) for name in flags)
+    )
+    marked = marked.with_columns(_any=nw.any_horizontal(*(nw.col(n) for n in flags), ignore_nulls=True))
+    examples: Examples = {}
+    with frame_cached(marked) as cached:
+        counts = cached.group_by(batch_column).agg(
+            *(nw.col(name).cast(nw.Int64).sum() for name in [*flags, "_any"])
         )
-        marked = marked.with_columns(_any=nw.any_horizontal(*(nw.col(n) for n in flags), ignore_nulls=True))
-        with frame_cached(marked) as cached:
-            counts = cached.group_by(batch_column).agg(
-                *(nw.col(name).cast(nw.Int64).sum() for name in [*flags, "_any"])
+        samples = [
+            cached.filter(nw.col(name))
+            .with_columns(_rank=nw.col(line_column).rank(method="ordinal").over(batch_column))
+            .filter(nw.col("_rank") <= config.examples)
+            .select(
+                batch_column,
+                line_column,
+                nw.lit(name).alias("_flag"),
+                nw.col(config.checks[int(name.removeprefix("_flag_"))].field).cast(nw.String).alias("_value"),
             )
-            stats = stats.join(counts.collect(backend="polars"), on=batch_column, how="left")
-            samples = [
-                cached.filter(nw.col(name))
-                .with_columns(_rank=nw.col(line_column).rank(method="ordinal").over(batch_column))
-                .filter(nw.col("_rank") <= config.examples)
-                .select(
-                    batch_column,
-                    line_column,
-                    nw.lit(name).alias("_flag"),
-                    nw.col(checks[int(name.removeprefix("_flag_"))].field).cast(nw.String).alias("_value"),
-                )
-                for name in flags
-            ]
-            found = nw.concat(samples, how="vertical").collect(backend="polars")
-            for batch, line, name, value in found.sort(batch_column, line_column).iter_rows():
-                examples.setdefault(batch, {}).setdefault(name, []).append({"line": line, "value": value})
+            for name in flags
+        ]
+        found = nw.concat(samples, how="vertical").collect(backend="polars")
+        for batch, line, name, value in found.sort(batch_column, line_column).iter_rows():
+            examples.setdefault(batch, {}).setdefault(name, []).append({"line": line, "value": value})
+        return counts.collect(backend="polars"), examples
+
+
+def outliers_by_batch(
+    frame: nw.LazyFrame[Any], *, config: OutlierConfig, line_column: str, batch_column: str
+) -> dict[int, OutlierReport]:
+    """The outliers of every batch of ``frame`` (its valid records, ``batch_column`` numbering the
+    reader's batches), each batch against its own fences and shares.
+
+    The Polars engine runs it on one batch at a time (:func:`outliers_find`),
+    the Spark engine on the whole file at once, on its executors. Small
+    results only come back: per batch its count and quartiles (the fences are
+    then computed here, in Polars, for both engines), the flag counts, and
+    ``config.examples`` examples per check.
+    """
+    iqr = [(i, c) for i, c in enumerate(config.checks) if c.kind != "rare_below"]
+    stats = _batch_stats(frame, iqr, batch_column=batch_column)
+    fields = list(dict.fromkeys(c.field for c in config.checks))
+    bounds = [name for i, _check in iqr for name in (f"_low_{i}", f"_high_{i}")]
+    per_batch = frame_like(frame, stats.select(batch_column, "_total", *bounds).to_native())
+    marked = frame.select(batch_column, line_column, *(nw.col(f) for f in fields)).join(
+        per_batch, on=batch_column, how="left"
+    )
+    flags = _flag_expressions(config.checks, batch_column=batch_column)
+    examples: Examples = {}
+    if flags:
+        counts, examples = _counts_and_examples(
+            marked, flags, config=config, line_column=line_column, batch_column=batch_column
+        )
+        stats = stats.join(counts, on=batch_column, how="left")
     return {
         row[batch_column]: _report(
             config, total=row["_total"], row=row, examples=examples.get(row[batch_column], {})

@@ -24,6 +24,7 @@ import narwhals as nw
 
 from etl.columns import LINE_COLUMN, RAW_PREFIX, RAW_RECORD_COLUMN
 from etl.quality.expressions import compile_rules
+from etl.quality.kinds import CompiledRule, FieldInput
 from etl.quality.outliers import outliers_find
 from etl.quality.result import QualityResult, QuarantineEntry
 from etl.quality.rules import RuleSet, load_ruleset
@@ -72,6 +73,75 @@ def _raw_columns(data: nw.DataFrame[Any], rules: RuleSet, given: Mapping[str, st
     return raws
 
 
+def _prepared(
+    frame: Any, rules: RuleSet, *, line_column: str, raw_columns: Mapping[str, str] | None
+) -> tuple[nw.DataFrame[Any], dict[str, str]]:
+    """The batch collected, absent fields as nulls, and where each field's original text is."""
+    data = nw.from_native(frame)
+    if isinstance(data, nw.LazyFrame):
+        data = data.collect()
+    if line_column not in data.columns:
+        raise QualityStageError(MISSING_LINE_COLUMN.format(column=line_column))
+    missing = [name for name in rules.schema.field_names if name not in data.columns]
+    if missing:  # an absent column is a column of nulls: required fields then fail, optional pass
+        data = data.with_columns(*(nw.lit(None, dtype=nw.String).alias(name) for name in missing))
+    return data, _raw_columns(data, rules, raw_columns)
+
+
+def _judged(
+    data: nw.DataFrame[Any], compiled: list[CompiledRule], *, key: str, line_column: str, duplicates: bool
+) -> nw.DataFrame[Any]:
+    """Every row with its rules' verdicts (``_q_fail_<i>``), ``_INVALID`` and ``_DUPLICATE``: an earlier
+    occurrence of a key (when ``duplicates`` are resolved here) is superseded by the last one."""
+    fail_columns = [nw.col(f"_q_fail_{i}") for i in range(len(compiled))]
+    superseded = ~nw.col(key).is_null() & ~nw.col(key).is_last_distinct().over(order_by=line_column)
+    checked = data.with_columns(
+        *(rule.failed.alias(f"_q_fail_{i}") for i, rule in enumerate(compiled)),
+        **{_DUPLICATE: superseded if duplicates else nw.lit(value=False)},
+    )
+    invalid = nw.any_horizontal(*fail_columns, ignore_nulls=True) if fail_columns else nw.lit(value=False)
+    return checked.with_columns(invalid.alias(_INVALID))
+
+
+def _failing(
+    kept: nw.DataFrame[Any],
+    compiled: list[CompiledRule],
+    inputs: dict[str, FieldInput],
+    *,
+    raws: Mapping[str, str],
+    line_column: str,
+) -> list[QuarantineEntry]:
+    """The failing rows as quarantine entries, in file order."""
+    # Messages only for the failing rows: building text for every row would dominate the cost.
+    bad = (
+        kept.filter(nw.col(_INVALID))
+        .with_columns(
+            *(
+                nw.when(nw.col(f"_q_fail_{i}")).then(rule.message).alias(f"_q_msg_{i}")
+                for i, rule in enumerate(compiled)
+            ),
+            *(
+                (nw.col(raws[name]).cast(nw.String) if name in raws else field.text).alias(f"_q_orig_{name}")
+                for name, field in inputs.items()
+            ),
+        )
+        .sort(line_column)
+    )
+    codes = [rule.code for rule in compiled]
+    return _entries(bad, compiled_codes=codes, fields=list(inputs), line_column=line_column)
+
+
+def _tallied(quarantined: list[QuarantineEntry]) -> tuple[dict[str, int], dict[str, str]]:
+    """Failures per rule code, and the first message of each."""
+    failures: dict[str, int] = {}
+    examples: dict[str, str] = {}
+    for entry in quarantined:
+        for code, text in zip(entry.rule_codes, entry.messages, strict=True):
+            failures[code] = failures.get(code, 0) + 1
+            examples.setdefault(code, text)
+    return failures, examples
+
+
 def quality_check(
     frame: Any,
     *,
@@ -97,87 +167,40 @@ def quality_check(
     Valid rows come back with the schema's types, without the raw columns.
     """
     rules = ruleset or load_ruleset()
-    limits = thresholds or rules.thresholds
-    today = today or datetime.now(UTC).date()
-    data = nw.from_native(frame)
-    if isinstance(data, nw.LazyFrame):
-        data = data.collect()
-    if line_column not in data.columns:
-        raise QualityStageError(MISSING_LINE_COLUMN.format(column=line_column))
+    data, raws = _prepared(frame, rules, line_column=line_column, raw_columns=raw_columns)
     schema = rules.schema
-    missing = [name for name in schema.field_names if name not in data.columns]
-    if missing:  # an absent column is a column of nulls: required fields then fail, optional pass
-        data = data.with_columns(*(nw.lit(None, dtype=nw.String).alias(name) for name in missing))
-    raws = _raw_columns(data, rules, raw_columns)
     compiled, inputs = compile_rules(
         rules.checks,
         fields={spec.name: (spec.type, spec.formats) for spec in schema.fields},
         dtypes=dict(data.schema),
         raw_columns=raws,
-        today=today,
+        today=today or datetime.now(UTC).date(),
         key=schema.key,
     )
-    fail_columns = [nw.col(f"_q_fail_{i}") for i in range(len(compiled))]
-    key_present = ~nw.col(schema.key).is_null()
-    checked = data.with_columns(
-        *(rule.failed.alias(f"_q_fail_{i}") for i, rule in enumerate(compiled)),
-        **{
-            _DUPLICATE: key_present & ~nw.col(schema.key).is_last_distinct().over(order_by=line_column)
-            if resolve_duplicates
-            else nw.lit(value=False)
-        },
-    )
-    invalid = nw.any_horizontal(*fail_columns, ignore_nulls=True) if fail_columns else nw.lit(value=False)
-    checked = checked.with_columns(invalid.alias(_INVALID))
+    checked = _judged(data, compiled, key=schema.key, line_column=line_column, duplicates=resolve_duplicates)
     kept = checked.filter(~nw.col(_DUPLICATE))
-    # Messages only for the failing rows: building text for every row would dominate the cost.
-    bad = (
-        kept.filter(nw.col(_INVALID))
-        .with_columns(
-            *(
-                nw.when(nw.col(f"_q_fail_{i}")).then(rule.message).alias(f"_q_msg_{i}")
-                for i, rule in enumerate(compiled)
-            ),
-            *(
-                (nw.col(raws[name]).cast(nw.String) if name in raws else field.text).alias(f"_q_orig_{name}")
-                for name, field in inputs.items()
-            ),
-        )
-        .sort(line_column)
-    )
-    quarantined = _entries(
-        bad,
-        compiled_codes=[r.code for r in compiled],
-        fields=list(inputs),
-        line_column=line_column,
-    )
-    failures: dict[str, int] = {}
-    examples: dict[str, str] = {}
-    for entry in quarantined:
-        for code, text in zip(entry.rule_codes, entry.messages, strict=True):
-            failures[code] = failures.get(code, 0) + 1
-            examples.setdefault(code, text)
+    quarantined = _failing(kept, compiled, inputs, raws=raws, line_column=line_column)
+    failures, examples = _tallied(quarantined)
     parsed = {name: field.value.alias(name) for name, field in inputs.items()}  # a no-op on cast columns
     valid = kept.filter(~nw.col(_INVALID)).with_columns(**parsed)
     valid = valid.drop([c for c in valid.columns if c.startswith("_q_") or c in raws.values()])
     outlier_report = outliers_find(valid, config=rules.outliers, line_column=line_column)
-    read = len(data)
     verdict = threshold_decide(
-        invalid=len(quarantined) + set_aside, total=read + set_aside, thresholds=limits
+        invalid=len(quarantined) + set_aside,
+        total=len(data) + set_aside,
+        thresholds=thresholds or rules.thresholds,
     )
     warnings = [verdict.message] if verdict.outcome == Outcome.WARN else []
-    if outlier_report.warning:
-        warnings.append(outlier_report.warning)
     return QualityResult(
         valid=valid.to_native(),
         quarantined=quarantined,
-        read=read,
+        read=len(data),
         duplicates=int(checked[_DUPLICATE].sum()),
         failures=failures,
         examples=examples,
         verdict=verdict,
         outliers=outlier_report,
-        warnings=warnings,
+        warnings=[*warnings, outlier_report.warning] if outlier_report.warning else warnings,
     )
 
 

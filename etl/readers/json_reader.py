@@ -27,7 +27,6 @@ import polars as pl
 from etl.readers.base import (
     CODE_ENCODING,
     CODE_JSON,
-    JSON_INVALID,
     JSON_NOT_RECORDS,
     JSON_TRUNCATED,
     JSON_TWO_ARRAYS,
@@ -44,11 +43,8 @@ from etl.readers.base import (
     SetAside,
 )
 from etl.readers.detect import CountingReader, open_bytes
+from etl.readers.json_text import CHUNK, TextBuffer
 
-CHUNK = 1 << 20
-_DECODER = json.JSONDecoder()
-_WS = re.compile(r"[ \t\r\n]*")
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|"|[\[\]{}]', re.DOTALL)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 UTF8_FAMILY = {"utf-8", "utf_8", "utf-8-sig", "utf_8_sig"}
 
@@ -152,95 +148,6 @@ class _Batcher:
         self.records, self.lines = records, lines
 
 
-class _TextBuffer:
-    """A sliding window over a text stream, tracking the line of the window's start."""
-
-    def __init__(self, stream: io.TextIOBase, encoding: str) -> None:
-        self.stream = stream
-        self.encoding = encoding
-        self.buf = ""
-        self.eof = False
-        self.base_line = 1
-        self.pos_after = 0
-        """Where the last array or object read by a caller ended."""
-
-    def more(self) -> bool:
-        if self.eof:
-            return False
-        try:
-            chunk = self.stream.read(CHUNK)
-        except UnicodeDecodeError as exc:
-            raise ReadError(UNDECODABLE.format(encoding=self.encoding, problem=exc.reason)) from exc
-        if not chunk:
-            self.eof = True
-            return False
-        self.buf += chunk
-        return True
-
-    def drop(self, upto: int) -> None:
-        self.base_line += self.buf.count("\n", 0, upto)
-        self.buf = self.buf[upto:]
-
-    def skip_ws(self, pos: int) -> int:
-        while True:
-            match = _WS.match(self.buf, pos)
-            end = match.end() if match else pos
-            if end < len(self.buf) or not self.more():
-                return end
-
-    def where(self, pos: int) -> tuple[int, int]:
-        line = self.base_line + self.buf.count("\n", 0, pos)
-        column = pos - (self.buf.rfind("\n", 0, pos) + 1) + 1
-        return line, column
-
-    def error(self, pos: int, message: str, template: str = JSON_INVALID) -> ReadError:
-        line, column = self.where(pos)
-        return ReadError(template.format(line=line, column=column, problem=message))
-
-    def expected(self, pos: int, what: str) -> ReadError:
-        if pos >= len(self.buf):
-            return self.error(pos, "", JSON_TRUNCATED)
-        return self.error(pos, f"expected {what}")
-
-    def decode(self, pos: int) -> tuple[Any, int, bool]:
-        """The JSON value starting at ``pos``: (value, end, too_deep)."""
-        while True:
-            try:
-                value, end = _DECODER.raw_decode(self.buf, pos)
-                if end < len(self.buf) or self.eof or self.buf[pos] not in "-0123456789":
-                    return value, end, False
-                if not self.more():  # a number may continue in the next chunk
-                    return value, end, False
-                continue
-            except RecursionError:
-                return None, self.skip_value(pos), True
-            except json.JSONDecodeError as exc:
-                # Only an error at the window's end can be cured by reading on.
-                at_end = exc.pos >= len(self.buf.rstrip()) - 1 or exc.msg.startswith("Unterminated string")
-                if at_end and self.more():
-                    continue
-                if at_end:
-                    raise self.error(exc.pos, exc.msg, JSON_TRUNCATED) from exc
-                raise self.error(exc.pos, exc.msg) from exc
-
-    def skip_value(self, pos: int) -> int:
-        """End of the (deeply nested) value at ``pos``, found by counting brackets outside strings."""
-        while True:
-            depth = 0
-            for match in _TOKEN.finditer(self.buf, pos):
-                found = match.group()
-                if found == '"':
-                    break  # a string continues past the window
-                if found in "[{":
-                    depth += 1
-                elif found in "]}":
-                    depth -= 1
-                    if depth == 0:
-                        return match.end()
-            if not self.more():
-                raise self.error(len(self.buf), "", JSON_TRUNCATED)
-
-
 class _PeekingReader:
     """Reads the first batch at once, so ``columns`` is known before ``batches()`` runs.
 
@@ -282,7 +189,7 @@ class JsonReader(_PeekingReader):
         # An undecodable byte becomes a lone surrogate: its record is set aside (``take``).
         text = io.TextIOWrapper(stream, encoding=self.info.encoding, errors="surrogateescape", newline="")
         with text:
-            buf = _TextBuffer(text, self.info.encoding)
+            buf = TextBuffer(text, self.info.encoding)
             pos = buf.skip_ws(0)
             if pos < len(buf.buf) and buf.buf[pos] == "\ufeff":
                 pos = buf.skip_ws(pos + 1)
@@ -300,7 +207,7 @@ class JsonReader(_PeekingReader):
             if end < len(buf.buf):
                 raise buf.error(end, "extra data after the document")
 
-    def _wrapped(self, buf: _TextBuffer, pos: int) -> Iterator[RawBatch]:
+    def _wrapped(self, buf: TextBuffer, pos: int) -> Iterator[RawBatch]:
         pos = buf.skip_ws(pos + 1)
         array_key: str | None = None
         while True:
@@ -333,7 +240,7 @@ class JsonReader(_PeekingReader):
             raise ReadError(JSON_NOT_RECORDS)
         buf.pos_after = pos + 1
 
-    def _array(self, buf: _TextBuffer, pos: int) -> Iterator[RawBatch]:
+    def _array(self, buf: TextBuffer, pos: int) -> Iterator[RawBatch]:
         batcher = _Batcher(self.batch_size)
         index = 0
         pos = buf.skip_ws(pos + 1)
