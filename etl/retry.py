@@ -25,9 +25,6 @@ T = TypeVar("T")
 
 logger = structlog.get_logger(__name__)
 
-RETRIES_EXHAUSTED = "{target}: {operation} failed after {attempts} attempts: {error}"
-"""The one-line error of a transfer that failed on every attempt."""
-
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -85,7 +82,7 @@ def call_with_retry(
     """Call ``fn`` until it succeeds, a non-retryable error occurs, or the attempts run out.
 
     The last error is re-raised unchanged, so callers map it to their own
-    one-line message (see :data:`RETRIES_EXHAUSTED`). ``target`` names what is
+    one-line message (:func:`etl.sources.remote.source_call` for a source). ``target`` names what is
     being reached (``sftp://host:22/inbox``) and must never contain a secret.
     """
     policy = policy or RetryPolicy.from_settings()
@@ -124,31 +121,6 @@ def call_with_retry(
             )
         else:
             logger.debug("retry.not_retried", operation=operation, target=target, error=error_line(exc))
-        raise
-
-
-def source_call(
-    fn: Callable[[], T],
-    *,
-    operation: str,
-    target: str,
-    retryable: Callable[[BaseException], bool],
-    policy: RetryPolicy | None = None,
-) -> T:
-    """:func:`call_with_retry` for a source: a transient error that outlives every attempt
-    becomes one :class:`~etl.sources.base.FetchError` line (:data:`RETRIES_EXHAUSTED`)."""
-    from etl.sources.base import FetchError
-
-    policy = policy or RetryPolicy.from_settings()
-    try:
-        return call_with_retry(fn, operation=operation, target=target, retryable=retryable, policy=policy)
-    except Exception as exc:
-        if retryable(exc):
-            raise FetchError(
-                RETRIES_EXHAUSTED.format(
-                    target=target, operation=operation, attempts=policy.attempts, error=error_line(exc)
-                )
-            ) from exc
         raise
 
 

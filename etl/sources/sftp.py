@@ -10,23 +10,20 @@ starts from a clean session.
 from __future__ import annotations
 
 import contextlib
-import os
 import posixpath
 import stat
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import IO
 
 import paramiko
 import structlog
 
-from etl.retry import RetryPolicy, source_call
+from etl.retry import RetryPolicy
 from etl.sources.base import (
-    AFTER_SUCCESS_ACTIONS,
     AuthenticationError,
     FetchError,
     HostKeyError,
@@ -34,11 +31,10 @@ from etl.sources.base import (
     PermanentSourceError,
     RemoteFile,
     SourceError,
-    check_file_name,
     name_matches,
 )
+from etl.sources.remote import RemoteConfig, RemoteSource, download_to_temp
 
-T = TypeVar("T")
 logger = structlog.get_logger(__name__)
 
 CHUNK_SIZE = 256 * 1024
@@ -50,7 +46,6 @@ SFTP_NO_HOST_TRUST = (
 )
 SFTP_BAD_FINGERPRINT = "SFTP_HOST_KEY_FINGERPRINT: expected 'SHA256:<base64>' as printed by ssh-keygen -lf"
 SFTP_KNOWN_HOSTS_UNREADABLE = "{path}: cannot read SFTP_KNOWN_HOSTS: {error}"
-SFTP_BAD_ACTION = "SOURCE_AFTER_SUCCESS: expected one of leave, move, delete, got {action!r}"
 HOST_KEY_UNKNOWN = (
     "{target}: host key {fingerprint} ({key_type}) is not trusted; refusing to connect "
     "(add it to SFTP_KNOWN_HOSTS or set SFTP_HOST_KEY_FINGERPRINT)"
@@ -63,11 +58,10 @@ AUTH_FAILED = "{target}: authentication failed for user {username!r}"
 KEY_UNREADABLE = "{path}: cannot load the SFTP private key (wrong SFTP_KEY_PASSPHRASE?): {error}"
 REMOTE_NOT_FOUND = "{target}/{name}: no such file on the server"
 REMOTE_NOT_A_FILE = "{target}/{name}: not a regular file"
-INCOMPLETE_DOWNLOAD = "{name}: incomplete download: received {received} of {expected} bytes"
 
 
 @dataclass(frozen=True)
-class SftpConfig:
+class SftpConfig(RemoteConfig):
     """Where and how to connect; secrets are kept out of ``repr`` so they never reach a log."""
 
     host: str
@@ -85,14 +79,6 @@ class SftpConfig:
     """OpenSSH known_hosts file holding the server's key (``[host]:port`` for non-22 ports)."""
     host_key_fingerprint: str = ""
     """Pinned ``SHA256:...`` fingerprint, an alternative to ``known_hosts``."""
-    pattern: str = "*"
-    """Comma-separated globs of the file names to list."""
-    after_success: str = "leave"
-    """``leave``, ``move`` (to ``processed_dir``) or ``delete`` once the file has loaded."""
-    processed_dir: str = "processed"
-    """Where ``move`` puts loaded files, relative to ``remote_dir``."""
-    timeout: float = 30.0
-    """Seconds for connecting, authenticating and each network read."""
 
     @classmethod
     def from_settings(cls) -> SftpConfig:
@@ -150,8 +136,10 @@ class _RefuseUnknownKey(paramiko.MissingHostKeyPolicy):
         )
 
 
-class SftpSource:
+class SftpSource(RemoteSource):
     kind = "sftp"
+    logger = logger
+    config: SftpConfig
 
     def __init__(self, config: SftpConfig, *, policy: RetryPolicy | None = None) -> None:
         for setting, value in (("SFTP_HOST", config.host), ("SFTP_USERNAME", config.username)):
@@ -163,55 +151,26 @@ class SftpSource:
             raise SourceError(SFTP_NO_HOST_TRUST)
         if config.host_key_fingerprint and not config.host_key_fingerprint.startswith("SHA256:"):
             raise SourceError(SFTP_BAD_FINGERPRINT)
-        if config.after_success not in AFTER_SUCCESS_ACTIONS:
-            raise SourceError(SFTP_BAD_ACTION.format(action=config.after_success))
-        self.config = config
-        self.policy = policy
-        self.target = f"sftp://{config.username}@{config.host}:{config.port}/{config.remote_dir.strip('/')}"
+        target = f"sftp://{config.username}@{config.host}:{config.port}/{config.remote_dir.strip('/')}"
+        super().__init__(config, target=target, policy=policy)
 
-    # --- the Source interface -------------------------------------------------
+    def is_transient(self, error: BaseException) -> bool:
+        return is_transient(error)
 
-    def list_files(self) -> list[RemoteFile]:
-        def list_once() -> list[RemoteFile]:
-            with self._session() as sftp:
-                entries = sftp.listdir_attr(self.config.remote_dir)
-            files = [
-                RemoteFile(
-                    entry.filename,
-                    entry.st_size,
-                    datetime.fromtimestamp(entry.st_mtime, tz=UTC) if entry.st_mtime is not None else None,
-                )
-                for entry in entries
-                if entry.st_mode is not None
-                and stat.S_ISREG(entry.st_mode)
-                and name_matches(entry.filename, self.config.pattern)
-            ]
-            # Oldest first: a partner's later file must be loaded after its earlier one.
-            return sorted(files, key=lambda f: (f.modified or datetime.min.replace(tzinfo=UTC), f.name))
-
-        return self._retry(list_once, operation="list")
-
-    def fetch(self, name: str, dest_dir: Path) -> Path:
-        check_file_name(name)
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        path = self._retry(lambda: self._download(name, dest_dir), operation=f"download {name}")
-        logger.info("sftp.fetched", target=self.target, file=name, size=path.stat().st_size)
-        return path
-
-    def after_success(self, name: str) -> None:
-        check_file_name(name)
-        action = self.config.after_success
-        if action == "leave":
-            return
-        self._retry(lambda: self._after_success_once(name, action), operation=f"{action} {name}")
-        logger.info("sftp.after_success", target=self.target, file=name, action=action)
-
-    # --- internals --------------------------------------------------------------
-
-    def _retry(self, fn: Callable[[], T], *, operation: str) -> T:
-        return source_call(
-            fn, operation=operation, target=self.target, retryable=is_transient, policy=self.policy
-        )
+    def _list_once(self) -> list[RemoteFile]:
+        with self._session() as sftp:
+            entries = sftp.listdir_attr(self.config.remote_dir)
+        return [
+            RemoteFile(
+                entry.filename,
+                entry.st_size,
+                datetime.fromtimestamp(entry.st_mtime, tz=UTC) if entry.st_mtime is not None else None,
+            )
+            for entry in entries
+            if entry.st_mode is not None
+            and stat.S_ISREG(entry.st_mode)
+            and name_matches(entry.filename, self.config.pattern)
+        ]
 
     def _private_key(self) -> paramiko.PKey | None:
         if not self.config.key_path:
@@ -285,25 +244,14 @@ class SftpSource:
             if attrs.st_mode is None or not stat.S_ISREG(attrs.st_mode) or attrs.st_size is None:
                 raise FetchError(REMOTE_NOT_A_FILE.format(target=self.target, name=name))
             expected = attrs.st_size
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=dest_dir)
-            tmp = Path(tmp_name)
-            try:
-                with os.fdopen(fd, "wb") as out, sftp.open(remote, "rb") as remote_file:
+
+            def write(out: IO[bytes]) -> None:
+                with sftp.open(remote, "rb") as remote_file:
                     remote_file.prefetch(expected)
                     while chunk := remote_file.read(CHUNK_SIZE):
                         out.write(chunk)
-                    received = out.tell()
-                    out.flush()
-                    os.fsync(out.fileno())
-                if received != expected:
-                    raise IncompleteTransferError(
-                        INCOMPLETE_DOWNLOAD.format(name=name, received=received, expected=expected)
-                    )
-                # The final name appears only for a complete file.
-                return tmp.replace(dest_dir / name)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+
+            return download_to_temp(name=name, dest_dir=dest_dir, expected=expected, write=write)
 
     def _after_success_once(self, name: str, action: str) -> None:
         remote = posixpath.join(self.config.remote_dir, name)

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from etl.retry import RETRIES_EXHAUSTED
 from etl.sources.base import AuthenticationError, FetchError, SourceError
+from etl.sources.remote import RETRIES_EXHAUSTED
 from etl.sources.s3 import (
     S3_AUTH_FAILED,
     S3_NO_CREDENTIALS,

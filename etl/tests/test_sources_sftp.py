@@ -11,8 +11,8 @@ from typing import Any
 import asyncssh
 import pytest
 
-from etl.retry import RETRIES_EXHAUSTED
 from etl.sources.base import AuthenticationError, FetchError, HostKeyError, SourceError
+from etl.sources.remote import RETRIES_EXHAUSTED
 from etl.sources.sftp import (
     AUTH_FAILED,
     HOST_KEY_CHANGED,
