@@ -10,11 +10,11 @@ processed; unknown columns are reported on the run (and kept in the lake).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import narwhals as nw
-import polars as pl
 
 from etl.readers import LINE_COLUMN
 from etl.schema import Schema
@@ -91,12 +91,11 @@ def columns_map(columns: list[str], *, schema: Schema) -> ColumnMapping:
     missing = [name for name in schema.required_fields if name not in sources]
     if missing:
         raise MappingError(MISSING_COLUMNS.format(columns=", ".join(missing)))
-    used = set(sources.values())
-    return ColumnMapping(
+    mapping = ColumnMapping(
         sources={name: sources[name] for name in schema.field_names if name in sources},
-        extra=tuple(c for c in columns if c not in used),
         matched_by={target: found[0][1] for target, found in claims.items()},
     )
+    return replace(mapping, extra=tuple(extra_columns(columns, mapping=mapping)))
 
 
 def frame_map(frame: FrameT, *, mapping: ColumnMapping, schema: Schema) -> FrameT:
@@ -116,7 +115,8 @@ def frame_map(frame: FrameT, *, mapping: ColumnMapping, schema: Schema) -> Frame
     return mapped
 
 
-def extra_columns(frame: pl.DataFrame, *, mapping: ColumnMapping) -> list[str]:
-    """Columns of this batch that feed no field (JSON keys may appear in later batches only)."""
+def extra_columns(columns: Iterable[str], *, mapping: ColumnMapping) -> list[str]:
+    """Of ``columns`` (a file's, or a batch's: JSON keys may appear in later batches only), those
+    that feed no field of ``mapping``, in order: the one derivation of a file's extra columns."""
     used = set(mapping.sources.values()) | {LINE_COLUMN}
-    return [c for c in frame.columns if c not in used]
+    return [c for c in columns if c not in used]

@@ -82,7 +82,7 @@ def _stage_batch(
     if mapping is None:  # JSON whose first records were all set aside
         columns = [c for c in batch.frame.columns if c != LINE_COLUMN]
         mapping = mapping_late(ctx, setup, columns=columns, schema=schema)
-    extra.update(dict.fromkeys(extra_columns(batch.frame, mapping=mapping)))
+    extra.update(dict.fromkeys(extra_columns(batch.frame.columns, mapping=mapping)))
     ctx.stage = STAGE_TRANSFORM
     clean = stage_transform(batch=batch, mapping=mapping, schema=schema, config=setup.config)
     ctx.stage = STAGE_QUALITY

@@ -129,7 +129,7 @@ class LakeHook(HookBase):
         try:
             spool.mkdir(parents=True, exist_ok=True)
             number = len(list(spool.glob("part-*.parquet")))
-            extras = extra_columns(raw, mapping=ctx.mapping) if ctx.mapping is not None else []
+            extras = extra_columns(raw.columns, mapping=ctx.mapping) if ctx.mapping is not None else []
             processed = processed_frame(raw=raw, valid=valid, extras=extras)
             processed.write_parquet(spool / f"part-{number:05d}.parquet")
         except Exception as exc:  # the lake never fails a load: recorded on the run after the commit

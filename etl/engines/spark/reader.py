@@ -73,7 +73,7 @@ def spool_file(
             if spooled.mapping is None:  # JSON whose first records were all set aside
                 columns = [c for c in batch.frame.columns if c != LINE_COLUMN]
                 spooled.mapping = columns_map(columns, schema=schema)
-            spooled.extra.update(dict.fromkeys(extra_columns(batch.frame, mapping=spooled.mapping)))
+            spooled.extra.update(dict.fromkeys(extra_columns(batch.frame.columns, mapping=spooled.mapping)))
             for column in batch.frame.columns:
                 spooled.names.setdefault(column, f"_c{len(spooled.names) - 1}")
             part = folder / f"part-{len(spooled.parts):05d}.parquet"

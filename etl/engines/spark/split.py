@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from etl.engines.spark.reader import Spooled
 from etl.engines.spark.split_tasks import ORD_COLUMN, ORD_SHIFT, RangeSpec, range_parse, range_scan
-from etl.mapping import ColumnMapping
+from etl.mapping import ColumnMapping, extra_columns
 from etl.readers import LINE_COLUMN, SetAside
 from etl.readers.csv_arrow import UTF8_FAMILY
 from etl.readers.csv_reader import CsvReader
@@ -227,5 +227,4 @@ def _spooled_fill(
     # Parts without records are not read (the driver's spool writes none either).
     spooled.parts = [Path(p.part) for p in parsed if p.records]
     if spooled.records and mapping is not None:
-        used = set(mapping.sources.values())
-        spooled.extra = dict.fromkeys(c for c in spooled.names if c not in used and c != LINE_COLUMN)
+        spooled.extra = dict.fromkeys(extra_columns(spooled.names, mapping=mapping))
