@@ -16,7 +16,10 @@ import re
 from hmac import compare_digest
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission, PermissionsMixin
+from django.contrib.contenttypes.models import ContentType
 from django.db import connections, router
 from django.utils import timezone
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
@@ -27,6 +30,7 @@ from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
 from rest_framework.exceptions import AuthenticationFailed
 
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 INVALID_TOKEN = "Invalid token."  # noqa: S105 (a message, knox's own)
 TOKEN_SHAPE = re.compile(rb"[0-9a-f]{16,128}")
 """What a knox token can look like (hex); anything else is refused before any lookup."""
@@ -60,23 +64,31 @@ class TokenLookup(TokenAuthentication):
 
 
 def auth_tokens_with_user(*, token_key: str) -> list[Any]:
-    """The tokens whose key is ``token_key``, each with its ``user`` loaded (one query)."""
-    sql, token_fields, user_fields = _token_query()
+    """The tokens whose key is ``token_key``, each with its ``user`` loaded (one query).
+
+    The user's permissions come in the same row and fill ModelBackend's cache
+    (``_perm_cache``): a permission check on the request then costs no query
+    (ModelBackend would run two per request, the user object being new each time).
+    """
+    sql, token_fields, user_fields, with_permissions = _token_query()
     token_model, user_model = get_token_model(), get_user_model()
     alias = router.db_for_read(token_model)
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, [token_key])
         rows = cursor.fetchall()
     tokens = []
+    user_end = len(token_fields) + len(user_fields)
     for row in rows:
         auth_token = token_model.from_db(alias, token_fields, row[: len(token_fields)])
-        auth_token.user = user_model.from_db(alias, user_fields, row[len(token_fields) :])
+        auth_token.user = user_model.from_db(alias, user_fields, row[len(token_fields) : user_end])
+        if with_permissions:
+            auth_token.user._perm_cache = set(row[user_end])
         tokens.append(auth_token)
     return tokens
 
 
 @functools.cache
-def _token_query() -> tuple[str, list[str], list[str]]:
+def _token_query() -> tuple[str, list[str], list[str], bool]:
     token_model, user_model = get_token_model(), get_user_model()
     quote = connections[router.db_for_read(token_model)].ops.quote_name
     token_columns = [field.column for field in token_model._meta.concrete_fields]
@@ -84,6 +96,9 @@ def _token_query() -> tuple[str, list[str], list[str]]:
     user_fk = token_model._meta.get_field("user").column
     user_pk = user_model._meta.pk.column
     columns = [f"t.{quote(c)}" for c in token_columns] + [f"u.{quote(c)}" for c in user_columns]
+    permissions = _permissions_column(user_model, quote, f"u.{quote(user_pk)}")
+    if permissions:
+        columns.append(permissions)
     sql = (
         f"SELECT {', '.join(columns)} FROM {quote(token_model._meta.db_table)} t "
         f"JOIN {quote(user_model._meta.db_table)} u ON u.{quote(user_pk)} = t.{quote(user_fk)} "
@@ -91,7 +106,45 @@ def _token_query() -> tuple[str, list[str], list[str]]:
     )
     token_fields = [field.attname for field in token_model._meta.concrete_fields]
     user_fields = [field.attname for field in user_model._meta.concrete_fields]
-    return sql, token_fields, user_fields
+    return sql, token_fields, user_fields, bool(permissions)
+
+
+def _permissions_column(user_model: Any, quote: Any, user_id: str) -> str | None:
+    """SQL for ModelBackend's set of ``app_label.codename`` of the user: its own and its groups', every
+    one for a superuser. None when ModelBackend does not decide permissions or users have no groups."""
+    if MODEL_BACKEND not in settings.AUTHENTICATION_BACKENDS or not issubclass(user_model, PermissionsMixin):
+        return None
+    group_model: Any = Group
+
+    def through(model: Any, name: str) -> Any:
+        return model._meta.get_field(name).remote_field.through._meta
+
+    user_permissions = through(user_model, "user_permissions")
+    user_groups = through(user_model, "groups")
+    group_permissions = through(group_model, "permissions")
+
+    def column(meta: Any, model: Any) -> str:
+        return quote(next(f.column for f in meta.concrete_fields if f.related_model is model))
+
+    permission, content_type = quote(Permission._meta.db_table), quote(ContentType._meta.db_table)
+    names = (
+        f"SELECT ct.{quote('app_label')} || '.' || p.{quote('codename')} FROM {permission} p "
+        f"JOIN {content_type} ct ON ct.{quote('id')} = p.{quote('content_type_id')}"
+    )
+    own = (
+        f"SELECT up.{column(user_permissions, Permission)} FROM {quote(user_permissions.db_table)} up "
+        f"WHERE up.{column(user_permissions, user_model)} = {user_id}"
+    )
+    same_group = f"ug.{column(user_groups, Group)} = gp.{column(group_permissions, Group)}"
+    via_groups = (
+        f"SELECT gp.{column(group_permissions, Permission)} FROM {quote(group_permissions.db_table)} gp "
+        f"JOIN {quote(user_groups.db_table)} ug ON {same_group} "
+        f"WHERE ug.{column(user_groups, user_model)} = {user_id}"
+    )
+    return (
+        f"CASE WHEN u.{quote('is_superuser')} THEN ARRAY({names}) "
+        f"ELSE ARRAY({names} WHERE p.{quote('id')} IN ({own}) OR p.{quote('id')} IN ({via_groups})) END"
+    )
 
 
 class ApiTokenAuthentication(TokenLookup):

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models.sql.compiler import SQLCompiler
@@ -17,8 +19,9 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from customers.auth import ApiTokenAuthentication, auth_tokens_with_user
+from customers.permissions import CUSTOMERS_VIEW
 from customers.serializers import WRONG_CREDENTIALS
-from customers.services import INACTIVE_USER, UNKNOWN_USER, api_token_create
+from customers.services import INACTIVE_USER, UNKNOWN_USER, api_token_create, user_roles_grant
 from customers.tests.conftest import PASSWORD
 
 URL = "/api/customers/"
@@ -219,3 +222,30 @@ def test_a_forged_token_sharing_the_key_neither_passes_nor_blocks_the_real_one(u
     AuthToken(user=intruder, token_key=token[:15], digest="0" * 128, expiry=expiry).save()
     assert ApiTokenAuthentication().authenticate_credentials(token.encode())[0] == user
     _assert_json_401(_client(token[:15] + "0" * (len(token) - 15)).get(URL))
+
+
+@pytest.mark.parametrize("kind", ["none", "direct", "role", "superuser"])
+def test_the_token_lookup_brings_the_users_permissions(db: None, kind: str) -> None:
+    user = get_user_model().objects.create_user(username=f"u-{kind}", password=PASSWORD)
+    if kind == "direct":
+        user.user_permissions.add(Permission.objects.get(codename="view_ingestionrun"))
+    elif kind == "role":
+        user_roles_grant(user=user, roles=["customers"])
+    elif kind == "superuser":
+        user.is_superuser = True
+        user.save()
+    token = api_token_create(user=user)
+    authenticated, _ = ApiTokenAuthentication().authenticate_credentials(token.encode())
+    expected = ModelBackend().get_all_permissions(get_user_model().objects.get(pk=user.pk))
+    with CaptureQueriesContext(connection) as captured:
+        assert authenticated.get_all_permissions() == expected
+        assert authenticated.has_perm(CUSTOMERS_VIEW) == (kind in ("role", "superuser"))
+    assert len(captured) == 0
+
+
+def test_a_permission_granted_or_revoked_counts_from_the_next_request(api: APIClient, user: Any) -> None:
+    assert api.get(URL).status_code == 200
+    user.groups.clear()
+    assert api.get(URL).status_code == 403
+    user_roles_grant(user=user, roles=["customers"])
+    assert api.get(URL).status_code == 200
