@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
@@ -99,3 +101,15 @@ def test_search_query_uses_the_trigram_index(db: None) -> None:
     plan = queryset.explain()
     assert "customer_search_trgm" in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+def test_search_index_keeps_a_thousand_histogram_bounds(db: None) -> None:
+    # At the default 100, a term in 0.5% of 1M rows ("alice") was estimated at the 0.01%
+    # floor, so every match was fetched through the trigram index and sorted (2x slower).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstattarget FROM pg_attribute "
+            "WHERE attrelid = 'customer_search_trgm'::regclass AND attnum = 1"
+        )
+        target = importlib.import_module("customers.migrations.0006_search_index_statistics_target")
+        assert cursor.fetchone() == (target.SEARCH_INDEX_STATISTICS,)
