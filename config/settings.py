@@ -211,7 +211,8 @@ REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "customers.renderers.FirstRendererNegotiation",
     # A database outage is a JSON 503 with Retry-After, never an HTML 500 (issue #14).
     "EXCEPTION_HANDLER": "customers.exceptions.api_exception_handler",
-    # Counters live in CACHES["default"], shared by every server process.
+    # One counter per client and window, shared by every server process: in Redis when
+    # CACHES["default"] is django-redis, else in PostgreSQL (customers_throttlecounter).
     "DEFAULT_THROTTLE_CLASSES": [
         "customers.throttles.ApiUserThrottle",
         "customers.throttles.ApiAnonThrottle",
