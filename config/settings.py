@@ -91,6 +91,12 @@ TEMPLATES = [
 DB_HOST: str = env("DB_HOST", "")
 DB_NAME: str = env("DB_NAME", "customers")
 _db_options: dict[str, object] = {"connect_timeout": env("DB_CONNECT_TIMEOUT", "5", parse_positive_int)}
+# The API's per-request statements whose plan is the same for any parameter value
+# (customers/prepared.py) are prepared after this many runs on a connection; the ORM's
+# other queries bind on the client and are never prepared. Off for a pooler that cannot
+# keep prepared statements (PgBouncer in transaction mode before 1.21).
+if env("DB_PREPARED_STATEMENTS", "true", parse_bool):
+    _db_options["prepare_threshold"] = 2
 if DB_HOST:
     _engine = "django.db.backends.postgresql"
 else:

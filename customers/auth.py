@@ -30,6 +30,8 @@ from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
 from rest_framework.exceptions import AuthenticationFailed
 
+from customers.prepared import prepared_cursor
+
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 INVALID_TOKEN = "Invalid token."  # noqa: S105 (a message, knox's own)
 TOKEN_SHAPE = re.compile(rb"[0-9a-f]{16,128}")
@@ -73,7 +75,8 @@ def auth_tokens_with_user(*, token_key: str) -> list[Any]:
     sql, token_fields, user_fields, with_permissions = _token_query()
     token_model, user_model = get_token_model(), get_user_model()
     alias = router.db_for_read(token_model)
-    with connections[alias].cursor() as cursor:
+    # Prepared: the plan (a unique-key seek and the permission joins) is the same for any key.
+    with prepared_cursor(connections[alias]) as cursor:
         cursor.execute(sql, [token_key])
         rows = cursor.fetchall()
     tokens = []

@@ -26,6 +26,7 @@ from django.db.models import F, Q, QuerySet, Value
 from django.db.models.sql.datastructures import BaseTable
 
 from customers.expressions import RowCompare
+from customers.prepared import prepared_cursor
 
 CURSOR_SALT = "customers.keyset.cursor"
 
@@ -119,10 +120,13 @@ def keyset_page(
     """
     model = queryset.model
     travel = ordering if position is None or position.forward else ordering.reversed()
+    # Without filters the plan is an index walk from the bound whatever its value: prepared.
+    # A filter's best plan may depend on its value (a rare date, a common search term).
+    unfiltered = not queryset.query.where
     if position is not None:
         after = keyset_after(model=model, ordering=travel, value=position.value, pk=position.pk)
         queryset = queryset.filter(after)
-    rows = _values_page(queryset, travel, size + 1)
+    rows = _values_page(queryset, travel, size + 1, prepare=unfiltered)
     if rows is None:  # model instances, or a query the statement below does not cover
         rows = list(queryset.order_by(*_order_by(model, travel))[: size + 1])
     more = len(rows) > size
@@ -132,7 +136,9 @@ def keyset_page(
     return rows, more
 
 
-def _values_page(queryset: QuerySet[Any], ordering: Ordering, limit: int) -> list[dict[str, Any]] | None:
+def _values_page(
+    queryset: QuerySet[Any], ordering: Ordering, limit: int, *, prepare: bool
+) -> list[dict[str, Any]] | None:
     """The first ``limit`` rows of a ``values()`` queryset in ``ordering``, as dicts; None if not covered.
 
     Compiling the whole queryset cost more CPU than the index seek it runs:
@@ -156,9 +162,12 @@ def _values_page(queryset: QuerySet[Any], ordering: Ordering, limit: int) -> lis
         return []
     except FullResultSet:
         where, params = "", []
+    # LIMIT as a literal (an int): a prepared statement then has the plan for that page size;
+    # with LIMIT $n the planner would keep planning every run, unsure how many rows it reads.
     sql = f"{select} WHERE {where} {order}" if where else f"{select} {order}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, limit])
+    sql = f"{sql} LIMIT {int(limit)}"
+    with prepared_cursor(connection) if prepare else connection.cursor() as cursor:
+        cursor.execute(sql, params)
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
@@ -178,7 +187,7 @@ def _plain_values_query(query: Any) -> bool:
 def _statement_parts(
     model: type[models.Model], names: tuple[str, ...], ordering: Ordering, alias: str
 ) -> tuple[str, str, tuple[str, ...]] | None:
-    """``SELECT ... FROM t``, ``ORDER BY ... LIMIT %s``, the row keys; None if a column needs a converter."""
+    """``SELECT ... FROM t``, ``ORDER BY ...``, the row keys; None if a column needs a converter."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     table = model._meta.db_table
@@ -195,7 +204,7 @@ def _statement_parts(
         order = f"ORDER BY {column} DESC{' NULLS FIRST' if sort.null else ''}, {pk} DESC"
     else:
         order = f"ORDER BY {column} ASC{' NULLS LAST' if sort.null else ''}, {pk} ASC"
-    return f"SELECT {columns} FROM {quote(table)}", f"{order} LIMIT %s", names
+    return f"SELECT {columns} FROM {quote(table)}", order, names
 
 
 def _json_value(value: Any) -> Any:

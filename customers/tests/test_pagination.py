@@ -228,13 +228,16 @@ def test_a_values_page_reads_what_the_orm_reads(db: None, field: str, descending
         rows.filter(country__iexact="usa"),
         rows.filter(pk__in=[]),  # nothing can match: no statement at all
     ):
-        assert _values_page(queryset, ordering, 7) == _orm_page(queryset, ordering, 7)
+        expected = _orm_page(queryset, ordering, 7)
+        assert _values_page(queryset, ordering, 7, prepare=False) == expected
+        for _ in range(3):  # bound on the server, then prepared after DB_PREPARED_STATEMENTS' threshold
+            assert _values_page(queryset, ordering, 7, prepare=True) == expected
 
 
 def test_a_model_queryset_or_a_join_goes_through_the_orm(db: None) -> None:
     ordering = Ordering(field="country", descending=False)
-    assert _values_page(Customer.objects.all(), ordering, 5) is None
-    assert _values_page(Customer.objects.values("pk").distinct(), ordering, 5) is None
+    assert _values_page(Customer.objects.all(), ordering, 5, prepare=False) is None
+    assert _values_page(Customer.objects.values("pk").distinct(), ordering, 5, prepare=False) is None
 
 
 @pytest.mark.parametrize("url", [f"{URL}?ordering=-city&page_size=10", f"{URL}?page_size=10"])

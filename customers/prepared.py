@@ -1,0 +1,79 @@
+"""Prepared statements for the API's per-request SQL whose plan does not depend on its parameters.
+
+Django binds parameters on the client (psycopg's ``ClientCursor``): every
+statement reaches PostgreSQL as new text, parsed and planned again. For the
+token lookup (a join with the user's permissions) planning cost four times
+its execution. A statement run through :func:`prepared_cursor` is sent with
+its parameters apart and, on a connection that allows it
+(``DATABASES[...]["OPTIONS"]["prepare_threshold"]``, see ``DB_PREPARED_STATEMENTS``
+in the settings), prepared by psycopg after that many executions and then
+only bound and executed.
+
+Only statements whose best plan is the same for any parameter value belong
+here: a prepared statement may switch to one generic plan after five runs,
+and a plan chosen without the value (a search term, a date range) can be a
+table walk where the value called for an index. The ORM's other queries keep
+Django's client-side binding.
+
+A migration that changes the type of a column such a statement returns fails
+it once per connection ("cached plan must not change result type"; psycopg
+then prepares it anew), as it fails code that still expects the old type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+
+
+def prepared_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    """A cursor of ``connection`` binding parameters on the server (PostgreSQL, psycopg 3).
+
+    Wrapped like ``connection.cursor()``: the same health check, error
+    translation, transaction state and query log (``DEBUG``, tests). On
+    another backend or driver it is ``connection.cursor()`` itself.
+    """
+    cursor_class = _server_binding_cursor_class(connection)
+    if cursor_class is None:
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        connection.validate_thread_sharing()
+        raw = cursor_class(connection.connection)
+        _timezone_align(connection, raw)
+        if connection.queries_logged:
+            return ServerBoundDebugCursor(raw, connection)
+        return connection.make_cursor(raw)
+
+
+class ServerBoundDebugCursor(CursorDebugWrapper):
+    """Django's query log (DEBUG, tests) with the statement as it runs: its parameters in place,
+    as Django logs them with ``server_side_binding`` (psycopg's query text has ``$1`` instead)."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        logged = self.db.ops.compose_sql(sql, params) if params else sql
+        with self.debug_sql(logged, params):
+            return CursorWrapper.execute(self, sql, params)
+
+
+def _timezone_align(connection: Any, raw: Any) -> None:
+    """What Django's ``create_cursor`` does: timestamps read in the connection's time zone."""
+    postgresql = _postgresql_backend()
+    loader = connection.connection.adapters.get_loader(postgresql.TIMESTAMPTZ_OID, postgresql.Format.TEXT)
+    if connection.timezone != loader.timezone:
+        postgresql.register_tzloader(connection.timezone, raw)
+
+
+def _postgresql_backend() -> Any:
+    from django.db.backends.postgresql import base
+
+    return base
+
+
+def _server_binding_cursor_class(connection: BaseDatabaseWrapper) -> Any | None:
+    if connection.vendor != "postgresql":
+        return None
+    return getattr(_postgresql_backend(), "ServerBindingCursor", None)  # psycopg 3 only

@@ -1,0 +1,65 @@
+"""Prepared statements for the API's per-request SQL (customers/prepared.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import ProgrammingError, connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from config.tests.test_settings import run_manage
+from customers.prepared import prepared_cursor
+from customers.tests.factories import customers_create
+
+URL = "/api/customers/"
+
+
+def _prepared_statements() -> list[str]:
+    """Statements psycopg prepared on this connection (a test's rollback deallocates them all)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name LIKE '\\_pg3\\_%%'")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_statement_is_prepared_after_the_threshold_and_reads_the_same(db: None) -> None:
+    sql = "SELECT %s::int + 1, %s::text"
+    results = []
+    for value in range(4):
+        with prepared_cursor(connection) as cursor:
+            cursor.execute(sql, [value, "x"])
+            results.append(cursor.fetchall())
+    assert results == [[(value + 1, "x")] for value in range(4)]
+    assert [s for s in _prepared_statements() if "::int + 1" in s] == ["SELECT $1::int + 1, $2::text"]
+
+
+def test_the_query_log_shows_the_statement_with_its_values(db: None) -> None:
+    with CaptureQueriesContext(connection) as captured, prepared_cursor(connection) as cursor:
+        cursor.execute("SELECT %s::text", ["it's"])
+    assert captured[0]["sql"] == "SELECT 'it''s'::text"
+
+
+def test_a_database_error_is_djangos(db: None) -> None:
+    with pytest.raises(ProgrammingError), prepared_cursor(connection) as cursor:
+        cursor.execute("SELECT no_such_column FROM customers_customer WHERE id = %s", [1])
+
+
+def test_the_token_lookup_and_unfiltered_pages_are_prepared_filtered_ones_are_not(api: APIClient) -> None:
+    customers_create(30)
+    for _ in range(3):
+        first = api.get(f"{URL}?page_size=5").json()
+        api.get(first["next"])
+        api.get(f"{URL}?search=example&page_size=5")
+        api.get(f"{URL}?country=usa&page_size=5")
+    statements = _prepared_statements()
+    assert any('FROM "knox_authtoken"' in s for s in statements)
+    pages = [s for s in statements if 'FROM "customers_customer"' in s]
+    assert len(pages) == 2  # the first page and the page after a cursor
+    assert not [s for s in pages if "ILIKE" in s or "UPPER" in s]
+
+
+def test_prepared_statements_can_be_turned_off() -> None:
+    code = "from django.conf import settings as s; print(s.DATABASES['default']['OPTIONS'].get(%r))"
+    code %= "prepare_threshold"
+    on = run_manage("shell", "-c", code, DEBUG="true")
+    off = run_manage("shell", "-c", code, DEBUG="true", DB_PREPARED_STATEMENTS="false")
+    assert (on.stdout.split()[-1], off.stdout.split()[-1]) == ("2", "None"), on.stderr + off.stderr
