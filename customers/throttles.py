@@ -12,8 +12,8 @@ uses the same function.
 **Counters** (:func:`counter_incr`): per fixed window, one round trip per
 request, atomic under concurrency:
 
-- Redis (``REDIS_URL``): ``INCR`` and ``EXPIREAT`` in one ``MULTI``/``EXEC``
-  pipeline;
+- Redis (``REDIS_URL``): ``INCR`` and ``EXPIREAT`` in one Lua script (atomic,
+  one command);
 - otherwise PostgreSQL: one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``
   on ``customers_throttlecounter`` (a row per client and scope, reset when the
   window changes; old rows purged now and then).
@@ -102,15 +102,26 @@ def _redis_connection() -> Any | None:
     return get_redis_connection("default")
 
 
+# INCR and EXPIREAT in one script: Redis runs a script atomically, with one request and one
+# reply (a MULTI/EXEC pipeline sends four commands and parses four replies).
+_INCR_EXPIREAT = """
+local count = redis.call('INCR', KEYS[1])
+redis.call('EXPIREAT', KEYS[1], ARGV[1])
+return count
+"""
+
+
+@lru_cache(maxsize=8)
+def _incr_script(redis: Any) -> Any:
+    """The script bound to ``redis`` (sent by its hash, loaded again if the server forgot it)."""
+    return redis.register_script(_INCR_EXPIREAT)
+
+
 def counter_incr(*, key: str, window: int, expires_at: float) -> int:
     """The count of ``key`` in ``window`` after adding this request: one atomic round trip."""
     redis = _redis_connection()
     if redis is not None:
-        pipe = redis.pipeline(transaction=True)
-        pipe.incr(f"throttle:{key}:{window}")
-        pipe.expireat(f"throttle:{key}:{window}", math.ceil(expires_at))
-        count, _ = pipe.execute()
-        return int(count)
+        return int(_incr_script(redis)(keys=[f"throttle:{key}:{window}"], args=[math.ceil(expires_at)]))
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT, [key, window, expires_at])
         (count,) = cursor.fetchone()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,7 +21,7 @@ from customers.auth import ApiTokenAuthentication
 from customers.services import api_token_create, user_roles_grant
 from customers.tests.conftest import PASSWORD, throttle_rates
 from customers.tests.servers import gunicorn
-from customers.throttles import ApiUserThrottle
+from customers.throttles import ApiUserThrottle, counter_incr
 
 URL = "/api/customers/"
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -110,8 +112,8 @@ def test_a_throttle_check_costs_one_database_statement_without_redis(token: str)
     assert "ON CONFLICT" in queries[0]["sql"]
 
 
-def test_a_throttle_check_costs_one_redis_round_trip(token: str, settings: Any) -> None:
-    _redis_or_skip()
+def _use_redis(settings: Any) -> Any:
+    client = _redis_or_skip()
     settings.CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -119,6 +121,11 @@ def test_a_throttle_check_costs_one_redis_round_trip(token: str, settings: Any) 
             "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
         }
     }
+    return client
+
+
+def test_a_throttle_check_costs_one_redis_round_trip(token: str, settings: Any) -> None:
+    _use_redis(settings)
     import redis.connection
 
     _throttle_check(token)  # connects
@@ -135,6 +142,23 @@ def test_a_throttle_check_costs_one_redis_round_trip(token: str, settings: Any) 
     finally:
         redis.connection.Connection.send_packed_command = original  # type: ignore[method-assign]
     assert len(sent) == 1
+
+
+def test_a_redis_counter_counts_and_expires_with_its_window(settings: Any) -> None:
+    client = _use_redis(settings)
+    key = f"test_{secrets.token_hex(4)}"
+    expires_at = time.time() + 120
+    assert [counter_incr(key=key, window=7, expires_at=expires_at) for _ in range(3)] == [1, 2, 3]
+    assert counter_incr(key=key, window=8, expires_at=expires_at + 120) == 1  # a new window starts at 1
+    assert 110 <= client.ttl(f"throttle:{key}:7") <= 121
+
+
+def test_a_redis_server_that_forgot_the_script_gets_it_again(settings: Any) -> None:
+    client = _use_redis(settings)
+    key = f"test_{secrets.token_hex(4)}"
+    assert counter_incr(key=key, window=1, expires_at=time.time() + 60) == 1
+    client.script_flush()
+    assert counter_incr(key=key, window=1, expires_at=time.time() + 60) == 2
 
 
 def _alternate(urls: list[str], token: str, count: int) -> list[int]:
