@@ -76,7 +76,7 @@ def auth_tokens_with_user(*, token_key: str) -> list[Any]:
     token_model, user_model = get_token_model(), get_user_model()
     alias = router.db_for_read(token_model)
     # Prepared: the plan (a unique-key seek and the permission joins) is the same for any key.
-    with prepared_cursor(connections[alias]) as cursor:
+    with prepared_cursor(connections[alias], binary=True) as cursor:
         cursor.execute(sql, [token_key])
         rows = cursor.fetchall()
     tokens = []

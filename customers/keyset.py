@@ -166,7 +166,7 @@ def _values_page(
     # with LIMIT $n the planner would keep planning every run, unsure how many rows it reads.
     sql = f"{select} WHERE {where} {order}" if where else f"{select} {order}"
     sql = f"{sql} LIMIT {int(limit)}"
-    with prepared_cursor(connection) if prepare else connection.cursor() as cursor:
+    with prepared_cursor(connection, binary=True) if prepare else connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -183,11 +183,16 @@ def _plain_values_query(query: Any) -> bool:
     )
 
 
+# Column types Django reads as text that psycopg's binary loaders would turn into objects.
+_TEXT_READ_TYPES = frozenset({"inet", "cidr", "json", "jsonb"})
+
+
 @functools.cache
 def _statement_parts(
     model: type[models.Model], names: tuple[str, ...], ordering: Ordering, alias: str
 ) -> tuple[str, str, tuple[str, ...]] | None:
-    """``SELECT ... FROM t``, ``ORDER BY ...``, the row keys; None if a column needs a converter."""
+    """``SELECT ... FROM t``, ``ORDER BY ...``, the row keys; None if a column needs a converter
+    or is read differently in binary."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     table = model._meta.db_table
@@ -195,6 +200,8 @@ def _statement_parts(
     for field in fields:
         assert field is not None
         if hasattr(field, "from_db_value") or connection.ops.get_db_converters(field.get_col(table)):
+            return None
+        if field.db_type(connection) in _TEXT_READ_TYPES:  # a prepared page reads binary rows
             return None
     columns = ", ".join(f"{quote(table)}.{quote(field.column)}" for field in fields if field is not None)
     sort = _field(model, ordering.field)

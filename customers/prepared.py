@@ -28,12 +28,18 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 
-def prepared_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+def prepared_cursor(connection: BaseDatabaseWrapper, *, binary: bool = False) -> CursorWrapper:
     """A cursor of ``connection`` binding parameters on the server (PostgreSQL, psycopg 3).
 
     Wrapped like ``connection.cursor()``: the same health check, error
     translation, transaction state and query log (``DEBUG``, tests). On
     another backend or driver it is ``connection.cursor()`` itself.
+
+    ``binary``: rows come in PostgreSQL's binary format, decoded by psycopg's C
+    loaders (a timestamp in text goes through Python code, 20 of them per page).
+    Only for columns read the same either way: text, numbers, booleans, dates
+    and timestamps (in the session's time zone, Django's), arrays of them. Not
+    for ``jsonb``, ``inet`` or ``cidr``, which Django reads as text.
     """
     cursor_class = _server_binding_cursor_class(connection)
     if cursor_class is None:
@@ -44,6 +50,8 @@ def prepared_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
         connection.validate_thread_sharing()
         raw = cursor_class(connection.connection)
         _timezone_align(connection, raw)
+        if binary:
+            raw.format = _postgresql_backend().Format.BINARY
         if connection.queries_logged:
             return ServerBoundDebugCursor(raw, connection)
         return connection.make_cursor(raw)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import pytest
 from django.db import ProgrammingError, connection
 from django.test.utils import CaptureQueriesContext
@@ -30,6 +33,21 @@ def test_a_statement_is_prepared_after_the_threshold_and_reads_the_same(db: None
             results.append(cursor.fetchall())
     assert results == [[(value + 1, "x")] for value in range(4)]
     assert [s for s in _prepared_statements() if "::int + 1" in s] == ["SELECT $1::int + 1, $2::text"]
+
+
+def test_binary_rows_read_as_djangos_text_rows(db: None) -> None:
+    sql = (
+        "SELECT %s::timestamptz, %s::date, %s::bigint, %s::varchar, %s::boolean, %s::numeric, "
+        "ARRAY['customers.view_customer', %s], NULL::timestamptz"
+    )
+    params: list[Any] = ["2026-03-22T10:11:12.000013+05:00", "0001-01-01", 2**40, "é\u2028", True, "1.5", "x"]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        expected = cursor.fetchall()
+    with prepared_cursor(connection, binary=True) as cursor:
+        cursor.execute(sql, params)
+        assert cursor.fetchall() == expected
+    assert expected[0][0].utcoffset() == dt.timedelta(0)  # read in the session's time zone, UTC
 
 
 def test_the_query_log_shows_the_statement_with_its_values(db: None) -> None:
