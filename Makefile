@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: help env run stop test lint format venv install install-dev migrate clean
+.PHONY: help env run stop test lint docs format venv install install-dev migrate clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ lint: install-dev ## ruff check, ruff format --check, mypy, deptry (every runtim
 	DEBUG=true $(BIN)/mypy .
 	$(BIN)/deptry .
 
+docs: install-dev ## Build the documentation site strictly (a broken link or page fails) into site/
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 format: install-dev ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -56,4 +59,4 @@ migrate: install ## Apply database migrations
 	$(BIN)/python manage.py migrate --noinput
 
 clean: ## Remove .venv and the embedded database (.data/)
-	rm -rf $(VENV) .data
+	rm -rf $(VENV) .data site

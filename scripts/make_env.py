@@ -5,7 +5,7 @@ generated ``SECRET_KEY``. Every process started in the project reads it, so a
 second shell gets the settings ``make run`` uses (``python manage.py ingest``
 works beside the server). An existing ``.env`` is never touched, and the
 message is printed only when the file is written. ``.env`` is git-ignored and
-kept out of the Docker image; production never reads it (README, Production).
+kept out of the Docker image; production never reads it (docs/operations.md, Production).
 
 Standard library only: it runs before the virtualenv exists.
 """
@@ -23,11 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCAL_VALUES = {"DEBUG": "true"}
 HEADER = (
     "# Local settings of this checkout, written once by `make env` from .env.example:\n"
-    "# DEBUG on and a generated SECRET_KEY. Git-ignored; never deploy it (README, Production).\n"
+    "# DEBUG on and a generated SECRET_KEY. Git-ignored; never deploy it (docs/operations.md, Production).\n"
 )
 WROTE = (
     "Wrote {path}: local settings for every shell here (DEBUG=true, a new SECRET_KEY). "
-    "It is git-ignored; production never reads it (README, Production)."
+    "It is git-ignored; production never reads it (docs/operations.md, Production)."
 )
 _SETTING = re.compile(r"^([A-Z][A-Z_0-9]*)=")
 

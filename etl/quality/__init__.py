@@ -1,6 +1,6 @@
 """Data quality: declared rules, quarantine with reasons, reject-vs-warn thresholds, outliers.
 
-The public names of the stage; see the README section "Data quality".
+The public names of the stage; see docs/quality.md.
 """
 
 from etl.columns import LINE_COLUMN, RAW_PREFIX, RAW_RECORD_COLUMN

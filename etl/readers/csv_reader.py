@@ -1,6 +1,6 @@
 """CSV in bounded batches with pyarrow's streaming reader, ragged rows set aside.
 
-Why pyarrow and not Polars' own reader (see README, "Ingest → reader choice"):
+Why pyarrow and not Polars' own reader (see docs/ingest.md, "Reader choice"):
 Polars pads short rows with nulls and can only fail on or truncate long rows,
 and names no line; pyarrow's ``invalid_row_handler`` hands us every row with
 the wrong field count (with its raw text) and gives Arrow batches Polars wraps

@@ -1,6 +1,6 @@
 """``manage.py ingest --engine spark`` on a real standalone cluster (master + worker on 127.0.0.1).
 
-The README's "Running on a cluster" commands, run: the command is the driver,
+The docs' "Running on a cluster" (docs/spark.md) commands, run: the command is the driver,
 the worker's executors COPY into PostgreSQL and read the Parquet spool.
 """
 
