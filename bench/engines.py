@@ -98,7 +98,7 @@ def measured(cmd: list[str], *, env: dict[str, str]) -> Measured:
 def run_report(run_id: int, *, env: dict[str, str]) -> dict[str, Any]:
     """The run's report (``seconds`` per stage, ``spark_read``)."""
     code = (
-        "import django, json; django.setup(); from etl.models import IngestionRun; "
+        "import django, json; django.setup(); from ingestion.models import IngestionRun; "
         f"print(json.dumps(IngestionRun.objects.get(pk={run_id}).report))"
     )
     out = subprocess.run(

@@ -39,11 +39,11 @@ django.setup()
 import polars as pl  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
-from etl.lake.catalog import lake_catalog  # noqa: E402
-from etl.lake.config import LakeConfig  # noqa: E402
-from etl.lake.curated import customers_rebuild, customers_upsert  # noqa: E402
-from etl.lake.query import lake_query  # noqa: E402
-from etl.lake.tables import CUSTOMERS, RUN_ID, arrow_schema, conform, table_ensure  # noqa: E402
+from lake.catalog import lake_catalog  # noqa: E402
+from lake.config import LakeConfig  # noqa: E402
+from lake.curated import customers_rebuild, customers_upsert  # noqa: E402
+from lake.query import lake_query  # noqa: E402
+from lake.tables import CUSTOMERS, RUN_ID, arrow_schema, conform, table_ensure  # noqa: E402
 
 T = TypeVar("T")
 SAMPLE = ROOT / "scripts" / "downloads" / "customers-100.csv"

@@ -28,9 +28,9 @@ os.environ.setdefault("DEBUG", "true")
 
 import polars as pl  # noqa: E402
 
-from etl.quality import LINE_COLUMN, load_ruleset  # noqa: E402
-from etl.quality.batch import batch_check  # noqa: E402
-from etl.transform import TransformConfig, frame_transform  # noqa: E402
+from dataflow.quality import LINE_COLUMN, load_ruleset  # noqa: E402
+from dataflow.quality.batch import batch_check  # noqa: E402
+from dataflow.transform import TransformConfig, frame_transform  # noqa: E402
 
 T = TypeVar("T")
 SAMPLE = ROOT / "scripts" / "downloads" / "customers-100.csv"

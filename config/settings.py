@@ -51,7 +51,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "customers",
-    "etl",
+    "ingestion",
+    "lake",
 ]
 
 MIDDLEWARE = [
@@ -272,8 +273,8 @@ QUARANTINE_PAGE_MAX_BYTES: int = env("QUARANTINE_PAGE_MAX_BYTES", str(1 << 20), 
 # Date formats tried after the schema's ISO format (strftime, comma-separated), e.g. %d/%m/%Y.
 INGEST_DATE_FORMATS: list[str] = env_list("INGEST_DATE_FORMATS")
 # Code, not an environment variable (like MIDDLEWARE): what runs beside the stages of
-# every `manage.py ingest` (etl.context.IngestHook), in order. The lake follows every ingest.
-INGEST_HOOKS: list[str] = ["etl.lake.hook.LakeHook"]
+# every `manage.py ingest` (dataflow.context.IngestHook), in order. The lake follows every ingest.
+INGEST_HOOKS: list[str] = ["lake.hook.LakeHook"]
 
 # --- ETL: data quality (issue #4) -----------------------------------------------
 
@@ -282,7 +283,7 @@ INGEST_HOOKS: list[str] = ["etl.lake.hook.LakeHook"]
 
 from config.env import parse_positive_float  # noqa: E402  (kept inside this section: one edit per issue)
 
-INSTALLED_APPS += ["etl.alerts"]
+INSTALLED_APPS += ["alerts"]
 
 SOURCE_PATTERN: str = env("SOURCE_PATTERN", "*.csv,*.json,*.ndjson,*.jsonl,*.gz")
 SOURCE_AFTER_SUCCESS: str = env("SOURCE_AFTER_SUCCESS", "leave", choice("leave", "move", "delete"))
@@ -325,7 +326,7 @@ SENTRY_DSN: str = env("SENTRY_DSN", "")
 # Empty (as in .env.example) means the default, like unset.
 SENTRY_ENVIRONMENT: str = env("SENTRY_ENVIRONMENT", "") or ("development" if DEBUG else "production")
 if SENTRY_DSN:
-    from etl.alerts.sentry import sentry_init
+    from alerts.sentry import sentry_init
 
     sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
 
@@ -358,7 +359,7 @@ LAKE_S3: dict[str, str] = {
 }
 
 # --- Spark (issue #8) ---------------------------------------------------------
-# ingest --engine spark: where Spark runs and how (etl/engines/spark/session.py).
+# ingest --engine spark: where Spark runs and how (dataflow/engines/spark/session.py).
 SPARK_MASTER: str = env("SPARK_MASTER", "local[*]")
 SPARK_APP_NAME: str = env("SPARK_APP_NAME", "customers-ingest")
 SPARK_SHUFFLE_PARTITIONS: int = env("SPARK_SHUFFLE_PARTITIONS", "4", parse_positive_int)
@@ -368,7 +369,7 @@ SPARK_LOG_LEVEL: str = env("SPARK_LOG_LEVEL", "warn", choice("error", "warn", "i
 # SPARK_CONF_<KEY>=value: any Spark setting (SPARK_CONF_SPARK_EXECUTOR_MEMORY=4g → spark.executor.memory).
 import os  # noqa: E402 (kept inside this section)
 
-from etl.engines.spark.conf import spark_conf_from  # noqa: E402 (pure: no Django, no Spark)
+from dataflow.engines.spark.conf import spark_conf_from  # noqa: E402 (pure: no Django, no Spark)
 
 SPARK_CONF: dict[str, str] = spark_conf_from(os.environ)
 

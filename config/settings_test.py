@@ -12,7 +12,7 @@ os.environ.setdefault("LOG_LEVEL", "warning")
 # No log file under tests (and their child processes); the logging tests name their own.
 os.environ.setdefault("LOG_FILE", "off")
 # The lake (issue #7) follows every ingest; tests that want it turn it on with
-# their own LAKE_URI (etl/tests/test_lake_ingest.py), the others stay fast and
+# their own LAKE_URI (lake/tests/test_ingest.py), the others stay fast and
 # never write into the developer's .data/lake.
 os.environ.setdefault("LAKE_ENABLED", "false")
 

@@ -13,6 +13,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("customers.urls")),
-    path("api/", include("etl.quality.urls")),
+    path("api/", include("ingestion.urls")),
     path("api/", to_docs, name="api-root"),
 ]

@@ -1,6 +1,6 @@
 """A Django system check: the customers table agrees with the schema declaration.
 
-The declaration (``etl/schemas/customers.yaml``) is where the column limits come
+The declaration (``dataflow/schemas/customers.yaml``) is where the column limits come
 from: the quality rules quarantine a value longer than its field's
 ``max_length`` so the load never meets a value the table refuses. That holds
 only while the model says the same; ``manage.py check`` (run by ``migrate``,
@@ -16,7 +16,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from customers.models import Customer
-from etl.schema import Schema, load_schema
+from dataflow.schema import Schema, load_schema
 
 FIELD_NOT_ON_MODEL = "{schema}: field {field!r} has no column on {model}"
 TYPE_DIFFERS = "{schema}: {field} is declared {declared}, {model}.{field} is a {column}"

@@ -1,6 +1,6 @@
 """The customer record served by the API.
 
-Column lengths mirror the ``max_length`` declared in ``etl/schemas/customers.yaml``:
+Column lengths mirror the ``max_length`` declared in ``dataflow/schemas/customers.yaml``:
 a longer value is a data-quality failure of that record, never a crashed load
 or a silently truncated value.
 """

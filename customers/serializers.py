@@ -13,12 +13,12 @@ from rest_framework import serializers
 from rest_framework.exceptions import Throttled
 
 from customers.models import Customer
-from etl.schema import load_schema
+from dataflow.schema import load_schema
 
 WRONG_CREDENTIALS = "Unable to log in with the username and password given."
 LOCKED_OUT = "Too many failed logins from this address; try again in {minutes} minutes."
 
-# The API shows every field the schema declares (etl/schemas/customers.yaml),
+# The API shows every field the schema declares (dataflow/schemas/customers.yaml),
 # plus where and when each record was loaded.
 CUSTOMER_FIELDS: tuple[str, ...] = (*load_schema().field_names, "source_file", "ingested_at")
 # The only values that are not JSON already: dates and timestamps.

@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 
 from config.embedded_pg.supervisor import HANDLES, pid_alive
-from etl.tests.servers import free_port
+from testsupport.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -21,7 +21,7 @@ import pytest
 
 from config.tests.processes import ROOT, answers, http_get, postmasters, wait_until
 from config.tests.test_local_env import example_values
-from etl.tests.servers import free_port
+from testsupport.servers import free_port
 
 CURL = re.compile(r'curl "(?P<url>[^"]+)" -H "Authorization: Token (?P<token>[^"]+)"')
 VENV = Path(sys.executable).parent.parent

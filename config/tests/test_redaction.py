@@ -101,8 +101,8 @@ def test_json_renders_a_plain_traceback_without_locals(
 @pytest.mark.django_db
 @pytest.mark.usefixtures("secrets")
 def test_a_run_never_stores_a_secret_in_its_error_message_or_trace() -> None:
-    from etl.models import RunStatus
-    from etl.services import RunOutcome, run_record
+    from ingestion.models import RunStatus
+    from ingestion.services import RunOutcome, run_record
 
     outcome = RunOutcome(
         error_message=f"a.csv: fetch failed: password {DB_PASSWORD} refused",

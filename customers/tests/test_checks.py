@@ -16,7 +16,7 @@ from customers.checks import (
     schema_model_problems,
 )
 from customers.models import Customer
-from etl.schema import load_schema, parse_schema
+from dataflow.schema import load_schema, parse_schema
 
 
 def _declaration(**changes: dict[str, Any]) -> Any:

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from customers.services import api_token_create
 from customers.tests.factories import customers_create
-from etl.models import IngestionRun, QuarantinedRecord
+from ingestion.models import IngestionRun, QuarantinedRecord
 
 pytestmark = pytest.mark.slow
 OWN_PATHS = ("/api/customers/", "/api/auth/")
@@ -83,7 +83,7 @@ def test_no_generated_request_gets_a_server_error(
         # cursor, control characters in `search`): a documented 4xx is the right answer.
         checks: list[Any] = [not_a_server_error]
         # No 5xx anywhere; documented statuses and bodies are checked on this app's endpoints
-        # (the runs API's bodies keep their own tests in etl/tests/test_quality_api.py).
+        # (the runs API's bodies keep their own tests in ingestion/tests/test_api.py).
         if case.path.startswith(OWN_PATHS):
             checks += [status_code_conformance, content_type_conformance]
             if mode is GenerationMode.POSITIVE:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from customers.keyset import CURSOR_SALT
 from customers.services import api_token_create
 from customers.tests.factories import customers_create
-from etl.models import IngestionRun, QuarantinedRecord
+from ingestion.models import IngestionRun, QuarantinedRecord
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 EXAMPLES = settings(

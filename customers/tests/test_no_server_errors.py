@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 from customers.exceptions import BAD_VALUE, NUL_IN_PATH, NUL_IN_VALUE, api_exception_handler
 from customers.pagination import INVALID_CURSOR
 from customers.services import api_token_create
-from etl.models import IngestionRun, QuarantinedRecord
-from etl.quality.api import UNKNOWN_RULE
+from ingestion.api import UNKNOWN_RULE
+from ingestion.models import IngestionRun, QuarantinedRecord
 
 pytestmark = pytest.mark.django_db
 

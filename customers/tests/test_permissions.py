@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from customers.permissions import ROLES, without_server_paths
 from customers.services import api_token_create
 from customers.tests.factories import customers_create
-from etl.models import IngestionRun, QuarantinedRecord
+from ingestion.models import IngestionRun, QuarantinedRecord
 
 pytestmark = pytest.mark.django_db
 

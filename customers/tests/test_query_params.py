@@ -17,7 +17,7 @@ from customers.query_params import (
 )
 from customers.services import user_roles_grant
 from customers.tests.factories import customer_build, customers_create
-from etl.models import IngestionRun
+from ingestion.models import IngestionRun
 
 URL = "/api/customers/"
 LIST_ACCEPTED = (

@@ -88,7 +88,7 @@ def test_every_endpoint_is_documented(schema: dict[str, Any]) -> None:
         "/api/auth/token/",
         "/api/auth/logout/",
         "/api/auth/logoutall/",
-        "/api/ingestion-runs/",  # etl.quality.api (issue #4)
+        "/api/ingestion-runs/",  # ingestion.api (issue #4)
         "/api/ingestion-runs/{id}/",
         "/api/ingestion-runs/{id}/quarantine/",
     }

@@ -1,0 +1,144 @@
+"""Load: staging across batches, deduplication in SQL, upsert counts, quarantine, advisory lock."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+from django.db import connection
+
+from customers.models import Customer
+from dataflow import load
+from dataflow.columns import CODES_COLUMN, MESSAGES_COLUMN
+from dataflow.readers import LINE_COLUMN, SetAside
+from dataflow.schema import load_schema
+from ingestion.models import IngestionRun, QuarantinedRecord
+
+pytestmark = pytest.mark.django_db
+SCHEMA = load_schema()
+AT = datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def rows(*records: dict, start_line: int = 2) -> pl.DataFrame:
+    base = {
+        "index": 1,
+        "customer_id": "K1",
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "company": "Acme",
+        "city": "Oslo",
+        "country": "Norway",
+        "phone_1": "1",
+        "phone_2": None,
+        "email": "a@example.com",
+        "subscription_date": date(2020, 1, 2),
+        "website": None,
+    }
+    data = [base | r for r in records]
+    frame = pl.DataFrame(
+        data,
+        schema={
+            **dict.fromkeys(SCHEMA.field_names, pl.String),
+            "index": pl.Int64,
+            "subscription_date": pl.Date,
+        },
+    )
+    return frame.with_columns(
+        pl.Series(LINE_COLUMN, range(start_line, start_line + len(data)), dtype=pl.Int64)
+    )
+
+
+@pytest.fixture
+def staging():
+    load.staging_create(schema=SCHEMA)
+    yield
+    load.staging_drop()
+
+
+def test_duplicates_across_batches_are_counted_and_last_occurrence_wins(staging: None) -> None:
+    load.staging_copy(frame=rows({"customer_id": "K1"}, {"customer_id": "K2"}), schema=SCHEMA)
+    load.staging_copy(
+        frame=rows({"customer_id": "K1"}, {"customer_id": "K2", "city": "Bergen"}, start_line=4),
+        schema=SCHEMA,
+    )
+    counts = load.staging_counts(schema=SCHEMA)
+    assert (counts.staged, counts.exact_duplicates, counts.key_duplicates, counts.distinct_keys) == (
+        4,
+        1,
+        1,
+        2,
+    )
+    upsert = load.customers_upsert_staged(schema=SCHEMA, source_file="f.csv", ingested_at=AT, distinct_keys=2)
+    assert (upsert.inserted, upsert.updated, upsert.unchanged) == (2, 0, 0)
+    assert Customer.objects.get(customer_id="K2").city == "Bergen"
+
+
+def test_upsert_updates_only_changed_rows(staging: None) -> None:
+    load.staging_copy(frame=rows({"customer_id": "K1"}, {"customer_id": "K2"}), schema=SCHEMA)
+    load.customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT, distinct_keys=2)
+    load.staging_create(schema=SCHEMA)
+    load.staging_copy(
+        frame=rows(
+            {"customer_id": "K1"}, {"customer_id": "K2", "email": "new@example.com"}, {"customer_id": "K3"}
+        ),
+        schema=SCHEMA,
+    )
+    later = datetime(2024, 6, 1, tzinfo=UTC)
+    upsert = load.customers_upsert_staged(
+        schema=SCHEMA, source_file="b.csv", ingested_at=later, distinct_keys=3
+    )
+    assert (upsert.inserted, upsert.updated, upsert.unchanged) == (1, 1, 1)
+    unchanged = Customer.objects.get(customer_id="K1")
+    assert (unchanged.source_file, unchanged.ingested_at) == ("a.csv", AT)
+    assert Customer.objects.get(customer_id="K2").source_file == "b.csv"
+
+
+def test_dry_run_diff_reports_without_writing(staging: None) -> None:
+    load.staging_copy(frame=rows({"customer_id": "K1"}), schema=SCHEMA)
+    diff = load.customers_diff_staged(schema=SCHEMA)
+    assert (diff.inserted, diff.updated, diff.unchanged) == (1, 0, 0)
+    assert not Customer.objects.exists()
+
+
+def test_quarantine_keeps_raw_record_with_nul_shown(staging: None) -> None:
+    raw = pl.DataFrame({"Company": ["A\x00B"], LINE_COLUMN: [7]})
+    problems = pl.DataFrame(
+        {LINE_COLUMN: [7], CODES_COLUMN: [["company.nul"]], MESSAGES_COLUMN: [["company: NUL"]]}
+    )
+    load.quarantine_copy(frame=load.quarantine_frame(problems=problems, raw=raw))
+    load.quarantine_copy(
+        frame=load.set_aside_frame([SetAside(line=9, text="a,b", code="row.field_count", message="m")])
+    )
+    run = IngestionRun.objects.create(source="local", filename="f.csv")
+    assert load.quarantine_publish(run_id=run.id) == 2
+    first, second = QuarantinedRecord.objects.filter(run=run).order_by("line_number")
+    assert (first.line_number, first.raw, first.rule_codes) == (7, {"Company": "A\u2400B"}, ["company.nul"])
+    assert (second.line_number, second.raw_text, second.messages) == (9, "a,b", ["m"])
+
+
+def test_staged_lines_are_corrected_after_reading(staging: None) -> None:
+    from dataflow.readers import LineFix
+
+    load.staging_copy(
+        frame=rows({"customer_id": "K1"}, {"customer_id": "K2"}, {"customer_id": "K3"}), schema=SCHEMA
+    )
+    load.quarantine_copy(
+        frame=load.set_aside_frame(
+            [SetAside(line=None, text="x", code="row.field_count", message="m", seq=0)]
+        )
+    )
+    load.staging_fix_lines(fix=LineFix(shifts=((3, 1),), set_aside_lines={0: 3}))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT customer_id, _line FROM {load.STAGE} ORDER BY _line")
+        assert cursor.fetchall() == [("K1", 2), ("K2", 4), ("K3", 5)]
+        cursor.execute(f"SELECT _line FROM {load.STAGE_QUARANTINE}")
+        assert cursor.fetchall() == [(3,)]
+
+
+def test_lock_is_held_for_the_checksum() -> None:
+    sha = "ab" * 32
+    assert load.lock_is_free(sha256=sha)
+    with load.advisory_lock(sha256=sha), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        assert cursor.fetchone()[0] >= 1

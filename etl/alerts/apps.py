@@ -1,8 +1,0 @@
-from django.apps import AppConfig
-
-
-class AlertsConfig(AppConfig):
-    default_auto_field = "django.db.models.BigAutoField"
-    name = "etl.alerts"
-    label = "alerts"
-    verbose_name = "ETL alerts"

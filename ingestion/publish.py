@@ -1,0 +1,108 @@
+"""Publish a staged file, the same for every engine: counts, the quality verdict, one transaction.
+
+Line fixes, the file's counts, the quality verdict (thresholds apply to the
+whole file), then the upsert, the quarantine and the run's status in one
+transaction; then the quality alert.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from dataflow import load
+from dataflow.context import (
+    STAGE_LOAD,
+    STAGE_QUALITY,
+    IngestHook,
+    RejectFile,
+    RunCounts,
+    RunOutcome,
+    StageContext,
+)
+from dataflow.engines import StagedFile
+from dataflow.quality import Outcome, Verdict
+from dataflow.schema import Schema
+from ingestion.models import IngestionRun, RunStatus
+from ingestion.quality_alerts import quality_alert
+from ingestion.services import run_finish
+
+NO_RECORDS_WARNING = "the file holds no records"
+
+
+class QualityRejected(RejectFile):
+    """More records failed the quality rules than ``reject_above`` allows."""
+
+    def __init__(self, verdict: Verdict, *, report: dict[str, Any]) -> None:
+        super().__init__(verdict.message)
+        self.verdict = verdict
+        self.report = report
+
+
+def _upsert(
+    ctx: StageContext, *, schema: Schema, counts: RunCounts, ingested_at: datetime
+) -> load.UpsertCounts:
+    """Upsert the staged records (or diff them, for a dry run). Inside the run's transaction."""
+    assert ctx.options is not None
+    if ctx.options.dry_run:
+        return load.customers_diff_staged(schema=schema)
+    return load.customers_upsert_staged(
+        schema=schema, source_file=ctx.filename, ingested_at=ingested_at, distinct_keys=counts.loaded
+    )
+
+
+def _counted(ctx: StageContext, staged: StagedFile, *, schema: Schema) -> None:
+    """The file's lines fixed and its counts, duplicates and failures in the outcome."""
+    outcome, counts = staged.outcome, staged.outcome.counts
+    timings = outcome.report["seconds"]
+    fix = staged.reader.line_fix()
+    ctx.stage = STAGE_LOAD
+    if fix is not None:
+        load.staging_fix_lines(fix=fix)
+        staged.tally.lines_correct(fix.corrected)
+    outcome.warnings.extend(staged.reader.info.warnings)
+    mark = time.monotonic()
+    counted = load.staging_counts(schema=schema)
+    timings["count_duplicates"] = round(time.monotonic() - mark, 3)
+    counts.read = counted.staged + counts.quarantined
+    counts.duplicates = counted.duplicates
+    counts.loaded = counted.distinct_keys
+    outcome.report["extra_columns"] = staged.extra
+    outcome.report["duplicates"] = {"exact": counted.exact_duplicates, "same_key": counted.key_duplicates}
+    outcome.report["failures"] = dict(staged.tally.failures)
+    if counts.read == 0:
+        outcome.warnings.append(NO_RECORDS_WARNING)
+
+
+def publish_staged(
+    ctx: StageContext, staged: StagedFile, *, run: IngestionRun, schema: Schema, hooks: list[IngestHook]
+) -> tuple[RunOutcome, int]:
+    """Everything after the last batch is staged; the outcome and the quarantined records stored.
+
+    Raises :class:`QualityRejected` when the whole file fails the thresholds. The hooks'
+    ``in_commit`` runs inside the publishing transaction, before the run's status is written.
+    """
+    _counted(ctx, staged, schema=schema)
+    outcome, counts = staged.outcome, staged.outcome.counts
+    ctx.stage = STAGE_QUALITY  # thresholds apply to the whole file: decided once all batches are in
+    verdict = staged.tally.verdict(read=counts.read, invalid=counts.quarantined)
+    outcome.report["quality"] = staged.tally.report(verdict)
+    outcome.warnings.extend(staged.tally.warnings(verdict))
+    if verdict.outcome == Outcome.REJECT:
+        raise QualityRejected(verdict, report=outcome.report)
+    ctx.stage = STAGE_LOAD
+    # One transaction: a crash here must leave neither customer rows nor a succeeded run.
+    with transaction.atomic():
+        mark = time.monotonic()
+        upsert = _upsert(ctx, schema=schema, counts=counts, ingested_at=staged.ingested_at)
+        outcome.report["seconds"]["upsert"] = round(time.monotonic() - mark, 3)
+        counts.inserted, counts.updated, counts.unchanged = upsert.inserted, upsert.updated, upsert.unchanged
+        stored = load.quarantine_publish(run_id=run.pk)
+        for hook in hooks:
+            hook.in_commit(ctx)
+        run_finish(run=run, status=RunStatus.SUCCEEDED, outcome=outcome)
+    quality_alert(run=run, verdict=verdict)
+    return outcome, stored

@@ -1,0 +1,91 @@
+"""Read-only admin of quarantined records: filter by run and by rule code, search the reasons.
+
+Registered by ``ingestion/admin.py`` (``from ingestion.quarantine_admin import QuarantinedRecordAdmin``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from ingestion.models import IngestionRun, QuarantinedRecord
+
+RUN_CHOICES = 20
+"""The run filter lists this many latest runs that quarantined something (any run id works in the URL)."""
+CODE_CHOICES = 100
+
+
+def quarantine_link(run: IngestionRun) -> str:
+    """HTML link from a run to its quarantined records (for the run admin's list and form)."""
+    if not run.rows_quarantined:
+        return "0"
+    url = reverse("admin:etl_quarantinedrecord_changelist") + f"?run={run.pk}"
+    return format_html('<a href="{}">{} quarantined</a>', url, run.rows_quarantined)
+
+
+class RunFilter(admin.SimpleListFilter):
+    title = "run"
+    parameter_name = "run"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        runs = IngestionRun.objects.filter(rows_quarantined__gt=0).order_by("-id")[:RUN_CHOICES]
+        return [(str(run.pk), str(run)) for run in runs]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value is None:
+            return queryset
+        return queryset.filter(run_id=int(value)) if value.isdigit() else queryset.none()
+
+
+class RuleCodeFilter(admin.SimpleListFilter):
+    title = "rule"
+    parameter_name = "rule"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        table = QuarantinedRecord._meta.db_table
+        run = request.GET.get("run", "")
+        where, params = ("WHERE run_id = %s", [int(run)]) if run.isdigit() else ("", [])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT code FROM (SELECT jsonb_array_elements_text(rule_codes) AS code "
+                f"FROM {connection.ops.quote_name(table)} {where}) c ORDER BY code LIMIT %s",
+                [*params, CODE_CHOICES],
+            )
+            return [(code, code) for (code,) in cursor.fetchall()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(rule_codes__contains=[value]) if value else queryset
+
+
+class QuarantinedRecordAdmin(admin.ModelAdmin):
+    list_display = ["run", "line_number", "codes", "first_message"]
+    list_filter = [RunFilter, RuleCodeFilter]
+    search_fields = ["messages", "raw_text", "raw", "run__filename"]
+    list_select_related = ["run"]
+    readonly_fields = [f.name for f in QuarantinedRecord._meta.fields]
+    show_full_result_count = False
+
+    @admin.display(description="rules")
+    def codes(self, obj: QuarantinedRecord) -> str:
+        return ", ".join(obj.rule_codes)
+
+    @admin.display(description="first reason")
+    def first_message(self, obj: QuarantinedRecord) -> str:
+        return obj.messages[0] if obj.messages else ""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,38 @@
+"""Reads on ingestion runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Max, QuerySet
+
+from ingestion.models import IngestionRun, RunStatus
+
+
+def run_loaded(*, sha256: str) -> int | None:
+    """The id of the run that loaded a file with these exact bytes (not a dry run), if any."""
+    return (
+        IngestionRun.objects.filter(sha256=sha256, status=RunStatus.SUCCEEDED, dry_run=False)
+        .order_by("-finished_at")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def runs_running() -> QuerySet[IngestionRun]:
+    return IngestionRun.objects.filter(status=RunStatus.RUNNING)
+
+
+def runs_running_among(ids: list[int]) -> set[int]:
+    """Of the runs ``ids``, those still ``running``."""
+    return set(runs_running().filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def run_loaded_names(*, source: str) -> dict[str, datetime]:
+    """File names of a source already loaded, with when they last were (for ``ingest --all``)."""
+    rows = (
+        IngestionRun.objects.filter(source=source, status=RunStatus.SUCCEEDED, dry_run=False)
+        .values("filename")
+        .annotate(last=Max("finished_at"))
+    )
+    return {row["filename"]: row["last"] for row in rows}

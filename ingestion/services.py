@@ -1,0 +1,95 @@
+"""Writes on ingestion runs: start, finish, skip, fail, and clean up after killed processes."""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+from django.db import transaction
+from django.utils import timezone
+
+from config.redaction import redact
+from dataflow.context import RunOutcome
+from dataflow.load import lock_is_free
+from ingestion.models import IngestionRun, RunStatus
+from ingestion.selectors import runs_running
+
+STALE_RUN_MESSAGE = "the process running this ingest (pid {pid}) stopped before finishing"
+
+
+def run_start(
+    *, source: str, filename: str, sha256: str, size: int | None, dry_run: bool = False, forced: bool = False
+) -> IngestionRun:
+    """Record a run as ``running``, committed at once: if the process dies, the next ingest sees it."""
+    return IngestionRun.objects.create(
+        source=source,
+        filename=filename,
+        sha256=sha256,
+        size=size,
+        dry_run=dry_run,
+        forced=forced,
+        pid=os.getpid(),
+        status=RunStatus.RUNNING,
+    )
+
+
+def run_finish(*, run: IngestionRun, status: str, outcome: RunOutcome) -> IngestionRun:
+    """Write the run's final status and counts (callers decide the transaction it belongs to)."""
+    counts = outcome.counts
+    run.status = status
+    run.finished_at = timezone.now()
+    run.rows_read = counts.read
+    run.rows_loaded = counts.loaded
+    run.rows_inserted = counts.inserted
+    run.rows_updated = counts.updated
+    run.rows_unchanged = counts.unchanged
+    run.rows_duplicates = counts.duplicates
+    run.rows_quarantined = counts.quarantined
+    run.report = outcome.report
+    run.warnings = outcome.warnings
+    # Stored texts are read in the admin and the API: no secret in them (issue #14).
+    run.error_message = redact(outcome.error_message)
+    run.error_trace = redact(outcome.error_trace)
+    run.save()
+    return run
+
+
+def run_record(
+    *,
+    source: str,
+    filename: str,
+    sha256: str,
+    size: int | None,
+    status: str,
+    outcome: RunOutcome,
+    **flags: bool,
+) -> IngestionRun:
+    """A run that ends as soon as it starts (skipped, or failed before reading)."""
+    with transaction.atomic():
+        run = run_start(source=source, filename=filename, sha256=sha256, size=size, **flags)
+        return run_finish(run=run, status=status, outcome=outcome)
+
+
+def runs_fail_stale() -> list[int]:
+    """Mark failed the ``running`` runs whose process is gone; returns their ids.
+
+    A live ingest holds the advisory lock on its file's checksum for its whole
+    duration, and PostgreSQL drops the lock when the process dies, so a running
+    run whose lock is free is dead (whatever host it ran on). Runs without a
+    checksum fall back to checking the pid on this host.
+    """
+    failed = []
+    for run in runs_running():
+        alive = (
+            not lock_is_free(sha256=run.sha256)
+            if run.sha256
+            else bool(run.pid and psutil.pid_exists(run.pid))
+        )
+        if alive:
+            continue
+        run.status = RunStatus.FAILED
+        run.finished_at = timezone.now()
+        run.error_message = STALE_RUN_MESSAGE.format(pid=run.pid)
+        run.save(update_fields=["status", "finished_at", "error_message"])
+        failed.append(run.id)
+    return failed

@@ -1,0 +1,336 @@
+"""``manage.py ingest`` as people and scripts run it: output, exit codes, crashes, concurrency."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from alerts.models import AlertRecord
+from customers.models import Customer
+from ingestion.management.commands.ingest import (
+    DRY_RUN_MARK,
+    EXIT_FAILED,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    NOT_A_FILE,
+    NOT_IN_SOURCE,
+    WHICH_FILES,
+)
+from ingestion.models import IngestionRun, QuarantinedRecord, RunStatus
+from testsupport.ingest import CASES, SAMPLE, child_env, write_customers
+
+ROOT = Path(__file__).resolve().parents[2]
+JSON_KEYS = {"run_id", "status", "file", "sha256", "counts", "dry_run"}
+COUNT_KEYS = {"read", "loaded", "inserted", "updated", "unchanged", "duplicates", "quarantined"}
+
+
+@pytest.fixture
+def inbox(tmp_path: Path, settings: Any) -> Path:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    shutil.copyfile(SAMPLE, folder / SAMPLE.name)
+    settings.INGEST_LOCAL_DIR = folder
+    settings.INGEST_WORK_DIR = tmp_path / "work"
+    settings.INGEST_SOURCE = "local"
+    return folder
+
+
+def run_command(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("ingest", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.mark.django_db
+def test_filename_ingests_from_the_configured_source(inbox: Path) -> None:
+    out, _err = run_command("--filename", SAMPLE.name)
+    assert out.startswith("customers-100.csv: succeeded (run ")
+    assert "read 100, loaded 100 (inserted 100, updated 0, unchanged 0)" in out
+    assert Customer.objects.count() == 100
+
+
+@pytest.mark.django_db
+def test_json_prints_exactly_one_object_per_file(inbox: Path) -> None:
+    out, _err = run_command("--filename", SAMPLE.name, "--json")
+    lines = out.strip().splitlines()
+    assert len(lines) == 1
+    payload = json.loads(lines[0])
+    assert set(payload) == JSON_KEYS
+    assert set(payload["counts"]) == COUNT_KEYS
+    assert (payload["status"], payload["counts"]["loaded"]) == ("succeeded", 100)
+
+
+@pytest.mark.django_db
+def test_second_ingest_prints_skipped_and_succeeds(inbox: Path) -> None:
+    run_command("--filename", SAMPLE.name)
+    out, _err = run_command("--filename", SAMPLE.name, "--json")
+    assert json.loads(out)["status"] == "skipped"
+
+
+@pytest.mark.django_db
+def test_all_ingests_every_new_file_once(inbox: Path) -> None:
+    shutil.copyfile(CASES / "semicolon.csv", inbox / "semicolon.csv")
+    out, _err = run_command("--all", "--json")
+    assert sorted(json.loads(line)["file"] for line in out.splitlines()) == [
+        "customers-100.csv",
+        "semicolon.csv",
+    ]
+    out, _err = run_command("--all", "--json")
+    assert out == ""
+    assert IngestionRun.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_path_ingests_an_explicit_file(inbox: Path) -> None:
+    out, _err = run_command("--path", str(CASES / "nested.json"), "--json")
+    assert json.loads(out)["counts"]["loaded"] == 2
+
+
+@pytest.mark.django_db
+def test_rejected_file_raises_with_exit_code_3_and_one_line(inbox: Path) -> None:
+    with pytest.raises(CommandError) as info:
+        run_command("--path", str(CASES / "missing_columns.csv"))
+    assert info.value.returncode == EXIT_REJECTED
+    assert str(info.value).startswith("missing_columns.csv: rejected: missing required columns: ")
+
+
+@pytest.mark.django_db
+def test_dry_run_changes_no_customers(inbox: Path) -> None:
+    out, _err = run_command("--filename", SAMPLE.name, "--dry-run", "--json")
+    assert json.loads(out)["counts"]["inserted"] == 100
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_dry_run_says_so_and_counts_what_it_would_load(inbox: Path) -> None:
+    out, _err = run_command("--filename", SAMPLE.name, "--dry-run")
+    first = out.splitlines()[0]
+    assert first.startswith(f"{DRY_RUN_MARK}customers-100.csv: succeeded (run ")
+    assert first.endswith(
+        "read 100, would load 100 (insert 100, update 0, unchanged 0), duplicates 0, quarantined 0; "
+        "nothing written"
+    )
+
+
+@pytest.mark.django_db
+def test_the_done_log_line_says_dry_run(inbox: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+    run_command("--filename", SAMPLE.name, "--dry-run")
+    done = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "ingest.done"]
+    assert [line["dry_run"] for line in done] == [True]
+
+
+@pytest.mark.django_db
+def test_json_says_whether_the_run_was_a_dry_run(inbox: Path) -> None:
+    dry, _err = run_command("--filename", SAMPLE.name, "--dry-run", "--json")
+    real, _err = run_command("--filename", SAMPLE.name, "--json")
+    assert (json.loads(dry)["dry_run"], json.loads(real)["dry_run"]) == (True, False)
+
+
+@pytest.mark.django_db
+def test_a_rejected_dry_run_is_marked_and_alerts_nobody(inbox: Path) -> None:
+    with pytest.raises(CommandError) as info:
+        run_command("--path", str(CASES / "missing_columns.csv"), "--dry-run")
+    assert info.value.returncode == EXIT_REJECTED
+    assert str(info.value).startswith(f"{DRY_RUN_MARK}missing_columns.csv: rejected: missing required")
+    assert not AlertRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_missing_local_file_is_bad_usage_and_records_no_run(inbox: Path, tmp_path: Path) -> None:
+    with pytest.raises(CommandError) as by_name:
+        run_command("--filename", "nope.csv")
+    with pytest.raises(CommandError) as by_path:
+        run_command("--path", str(tmp_path / "nope.csv"))
+    assert (by_name.value.returncode, by_path.value.returncode) == (EXIT_USAGE, EXIT_USAGE)
+    assert str(by_name.value) == NOT_IN_SOURCE.format(name="nope.csv", folder=inbox)
+    assert str(by_path.value) == NOT_A_FILE.format(path=tmp_path / "nope.csv")
+    assert not IngestionRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_no_file_named_is_bad_usage(inbox: Path) -> None:
+    with pytest.raises(CommandError) as info:
+        run_command("--json")
+    assert (info.value.returncode, str(info.value)) == (EXIT_USAGE, WHICH_FILES)
+
+
+@pytest.mark.django_db
+def test_date_format_option_reaches_the_transform(inbox: Path, tmp_path: Path) -> None:
+    path = tmp_path / "dmy.csv"
+    path.write_text(SAMPLE.read_text().replace("2020-08-24", "24/08/2020"))
+    run_command("--path", str(path), "--date-format", "%d/%m/%Y")
+    assert str(Customer.objects.get(customer_id="DD37Cf93aecA6Dc").subscription_date) == "2020-08-24"
+
+
+@pytest.mark.django_db
+def test_date_formats_setting_reaches_the_transform(inbox: Path, tmp_path: Path, settings: Any) -> None:
+    settings.INGEST_DATE_FORMATS = ["%d.%m.%Y"]
+    path = tmp_path / "dots.csv"
+    path.write_text(SAMPLE.read_text().replace("2020-08-24", "24.08.2020"))
+    run_command("--path", str(path))
+    assert str(Customer.objects.get(customer_id="DD37Cf93aecA6Dc").subscription_date) == "2020-08-24"
+
+
+# --- as a process: exit status, stdout/stderr, kills, concurrency ----------------------
+
+
+def manage(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", "ingest", *args],
+        cwd=ROOT,
+        env=child_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_process_exit_codes_and_one_error_line_without_traceback(inbox: Path, tmp_path: Path) -> None:
+    ok = manage(tmp_path, "--filename", SAMPLE.name, "--json")
+    assert ok.returncode == 0
+    assert json.loads(ok.stdout)["status"] == "succeeded"
+    rejected = manage(tmp_path, "--path", str(CASES / "truncated.json"), "--json")
+    assert rejected.returncode == EXIT_REJECTED
+    assert json.loads(rejected.stdout)["status"] == "rejected"
+    assert rejected.stderr.strip().splitlines() == [
+        "CommandError: truncated.json: rejected: JSON ends early (truncated file?) at line 3 column 63"
+    ]
+    assert "Traceback" not in rejected.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_prints_one_line_at_the_default_log_level(inbox: Path, tmp_path: Path) -> None:
+    env = child_env(tmp_path) | {"LOG_LEVEL": "info"}  # the default: no extra alert.sent line
+    for case, code in (("missing_columns.csv", EXIT_REJECTED), ("truncated.json", EXIT_REJECTED)):
+        done = subprocess.run(
+            [sys.executable, "manage.py", "ingest", "--path", str(CASES / case)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == code
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith(f"CommandError: {case}: rejected: ")
+
+
+def test_an_unknown_option_is_named(tmp_path: Path) -> None:
+    done = manage(tmp_path, "--bogus")
+    assert done.returncode == EXIT_USAGE
+    assert done.stderr.strip().splitlines()[-1] == "manage.py ingest: error: unrecognized arguments: --bogus"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unreachable_database_fails_with_exit_code_4(inbox: Path, tmp_path: Path) -> None:
+    env = child_env(tmp_path) | {"DB_HOST": "127.0.0.1", "DB_PORT": "9", "DB_CONNECT_TIMEOUT": "2"}
+    env["RETRY_ATTEMPTS"] = "1"  # the database connect is retried (issue #6); one attempt here
+    failed = subprocess.run(
+        [sys.executable, "manage.py", "ingest", "--filename", SAMPLE.name],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert failed.returncode == EXIT_FAILED
+    lines = failed.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("CommandError: database unreachable: ")
+
+
+def wait_for(predicate: Any, *, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def backend_running(sql_prefix: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Only this test database: other test sessions may share the server.
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE state = 'active' AND datname = current_database() AND query LIKE %s",
+            [sql_prefix + "%"],
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def start_ingest(tmp_path: Path, name: str, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "ingest", "--filename", name, "--json", *extra],
+        cwd=ROOT,
+        env=child_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("moment", "sql_prefix"), [("staging", "COPY"), ("publishing", "WITH latest AS")])
+def test_killed_ingest_leaves_nothing_and_next_ingest_cleans_up(
+    inbox: Path, tmp_path: Path, moment: str, sql_prefix: str
+) -> None:
+    write_customers(inbox / "big.csv", 50_000)
+    child = start_ingest(tmp_path, "big.csv", "--batch-size", "1000")
+    try:
+        wait_for(lambda: backend_running(sql_prefix) or child.poll() is not None)
+        assert child.poll() is None, f"ingest ended before the {moment} moment: {child.communicate()}"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert not Customer.objects.exists()
+    assert not QuarantinedRecord.objects.exists()
+    killed = IngestionRun.objects.get()
+    assert killed.status == RunStatus.RUNNING
+    # The server notices the dead session; the next ingest marks the run failed and loads the file.
+    wait_for(lambda: not backend_running(sql_prefix))
+    again = manage(tmp_path, "--filename", "big.csv", "--json", timeout=300)
+    assert json.loads(again.stdout)["counts"]["loaded"] == 50_000
+    killed.refresh_from_db()
+    assert killed.status == RunStatus.FAILED
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_ingests_of_one_file_load_it_once(inbox: Path, tmp_path: Path) -> None:
+    write_customers(inbox / "twice.csv", 20_000)
+    children = [start_ingest(tmp_path, "twice.csv") for _ in range(2)]
+    outputs = [child.communicate(timeout=300) for child in children]
+    assert [c.returncode for c in children] == [0, 0], [err for _out, err in outputs]
+    statuses = sorted(json.loads(out)["status"] for out, _err in outputs)
+    assert statuses == ["skipped", "succeeded"]
+    assert Customer.objects.count() == 20_000
+    assert IngestionRun.objects.filter(status=RunStatus.SUCCEEDED).count() == 1
+
+
+@pytest.mark.django_db
+def test_demo_setup_ingests_the_sample_and_is_idempotent(inbox: Path, settings: Any) -> None:
+    settings.DJANGO_SUPERUSER_PASSWORD = "a-long-demo-password-for-tests"
+    for _ in range(2):
+        call_command("demo_setup", stdout=StringIO(), stderr=StringIO())
+    assert Customer.objects.count() == 100
+    assert sorted(IngestionRun.objects.values_list("status", flat=True)) == ["skipped", "succeeded"]

@@ -1,0 +1,102 @@
+"""``manage.py lake`` (lake/management/commands/lake.py): thin mapping onto the lake functions."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from ingestion.models import LakeStatus
+from lake import lake_publish_run
+from lake.catalog import lake_catalogs_close
+from lake.errors import ERR_BAD_AS_OF
+from lake.management.commands.lake import ERR_UNREACHABLE
+from lake.tests.support import customer, load, make_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lake_settings(settings, tmp_path):
+    settings.LAKE_ENABLED = True
+    settings.LAKE_URI = str(tmp_path / "lake")
+    settings.LAKE_CATALOG_NAME = f"t{uuid.uuid4().hex[:12]}"
+    yield settings
+    lake_catalogs_close()
+
+
+def _lake(*args: str) -> str:
+    out = io.StringIO()
+    call_command("lake", *args, stdout=out)
+    return out.getvalue()
+
+
+def _publish(rows) -> int:
+    run = make_run()
+    lake_publish_run(run=run, processed=load(rows, run=run))
+    return run.pk
+
+
+def test_query_prints_json_rows(lake_settings) -> None:
+    _publish([customer("A1", country="Chile"), customer("B2", country="Chile")])
+    out = _lake(
+        "query", "SELECT country, count(*) AS n FROM curated.customers GROUP BY 1", "--format", "json"
+    )
+    assert json.loads(out) == [{"country": "Chile", "n": 2}]
+
+
+def test_query_as_of_a_snapshot_prints_the_earlier_state_as_csv(lake_settings) -> None:
+    _publish([customer("A1", city="Paris")])
+    first = json.loads(_lake("snapshots", "curated.customers", "--format", "json"))[0]["snapshot_id"]
+    _publish([customer("A1", city="Lyon")])
+    out = _lake("query", "SELECT city FROM curated.customers", "--format", "csv", "--as-of", str(first))
+    assert out == "city\nParis\n"
+
+
+def test_snapshots_json_lists_id_timestamp_and_run_id_oldest_first(lake_settings) -> None:
+    run_ids = [_publish([customer("A1")]), _publish([customer("B2")])]
+    rows = json.loads(_lake("snapshots", "curated.customers", "--format", "json"))
+    assert [r["run_id"] for r in rows] == run_ids
+    assert {"snapshot_id", "timestamp", "run_id"} <= set(rows[0])
+
+
+def test_bad_as_of_is_a_one_line_command_error(lake_settings) -> None:
+    _publish([customer("A1")])
+    with pytest.raises(CommandError, match=ERR_BAD_AS_OF.format(value="soon")):
+        _lake("query", "SELECT 1 FROM curated.customers", "--as-of", "soon")
+
+
+def test_sync_repairs_and_reports(lake_settings, tmp_path) -> None:
+    good_uri = lake_settings.LAKE_URI
+    lake_settings.LAKE_URI = str(tmp_path / "blocker")
+    (tmp_path / "blocker").write_text("")
+    failed = _publish([customer("A1")])
+    lake_settings.LAKE_URI = good_uri
+
+    out = _lake("sync")
+
+    assert out.strip().endswith(f"runs repaired: {failed}")
+    assert make_run().__class__.objects.get(pk=failed).lake_status == LakeStatus.REPAIRED
+
+
+def test_maintenance_reports_each_table(lake_settings) -> None:
+    _publish([customer("A1")])
+    lines = _lake("maintenance").splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "curated.customers",
+        "curated.customers_by_country",
+        "curated.customers_by_month",
+        "curated.data_quality",
+    ]
+
+
+def test_an_unreachable_catalog_is_a_one_line_command_error(lake_settings, tmp_path) -> None:
+    lake_settings.LAKE_CATALOG_URI = f"postgresql+psycopg:///nowhere?host={tmp_path}/no-socket"
+    with pytest.raises(CommandError) as error:
+        _lake("sync")
+    message = str(error.value)
+    assert message.startswith(ERR_UNREACHABLE.format(error="OperationalError: "))
+    assert "\n" not in message

@@ -1,0 +1,101 @@
+"""Consistency with PostgreSQL: a failed lake step is recorded, then repaired (lake/sync.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from ingestion.models import LakeStatus
+from lake import lake_publish_run, lake_sync
+from lake.catalog import lake_catalog
+from lake.config import LakeConfig
+from lake.curated import customers_rebuild
+from lake.selectors import customer_tables
+from lake.sync import ERR_LAKE_STEP
+from lake.tables import CUSTOMERS, table_ensure
+from lake.tests import support as lake_support
+from lake.tests.support import curated_as_pg, curated_rows, customer, load, make_run, pg_rows
+
+lake = lake_support.lake
+pytestmark = pytest.mark.django_db
+
+
+def _broken(config: LakeConfig, tmp_path: Path) -> LakeConfig:
+    """The same lake, unreachable: its root is a regular file (like a full disk or a dead mount)."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    return dataclasses.replace(config, uri=str(blocker))
+
+
+def test_a_lake_failure_after_the_commit_is_recorded_and_keeps_the_load(lake, tmp_path) -> None:
+    run = make_run()
+    outcome = lake_publish_run(
+        run=run, processed=load([customer("A1")], run=run), config=_broken(lake, tmp_path)
+    )
+
+    run.refresh_from_db()
+    assert outcome.status == run.lake_status == LakeStatus.FAILED
+    assert run.lake_error.splitlines()[0] == outcome.error
+    assert outcome.error.startswith(ERR_LAKE_STEP.format(run_id=run.pk, error=""))
+    assert [r["customer_id"] for r in pg_rows()] == ["A1"]  # the PostgreSQL load stands
+
+
+def test_the_next_run_repairs_a_failed_lake_step(lake, tmp_path) -> None:
+    failed = make_run()
+    lake_publish_run(
+        run=failed,
+        processed=load([customer("A1"), customer("B2")], run=failed),
+        config=_broken(lake, tmp_path),
+    )
+    run = make_run()
+    outcome = lake_publish_run(run=run, processed=load([customer("C3")], run=run), config=lake)
+
+    failed.refresh_from_db()
+    assert (outcome.mode, outcome.repaired_runs) == ("rebuild", [failed.pk])
+    assert failed.lake_status == LakeStatus.REPAIRED
+    assert curated_as_pg(lake) == pg_rows()
+    assert {r["run_id"] for r in curated_rows(lake, "data_quality")} == {failed.pk, run.pk}
+
+
+def test_lake_sync_rebuilds_from_postgresql_and_marks_failures_repaired(lake, tmp_path) -> None:
+    good = make_run()
+    lake_publish_run(run=good, processed=load([customer("A1")], run=good), config=lake)
+    failed = make_run()
+    lake_publish_run(
+        run=failed,
+        processed=load([customer("A1", city="Lyon"), customer("B2")], run=failed),
+        config=_broken(lake, tmp_path),
+    )
+    assert curated_as_pg(lake) != pg_rows()
+
+    outcome = lake_sync(config=lake)
+
+    failed.refresh_from_db()
+    assert outcome.repaired_runs == [failed.pk]
+    assert failed.lake_status == LakeStatus.REPAIRED
+    assert curated_as_pg(lake) == pg_rows()
+
+
+def test_a_disabled_lake_is_recorded_and_writes_nothing(lake, settings) -> None:
+    settings.LAKE_ENABLED = False
+    run = make_run()
+    outcome = lake_publish_run(run=run, processed=load([customer("A1")], run=run), config=lake)
+
+    run.refresh_from_db()
+    assert outcome.status == run.lake_status == LakeStatus.DISABLED
+    assert not Path(lake.uri).exists()
+
+
+def test_a_rebuild_streams_the_customers_table_in_batches(lake) -> None:
+    run = make_run()
+    rows = [customer(f"K{i}", day=dt.date(2021, 1 + i % 3, 1 + i)) for i in range(7)]
+    load(rows, run=run)
+    table = table_ensure(lake_catalog(lake), CUSTOMERS)
+
+    result = customers_rebuild(table, rows=customer_tables(batch_size=2), properties={})
+
+    assert result.rows == 7
+    assert curated_as_pg(lake) == pg_rows()
