@@ -8,3 +8,6 @@ class EtlConfig(AppConfig):
     # migration history, content types and permissions (etl.view_ingestionrun) stay as they are.
     label = "etl"
     verbose_name = "ETL pipeline"
+
+    def ready(self) -> None:
+        from ingestion import checks  # noqa: F401  (registers the schema/model system check)

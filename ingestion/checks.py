@@ -5,6 +5,8 @@ from: the quality rules quarantine a value longer than its field's
 ``max_length`` so the load never meets a value the table refuses. That holds
 only while the model says the same; ``manage.py check`` (run by ``migrate``,
 ``runserver`` and the tests) fails, one line per difference, when it does not.
+It belongs to the ingestion app, which loads the declared fields into that table:
+``customers`` knows nothing of the pipeline.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management import call_command
 
-from customers.checks import (
+from ingestion.checks import (
     FIELD_NOT_ON_MODEL,
     MAX_LENGTH_DIFFERS,
     NULL_DIFFERS,
