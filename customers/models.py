@@ -26,6 +26,10 @@ KEYSET_ORDERING_FIELDS = (
 )
 
 
+PROVENANCE_FIELDS = ("source_file", "ingested_at")
+"""Where and when each record was loaded: the columns after the declared fields."""
+
+
 class Customer(models.Model):
     # Partners' `index` values collide across files, so it is data, not the key.
     id = models.BigAutoField(primary_key=True)
@@ -59,6 +63,11 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} ({self.first_name} {self.last_name})"
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """Every column but the key, in order: the declared fields, then :data:`PROVENANCE_FIELDS`."""
+        return tuple(f.name for f in cls._meta.concrete_fields if not f.primary_key)
 
 
 class ThrottleCounter(models.Model):

@@ -17,7 +17,7 @@ from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
-from customers.models import Customer
+from customers.models import PROVENANCE_FIELDS, Customer
 from dataflow.schema import Schema, load_schema
 
 FIELD_NOT_ON_MODEL = "{schema}: field {field!r} has no column on {model}"
@@ -25,6 +25,8 @@ TYPE_DIFFERS = "{schema}: {field} is declared {declared}, {model}.{field} is a {
 MAX_LENGTH_DIFFERS = "{schema}: {field} max_length {declared}, {model}.{field} {column}"
 SCHEMA_FILE = "customers.yaml"
 NULL_DIFFERS = "{schema}: {field} required: {required}, {model}.{field} null={null}"
+COLUMN_NOT_DECLARED = "{schema}: {model}.{column} is not a declared field (the API would show it)"
+ORDER_DIFFERS = "{schema}: {model}'s columns are not in the declared order: {columns}"
 
 COLUMN_TYPES: dict[str, tuple[type[models.Field[Any, Any]], ...]] = {
     "string": (models.CharField, models.TextField),
@@ -40,10 +42,34 @@ def _column_type_differs(declared: str, column: models.Field[Any, Any]) -> bool:
     return not isinstance(column, COLUMN_TYPES[declared])
 
 
-def schema_model_problems(schema: Schema, model: type[models.Model], *, where: str) -> list[checks.Error]:
-    """Every way ``model`` disagrees with ``schema`` (``where`` names the declaration), one error each."""
+def _columns_problems(
+    schema: Schema, model: type[models.Model], *, where: str, provenance: tuple[str, ...]
+) -> list[checks.Error]:
+    """The model's columns (but the key and ``provenance``) are the declared fields, in their order:
+    the API shows the model's columns as the declaration's fields."""
     name = model.__name__
-    problems: list[checks.Error] = []
+    declared = schema.field_names
+    columns = [f.name for f in model._meta.concrete_fields if not f.primary_key and f.name not in provenance]
+    problems = [
+        checks.Error(
+            COLUMN_NOT_DECLARED.format(schema=where, model=name, column=c), obj=model, id="customers.E005"
+        )
+        for c in columns
+        if c not in declared
+    ]
+    if [c for c in columns if c in declared] != [f for f in declared if f in columns]:
+        text = ORDER_DIFFERS.format(schema=where, model=name, columns=", ".join(columns))
+        problems.append(checks.Error(text, obj=model, id="customers.E006"))
+    return problems
+
+
+def schema_model_problems(
+    schema: Schema, model: type[models.Model], *, where: str, provenance: tuple[str, ...] = ()
+) -> list[checks.Error]:
+    """Every way ``model`` disagrees with ``schema`` (``where`` names the declaration), one error each;
+    ``provenance`` names the model's columns that are not declared fields."""
+    name = model.__name__
+    problems = _columns_problems(schema, model, where=where, provenance=provenance)
     for spec in schema.fields:
         try:
             column = model._meta.get_field(spec.name)
@@ -74,4 +100,6 @@ def schema_model_problems(schema: Schema, model: type[models.Model], *, where: s
 
 @checks.register(checks.Tags.models)
 def customers_agree_with_their_schema(app_configs: Any = None, **kwargs: Any) -> list[checks.Error]:
-    return schema_model_problems(load_schema("customers"), Customer, where=SCHEMA_FILE)
+    return schema_model_problems(
+        load_schema("customers"), Customer, where=SCHEMA_FILE, provenance=PROVENANCE_FIELDS
+    )

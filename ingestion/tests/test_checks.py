@@ -6,17 +6,20 @@ from typing import Any
 
 from django.core.management import call_command
 
+from customers.models import PROVENANCE_FIELDS, Customer
+from customers.serializers import CUSTOMER_FIELDS
+from dataflow.schema import load_schema, parse_schema
 from ingestion.checks import (
+    COLUMN_NOT_DECLARED,
     FIELD_NOT_ON_MODEL,
     MAX_LENGTH_DIFFERS,
     NULL_DIFFERS,
+    ORDER_DIFFERS,
     SCHEMA_FILE,
     TYPE_DIFFERS,
     customers_agree_with_their_schema,
     schema_model_problems,
 )
-from customers.models import Customer
-from dataflow.schema import load_schema, parse_schema
 
 
 def _declaration(**changes: dict[str, Any]) -> Any:
@@ -33,7 +36,10 @@ def _declaration(**changes: dict[str, Any]) -> Any:
 
 
 def _texts(schema: Any) -> list[tuple[str | None, str]]:
-    return [(e.id, e.msg) for e in schema_model_problems(schema, Customer, where=SCHEMA_FILE)]
+    return [
+        (e.id, e.msg)
+        for e in schema_model_problems(schema, Customer, where=SCHEMA_FILE, provenance=PROVENANCE_FIELDS)
+    ]
 
 
 def test_the_shipped_declaration_and_the_model_agree() -> None:
@@ -88,4 +94,39 @@ def test_a_required_field_on_a_nullable_column_is_an_error() -> None:
                 schema=SCHEMA_FILE, field="website", required=True, model="Customer", null=True
             ),
         )
+    ]
+
+
+def _declared_fields(names: list[str]) -> Any:
+    """The shipped declaration with only the fields ``names``, in that order."""
+    document = dict(load_schema().raw)
+    entries = {entry["name"]: entry for entry in document["fields"]}
+    return parse_schema({**document, "fields": [entries[name] for name in names]}, where=SCHEMA_FILE)
+
+
+def test_the_api_shows_the_declared_fields_in_order_then_where_and_when_loaded() -> None:
+    assert (*load_schema().field_names, *PROVENANCE_FIELDS) == CUSTOMER_FIELDS
+
+
+def test_a_column_the_declaration_does_not_name_is_an_error() -> None:
+    names = [name for name in load_schema().field_names if name != "website"]
+
+    assert _texts(_declared_fields(names)) == [
+        (
+            "customers.E005",
+            COLUMN_NOT_DECLARED.format(schema=SCHEMA_FILE, model="Customer", column="website"),
+        )
+    ]
+
+
+def test_columns_in_another_order_than_the_declared_fields_are_an_error() -> None:
+    names = load_schema().field_names
+    first, last = names.index("first_name"), names.index("last_name")
+    names[first], names[last] = names[last], names[first]
+
+    problems = _texts(_declared_fields(names))
+
+    columns = ", ".join(name for name in Customer.field_names() if name not in PROVENANCE_FIELDS)
+    assert problems == [
+        ("customers.E006", ORDER_DIFFERS.format(schema=SCHEMA_FILE, model="Customer", columns=columns))
     ]
