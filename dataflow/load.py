@@ -26,7 +26,6 @@ from customers.models import Customer
 from dataflow.columns import CODES_COLUMN, MESSAGES_COLUMN
 from dataflow.readers import LINE_COLUMN, LineFix
 from dataflow.schema import Schema
-from ingestion.models import QuarantinedRecord
 
 STAGE = "etl_stage_records"
 STAGE_QUARANTINE = "etl_stage_quarantine"
@@ -335,8 +334,9 @@ def customers_diff_staged(*, schema: Schema) -> UpsertCounts:
     return UpsertCounts(inserted=inserted, updated=updated, unchanged=total - inserted - updated)
 
 
-def quarantine_publish(*, run_id: int, max_chars: int | None = None) -> int:
-    """Copy staged quarantine rows onto the run (inside the publishing transaction).
+def quarantine_publish(*, run_id: int, table: str, max_chars: int | None = None) -> int:
+    """Copy staged quarantine rows into ``table`` (the ingestion app's quarantined records), onto the
+    run (inside the publishing transaction).
 
     A record longer than ``max_chars`` (``QUARANTINE_RAW_MAX_CHARS``; its JSON text when it was
     parsed) keeps only its first ``max_chars`` characters in ``raw_text`` (``raw`` empty), with
@@ -359,7 +359,7 @@ def quarantine_publish(*, run_id: int, max_chars: int | None = None) -> int:
                 " FROM (SELECT *, char_length(whole) > %(cap)s AS cut FROM"
                 "  (SELECT *, coalesce(raw, raw_text, '') AS whole FROM {}) AS staged) AS q"
                 " ORDER BY _line NULLS LAST, seq"
-            ).format(_ident(QuarantinedRecord._meta.db_table), _ident(STAGE_QUARANTINE)),
+            ).format(_ident(table), _ident(STAGE_QUARANTINE)),
             {"run": run_id, "cap": cap, "sep": SEPARATOR},
         )
         return cursor.rowcount

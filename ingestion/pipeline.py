@@ -43,7 +43,7 @@ from dataflow.schema import Schema, load_schema
 from dataflow.sources import Source, SourceError
 from dataflow.sources.base import RefusedFileError
 from dataflow.stages import file_checksum
-from ingestion.models import IngestionRun, RunStatus
+from ingestion.models import IngestionRun, QuarantinedRecord, RunStatus
 from ingestion.publish import QualityRejected, publish_staged
 from ingestion.selectors import run_loaded, runs_running_among
 from ingestion.services import run_finish, run_record, run_start, runs_fail_stale
@@ -88,7 +88,8 @@ def _finish_not_loaded(run: IngestionRun, *, status: str, outcome: RunOutcome, r
     rejection), so the run still says how many records the rejection covered.
     """
     with transaction.atomic():
-        stored = load.quarantine_publish(run_id=run.pk) if load.staging_exists() else 0
+        table = QuarantinedRecord._meta.db_table
+        stored = load.quarantine_publish(run_id=run.pk, table=table) if load.staging_exists() else 0
         outcome.counts = RunCounts(read=read, quarantined=stored)
         run_finish(run=run, status=status, outcome=outcome)
 

@@ -26,7 +26,7 @@ from dataflow.context import (
 from dataflow.engines import StagedFile
 from dataflow.quality import Outcome, Verdict
 from dataflow.schema import Schema
-from ingestion.models import IngestionRun, RunStatus
+from ingestion.models import IngestionRun, QuarantinedRecord, RunStatus
 from ingestion.quality_alerts import quality_alert
 from ingestion.services import run_finish
 
@@ -100,7 +100,7 @@ def publish_staged(
         upsert = _upsert(ctx, schema=schema, counts=counts, ingested_at=staged.ingested_at)
         outcome.report["seconds"]["upsert"] = round(time.monotonic() - mark, 3)
         counts.inserted, counts.updated, counts.unchanged = upsert.inserted, upsert.updated, upsert.unchanged
-        stored = load.quarantine_publish(run_id=run.pk)
+        stored = load.quarantine_publish(run_id=run.pk, table=QuarantinedRecord._meta.db_table)
         for hook in hooks:
             hook.in_commit(ctx)
         run_finish(run=run, status=RunStatus.SUCCEEDED, outcome=outcome)

@@ -111,7 +111,7 @@ def test_quarantine_keeps_raw_record_with_nul_shown(staging: None) -> None:
         frame=load.set_aside_frame([SetAside(line=9, text="a,b", code="row.field_count", message="m")])
     )
     run = IngestionRun.objects.create(source="local", filename="f.csv")
-    assert load.quarantine_publish(run_id=run.id) == 2
+    assert load.quarantine_publish(run_id=run.id, table=QuarantinedRecord._meta.db_table) == 2
     first, second = QuarantinedRecord.objects.filter(run=run).order_by("line_number")
     assert (first.line_number, first.raw, first.rule_codes) == (7, {"Company": "A\u2400B"}, ["company.nul"])
     assert (second.line_number, second.raw_text, second.messages) == (9, "a,b", ["m"])
