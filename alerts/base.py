@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from django.db import models
 
@@ -21,6 +21,18 @@ DEFAULT_STAGE = {
     AlertCause.RUN_FAILED: "pipeline",
     AlertCause.WARN_THRESHOLD: "quality",
 }
+
+
+class AlertedRun(Protocol):
+    """What alerting reads of a run (an ``IngestionRun``)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    source: str
+    filename: str
+    error_message: str
+    dry_run: bool
 
 
 @dataclass(frozen=True)

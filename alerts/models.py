@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.db import models
 
 from alerts.base import AlertCause
-from ingestion.models import IngestionRun
 
 
 class AlertRecord(models.Model):
@@ -16,7 +15,8 @@ class AlertRecord(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    run = models.ForeignKey(IngestionRun, on_delete=models.CASCADE, related_name="alerts")
+    # By name: the ingestion app (label "etl") calls alerts, alerts imports nothing of it.
+    run = models.ForeignKey("etl.IngestionRun", on_delete=models.CASCADE, related_name="alerts")
     cause = models.CharField(max_length=20, choices=AlertCause.choices)
     stage = models.CharField(max_length=30, blank=True)
     message = models.TextField(help_text="The text the channels were given.")

@@ -7,13 +7,12 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.urls import NoReverseMatch, reverse
 
-from alerts.base import DEFAULT_STAGE, Alert, AlertCause, Channel
+from alerts.base import DEFAULT_STAGE, Alert, AlertCause, AlertedRun, Channel
 from alerts.email import EmailChannel
 from alerts.models import AlertRecord
 from alerts.sentry import SentryChannel, sentry_enabled
 from alerts.slack import SlackChannel
 from dataflow.retry import error_line
-from ingestion.models import IngestionRun
 
 logger = structlog.get_logger("etl.alerts.service")  # its name before the move (#17): log filters use it
 
@@ -34,7 +33,7 @@ def alert_channels() -> list[Channel]:
     return channels
 
 
-def run_admin_url(run: IngestionRun) -> str:
+def run_admin_url(run: AlertedRun) -> str:
     try:
         path = reverse("admin:etl_ingestionrun_change", args=[run.pk])
     except NoReverseMatch:  # the run is not registered in the admin (yet)
@@ -43,7 +42,7 @@ def run_admin_url(run: IngestionRun) -> str:
 
 
 def alert_build(
-    *, run: IngestionRun, cause: AlertCause, error: BaseException | str | None, stage: str | None
+    *, run: AlertedRun, cause: AlertCause, error: BaseException | str | None, stage: str | None
 ) -> Alert:
     if isinstance(error, BaseException):
         line = error_line(error)
@@ -63,12 +62,12 @@ def alert_build(
     )
 
 
-def _claim(alert: Alert, run: IngestionRun) -> AlertRecord | bool | None:
+def _claim(alert: Alert, run: AlertedRun) -> AlertRecord | bool | None:
     """Record the alert before sending. ``None``: already alerted; ``False``: no database."""
     try:
         with transaction.atomic():
             return AlertRecord.objects.create(
-                run=run, cause=alert.cause, stage=alert.stage, message=alert.text()
+                run_id=run.pk, cause=alert.cause, stage=alert.stage, message=alert.text()
             )
     except IntegrityError:
         return None
@@ -77,7 +76,7 @@ def _claim(alert: Alert, run: IngestionRun) -> AlertRecord | bool | None:
         return False
 
 
-def _send(alert: Alert, *, run: IngestionRun) -> dict[str, str]:
+def _send(alert: Alert, *, run: AlertedRun) -> dict[str, str]:
     """Every enabled channel, each on its own: a broken one is logged and the others still send."""
     outcome: dict[str, str] = {}
     for channel in alert_channels():
@@ -109,7 +108,7 @@ def _send(alert: Alert, *, run: IngestionRun) -> dict[str, str]:
 
 def alert_run(
     *,
-    run: IngestionRun,
+    run: AlertedRun,
     cause: AlertCause | str,
     error: BaseException | str | None = None,
     stage: str | None = None,
