@@ -27,15 +27,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
+from django.db.models import Q
 
 from dataflow.context import HookBase, StageContext
 from dataflow.mapping import extra_columns
 from dataflow.processed import processed_frame
+from ingestion.models import IngestionRun, LakeStatus, RunStatus
 
 if TYPE_CHECKING:
     import polars as pl
-
-    from ingestion.models import IngestionRun
 
 # The lake's heavy modules (pyiceberg, object stores) are imported only when the lake is on.
 
@@ -79,9 +79,7 @@ class LakeHook(HookBase):
 
     def in_commit(self, ctx: StageContext) -> None:
         if settings.LAKE_ENABLED and self._publishes(ctx):
-            from ingestion.models import LakeStatus
-
-            run = cast("IngestionRun", ctx.run)  # the orchestrator's run: saved with its status
+            run = cast(IngestionRun, ctx.run)  # the orchestrator's run: saved with its status
             run.lake_status = LakeStatus.PENDING  # same transaction
 
     def after_fetch(self, ctx: StageContext) -> None:
@@ -105,10 +103,6 @@ class LakeHook(HookBase):
         a pending run's spool is kept for its lake step)."""
         if not folder.is_dir():
             return
-        from django.db.models import Q
-
-        from ingestion.models import IngestionRun, LakeStatus, RunStatus
-
         ids = {int(p.name.removeprefix("run-")): p for p in folder.glob("run-*") if p.name[4:].isdigit()}
         running = set(
             IngestionRun.objects.filter(pk__in=ids)
@@ -140,10 +134,8 @@ class LakeHook(HookBase):
     def after_commit(self, ctx: StageContext) -> None:
         if not self._publishes(ctx):
             return
-        run = cast("IngestionRun", ctx.run)  # the orchestrator's run: this hook writes its lake status
+        run = cast(IngestionRun, ctx.run)  # the orchestrator's run: this hook writes its lake status
         if not settings.LAKE_ENABLED:  # recorded without importing the lake's heavy modules
-            from ingestion.models import IngestionRun, LakeStatus
-
             IngestionRun.objects.filter(pk=run.pk).update(lake_status=LakeStatus.DISABLED)
             return
         from lake.sync import lake_publish_run, lake_step_failed

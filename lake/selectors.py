@@ -10,6 +10,7 @@ from django.db import connection
 from psycopg import sql
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 
+from customers.models import Customer
 from ingestion.models import QuarantinedRecord
 from lake.tables import customer_columns, customers_schema
 
@@ -18,8 +19,6 @@ BATCH_ROWS = 50_000
 
 
 def _customers_query(columns: list[str], keys: Sequence[str] | None) -> tuple[sql.Composable, list[Any]]:
-    from customers.models import Customer
-
     select = sql.SQL("SELECT {} FROM {}").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.Identifier(Customer._meta.db_table)
     )
@@ -52,8 +51,6 @@ def customers_arrow(*, keys: Sequence[str] | None = None) -> pa.Table:
 
 
 def customers_count() -> int:
-    from customers.models import Customer
-
     return Customer.objects.count()
 
 

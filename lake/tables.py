@@ -36,6 +36,7 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
+from customers.models import Customer
 from lake.config import NAMESPACE
 
 CUSTOMERS = "customers"
@@ -79,8 +80,6 @@ def iceberg_type_of(field: models.Field) -> IcebergType:
 
 def customer_columns() -> list[tuple[str, IcebergType]]:
     """Columns of curated.customers: the customers table's, so a new model field is a new column."""
-    from customers.models import Customer
-
     return [
         (f.column, iceberg_type_of(f))
         for f in Customer._meta.concrete_fields

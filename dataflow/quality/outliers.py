@@ -26,6 +26,7 @@ import narwhals as nw
 
 from dataflow.frames import frame_cached, frame_like, quartiles_by_batch
 from dataflow.quality import messages as msg
+from dataflow.quality.thresholds import check_percentage
 from dataflow.schema import Schema
 
 OUTLIER_KINDS = ("iqr", "length_iqr", "rare_below")
@@ -112,8 +113,6 @@ def _check_from(entry: Any, *, index: int, schema: Schema) -> OutlierCheck:
 
 def parse_outlier_config(section: Any, *, schema: Schema) -> OutlierConfig:
     """``quality.outliers`` of a schema file (``ValueError`` names the bad entry)."""
-    from dataflow.quality.thresholds import check_percentage
-
     if section is None:
         return OutlierConfig()
     allowed = {"checks", "warn_above", "examples"}
