@@ -42,11 +42,12 @@ stop: ## Stop what make run started: the server, then the embedded PostgreSQL (u
 test: install-dev ## Run the whole test suite against a real PostgreSQL (embedded unless DB_HOST is set)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: install-dev ## ruff check, ruff format --check, mypy, deptry (every runtime import declared)
+lint: install-dev ## ruff check, ruff format --check, mypy, deptry (every runtime import declared), import-linter
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DEBUG=true $(BIN)/mypy .
 	$(BIN)/deptry .
+	$(BIN)/lint-imports
 
 docs: install-dev ## Build the documentation site strictly (a broken link or page fails) into site/
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
