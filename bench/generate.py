@@ -112,9 +112,13 @@ def _pick(words: list[str], salt: int, seed: int) -> pl.Expr:
     return _rand(salt, seed, len(words)).replace_strict(dict(enumerate(words)), return_dtype=pl.String)
 
 
-def generate(path: Path, *, rows: int, seed: int) -> None:
-    """A customers-100.csv-shaped file of ``rows`` distinct customers, deterministic for ``seed``."""
-    base = pl.DataFrame({"i": pl.int_range(1, rows + 1, eager=True)}).with_columns(
+def generate(path: Path, *, rows: int, seed: int, start: int = 0) -> None:
+    """A customers-100.csv-shaped file of ``rows`` distinct customers, deterministic for ``seed``.
+
+    Rows ``start + 1`` to ``start + rows`` of the sequence: files of consecutive ranges hold distinct
+    customers (a table can be grown by appending the next range).
+    """
+    base = pl.DataFrame({"i": pl.int_range(start + 1, start + rows + 1, eager=True)}).with_columns(
         _pick(FIRST, 1, seed).alias("first"),
         _pick(LAST, 2, seed).alias("last"),
         _pick(LAST, 3, seed).alias("last2"),

@@ -1,143 +1,182 @@
-"""Benchmark of curated.customers: a run's upsert against a rebuild, a pruned query against a full one.
+"""Benchmark of the lake's cost per run: a small file into a large table, lake on against lake off.
 
-    .venv/bin/python bench/lake.py --rows 200000 --run-rows 2000
+    .venv/bin/python bench/lake.py --sizes 1000000,5000000 --run-rows 1000
 
-Builds N customers from scripts/downloads/customers-100.csv (distinct ids,
-subscription dates over 36 months) in a temporary lake whose catalog is a
-SQLite file (the catalog's database does not matter for the data I/O), then:
+In one run, in its own database (``--db-name``, default ``bench_lake``) and a
+lake in a temporary folder (catalog in that database, as by default):
 
-- rebuild: the whole table in one snapshot (what ``lake sync`` and a repair do);
-- upsert: a run touching ``--run-rows`` customers of 3 months (what each
-  ingest does): only those month partitions are rewritten;
-- query: ``count(*)`` over one month through ``lake query`` (filter pushed
-  into the Iceberg scan) against the same query without a filter.
+1. the customers table is filled to each size in turn (``bench/fill.py``: COPY,
+   then the indexes) and ``manage.py lake sync`` publishes it to the lake;
+2. ``--repeat`` times, alternately: ``manage.py ingest`` of a file of
+   ``--run-rows`` new customers with ``LAKE_ENABLED=false`` (the baseline) and
+   of another such file with the lake on; wall time (process start to exit)
+   and the peak RSS of the process tree;
+3. ``manage.py lake maintenance`` (what accumulated is compacted), then the
+   lake's customer count is checked against PostgreSQL's.
 
-Prints the best time of each and the ratios (baseline: rebuild, full query).
-No PostgreSQL is needed.
+Prints, per size, the median times, the ratio lake on / lake off (target
+<= 1.5) and the peak RSS; then how the ratio moved from the first size to
+the last (target: flat).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "true")
 
-import django  # noqa: E402
+from bench.fill import customers_fill  # noqa: E402
+from bench.generate import generate  # noqa: E402
+from bench.measure import Timed, timed  # noqa: E402
+from bench.pg import Psql, bench_env  # noqa: E402
 
-django.setup()
-
-import polars as pl  # noqa: E402
-import pyarrow as pa  # noqa: E402
-
-from lake.catalog import lake_catalog  # noqa: E402
-from lake.config import LakeConfig  # noqa: E402
-from lake.curated import customers_rebuild, customers_upsert  # noqa: E402
-from lake.query import lake_query  # noqa: E402
-from lake.tables import CUSTOMERS, RUN_ID, arrow_schema, conform, table_ensure  # noqa: E402
-
-T = TypeVar("T")
-SAMPLE = ROOT / "scripts" / "downloads" / "customers-100.csv"
+RUN_START = 50_000_000
+"""Run files number their customers from here: never a customer of the filled table."""
 
 
-def customers(rows: int) -> pl.DataFrame:
-    sample = pl.read_csv(SAMPLE, infer_schema=False)
-    sample = sample.rename({c: c.lower().replace(" ", "_") for c in sample.columns})
-    copies = -(-rows // sample.height)
-    data = pl.concat([sample] * copies).head(rows).with_row_index("n")
-    month = pl.col("n") % 36
-    return data.select(
-        pl.col("index").cast(pl.Int64),
-        pl.format("{}-{}", pl.col("customer_id"), pl.col("n")).alias("customer_id"),
-        "first_name",
-        "last_name",
-        "company",
-        "city",
-        "country",
-        "phone_1",
-        "phone_2",
-        "email",
-        pl.date_ranges(pl.date(2020, 1, 1), pl.date(2022, 12, 1), "1mo")
-        .list.get(month)
-        .alias("subscription_date"),
-        "website",
-        pl.lit("bench.csv").alias("source_file"),
-        pl.datetime(2026, 1, 1, time_zone="UTC").cast(pl.Datetime("us", "UTC")).alias("ingested_at"),
-    )
+@dataclass
+class SizeResult:
+    rows: int
+    fill_seconds: float
+    sync_seconds: float
+    off: list[Timed] = field(default_factory=list)
+    on: list[Timed] = field(default_factory=list)
+    maintenance_seconds: float = 0.0
+    maintenance: str = ""
+
+    @property
+    def off_s(self) -> float:
+        return statistics.median(t.seconds for t in self.off)
+
+    @property
+    def on_s(self) -> float:
+        return statistics.median(t.seconds for t in self.on)
+
+    @property
+    def ratio(self) -> float:
+        return self.on_s / self.off_s
 
 
-def best_of(repeat: int, run: Callable[[], T]) -> tuple[float, T]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - started)
-    assert result is not None
-    return best, result
+def _manage(*args: str, env: dict[str, str]) -> Timed:
+    return timed([sys.executable, "manage.py", *args], env=env, cwd=ROOT)
+
+
+class Bench:
+    def __init__(self, opts: argparse.Namespace, workdir: Path) -> None:
+        self.opts, self.workdir = opts, workdir
+        self.on_env = bench_env(
+            opts.db_name,
+            LAKE_ENABLED="true",
+            LAKE_URI=str(workdir / "lake"),
+            INGEST_WORK_DIR=str(workdir / "work"),
+        )
+        self.off_env = self.on_env | {"LAKE_ENABLED": "false"}
+        self.files = 0
+
+    def reset(self) -> Psql:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0", "--noinput"],
+            cwd=ROOT,
+            env=self.on_env,
+            check=True,
+        )
+        db = Psql(self.on_env)
+        db.run("TRUNCATE customers_customer, etl_ingestionrun CASCADE")
+        db.run("DROP SCHEMA IF EXISTS iceberg_catalog CASCADE")
+        shutil.rmtree(self.workdir / "lake", ignore_errors=True)
+        return db
+
+    def run_file(self) -> Path:
+        self.files += 1
+        path = self.workdir / "inbox" / f"run-{self.files:03d}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        start = RUN_START + self.files * self.opts.run_rows
+        generate(path, rows=self.opts.run_rows, seed=self.opts.seed, start=start)
+        return path
+
+    def size(self, db: Psql, rows: int) -> SizeResult:
+        added, fill_s = customers_fill(db, rows=rows, seed=self.opts.seed, workdir=self.workdir)
+        print(f"[{rows:,}] filled {added:,} rows in {fill_s:.1f}s", flush=True)
+        sync = _manage("lake", "sync", env=self.on_env)
+        print(f"[{rows:,}] lake sync {sync.seconds:.1f}s, peak RSS {sync.peak_mib:,.0f} MiB", flush=True)
+        result = SizeResult(rows=rows, fill_seconds=fill_s, sync_seconds=sync.seconds)
+        for _ in range(self.opts.repeat):
+            for label, env, runs in (("off", self.off_env, result.off), ("on ", self.on_env, result.on)):
+                run = _manage("ingest", "--json", "--path", str(self.run_file()), env=env)
+                runs.append(run)
+                print(
+                    f"[{rows:,}] lake {label} {run.seconds:6.2f}s  peak RSS {run.peak_mib:,.0f} MiB",
+                    flush=True,
+                )
+        maintenance = _manage("lake", "maintenance", env=self.on_env)
+        result.maintenance_seconds, result.maintenance = maintenance.seconds, maintenance.stdout.strip()
+        lake_count = _manage(
+            "lake", "query", "--format", "csv", "SELECT count(*) AS n FROM curated.customers", env=self.on_env
+        ).stdout.split()[-1]
+        pg_count = db.value("SELECT count(*) FROM customers_customer")
+        assert lake_count == pg_count, f"lake has {lake_count} customers, PostgreSQL {pg_count}"
+        return result
+
+
+def _report(results: list[SizeResult], *, run_rows: int) -> None:
+    print()
+    print(f"a file of {run_rows:,} new customers into a table of N rows (median of the runs)")
+    print(f"{'N':>11} {'lake off':>9} {'lake on':>9} {'on/off':>7} {'peak RSS on':>12} {'maintenance':>12}")
+    for r in results:
+        peak = max(t.peak_mib for t in r.on)
+        print(
+            f"{r.rows:>11,} {r.off_s:>8.2f}s {r.on_s:>8.2f}s {r.ratio:>7.2f} {peak:>8,.0f} MiB "
+            f"{r.maintenance_seconds:>11.1f}s"
+        )
+    print("target: on/off <= 1.5 at every size")
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        print(
+            f"ratio at {last.rows:,} / ratio at {first.rows:,} = {last.ratio / first.ratio:.2f} "
+            "(target: flat, ~1.0); "
+            f"lake-on time {last.on_s / first.on_s:.2f}x for {last.rows / first.rows:.0f}x the rows"
+        )
+        peak_first = max(t.peak_mib for t in first.on)
+        peak_last = max(t.peak_mib for t in last.on)
+        print(
+            f"peak RSS lake on, {last.rows:,} / {first.rows:,} = {peak_last / peak_first:.2f} (target <= 1.1)"
+        )
+    for r in results:
+        print(f"[{r.rows:,}] maintenance: {r.maintenance}")
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000,5000000", help="table sizes, comma-separated, ascending")
+    parser.add_argument("--run-rows", type=int, default=1_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--db-name", default="bench_lake")
+    parser.add_argument("--workdir", type=Path, default=None)
+    return parser.parse_args()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--run-rows", type=int, default=2_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory() as folder:
-        config = LakeConfig(
-            uri=f"{folder}/lake", catalog_name="bench", catalog_uri=f"sqlite:///{folder}/catalog.db"
-        )
-        table = table_ensure(lake_catalog(config), CUSTOMERS)
-        frame = customers(args.rows)
-        rows = conform(frame.to_arrow(), table)
-
-        rebuild_s, _ = best_of(
-            args.repeat, lambda: customers_rebuild(table, rows=rows, properties={RUN_ID: "0"})
-        )
-        in_run = frame.filter(pl.col("subscription_date").dt.month().is_in([1, 2, 3])).head(args.run_rows)
-        run = conform(in_run.with_columns(pl.col("city") + " (moved)").to_arrow(), table)
-        keys = [str(k) for k in in_run.get_column("customer_id").to_list()]
-
-        def upsert() -> object:
-            return customers_upsert(
-                table, rows=run, keys=keys, expected_total=args.rows, properties={RUN_ID: "1"}
-            )
-
-        upsert_s, result = best_of(args.repeat, upsert)
-        assert result is not None, "upsert fell back to a rebuild"
-
-        month = "WHERE subscription_date >= DATE '2021-06-01' AND subscription_date < DATE '2021-07-01'"
-        full_s, full = best_of(
-            args.repeat, lambda: lake_query(sql="SELECT count(*) AS n FROM curated.customers", config=config)
-        )
-        pruned_s, pruned = best_of(
-            args.repeat,
-            lambda: lake_query(sql=f"SELECT count(*) AS n FROM curated.customers {month}", config=config),
-        )
-        assert isinstance(arrow_schema(table), pa.Schema)
-
-    print(
-        f"customers: {args.rows:,} rows in 36 month partitions; a run touches {len(keys):,} rows in 3 months"
-    )
-    print(f"rebuild (baseline)  {rebuild_s * 1000:9.1f} ms")
-    print(f"upsert of the run   {upsert_s * 1000:9.1f} ms   ratio {upsert_s / rebuild_s:.2f}")
-    f, p = full.scans["customers"], pruned.scans["customers"]
-    print(
-        f"query, no filter    {full_s * 1000:9.1f} ms   {f.files_scanned} files, {full.rows[0]['n']:,} rows"
-    )
-    print(
-        f"query, one month    {pruned_s * 1000:9.1f} ms   {p.files_scanned} files, "
-        f"{pruned.rows[0]['n']:,} rows   ratio {pruned_s / full_s:.2f}"
-    )
+    opts = _arguments()
+    workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="bench-lake-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    bench = Bench(opts, workdir)
+    started = time.perf_counter()
+    db = bench.reset()
+    results = [bench.size(db, int(size)) for size in opts.sizes.split(",")]
+    _report(results, run_rows=opts.run_rows)
+    print(f"(benchmark took {time.perf_counter() - started:.0f}s)")
+    if opts.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
