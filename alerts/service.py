@@ -12,7 +12,7 @@ from alerts.email import EmailChannel
 from alerts.models import AlertRecord
 from alerts.sentry import SentryChannel, sentry_enabled
 from alerts.slack import SlackChannel
-from dataflow.retry import error_line
+from common.errors import error_line
 
 logger = structlog.get_logger("etl.alerts.service")  # its name before the move (#17): log filters use it
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from config.redaction import redact
+from common.errors import error_line
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -52,23 +52,6 @@ class RetryPolicy:
         # (base*2^n + U(0, base) <= base*2^(n+1)) while still spreading out
         # workers that failed at the same moment.
         return wait_exponential_jitter(multiplier=self.base_delay, max=self.max_delay, jitter=self.base_delay)
-
-
-def error_text(error: BaseException) -> str:
-    """The first line of ``error``'s message ("" when it has none), secrets redacted; never raises:
-    a Py4J error asks the JVM for its text, and a JVM that died of OutOfMemoryError refuses the
-    connection."""
-    try:
-        lines = str(error).strip().splitlines()
-    except Exception as describing:
-        return f"(its message could not be read: {type(describing).__name__})"
-    return redact(lines[0]) if lines else ""
-
-
-def error_line(error: BaseException) -> str:
-    """The first line of an error, prefixed with its type when the text alone is vague."""
-    text = error_text(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def call_with_retry(

@@ -25,6 +25,7 @@ import structlog
 from django.db import transaction
 
 from alerts import AlertCause, alert_run
+from common.errors import error_text
 from dataflow import engines, load
 from dataflow.context import (
     STAGE_FETCH,
@@ -38,7 +39,6 @@ from dataflow.context import (
 )
 from dataflow.mapping import MappingError
 from dataflow.readers import ReadError
-from dataflow.retry import error_text
 from dataflow.schema import Schema, load_schema
 from dataflow.sources import Source, SourceError
 from dataflow.sources.base import RefusedFileError

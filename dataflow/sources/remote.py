@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, ClassVar, TypeVar
 
-from dataflow.retry import RetryPolicy, call_with_retry, error_line
+from common.errors import error_line
+from dataflow.retry import RetryPolicy, call_with_retry
 from dataflow.sources.base import (
     AFTER_SUCCESS_ACTIONS,
     FetchError,

@@ -26,7 +26,8 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from dataflow.retry import RetryPolicy, error_line
+from common.errors import error_line
+from dataflow.retry import RetryPolicy
 from dataflow.sources.base import (
     AuthenticationError,
     FetchError,

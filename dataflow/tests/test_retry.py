@@ -10,7 +10,7 @@ import pytest
 from django.db import OperationalError
 from django.db.utils import ConnectionHandler
 
-from dataflow.retry import RetryPolicy, call_with_retry, db_ensure_connection, error_line
+from dataflow.retry import RetryPolicy, call_with_retry, db_ensure_connection
 from testsupport.servers import HOST, free_port
 
 FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=1.0)
@@ -115,11 +115,6 @@ def test_policy_is_read_from_settings(settings: Any) -> None:
     settings.RETRY_MAX_DELAY = 9.0
 
     assert RetryPolicy.from_settings() == RetryPolicy(attempts=7, base_delay=0.5, max_delay=9.0)
-
-
-def test_error_line_keeps_only_the_first_line() -> None:
-    assert error_line(OSError("first line\nsecond line")) == "OSError: first line"
-    assert error_line(EOFError()) == "EOFError"
 
 
 @pytest.mark.django_db  # pytest-django guards every connection, even one to another server
