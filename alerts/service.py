@@ -12,7 +12,7 @@ from alerts.email import EmailChannel
 from alerts.models import AlertRecord
 from alerts.sentry import SentryChannel, sentry_enabled
 from alerts.slack import SlackChannel
-from common.errors import error_line
+from common.errors import error_line, text_line
 
 logger = structlog.get_logger("etl.alerts.service")  # its name before the move (#17): log filters use it
 
@@ -47,9 +47,9 @@ def alert_build(
     if isinstance(error, BaseException):
         line = error_line(error)
     elif error:
-        line = error.strip().splitlines()[0]
+        line = text_line(error)
     else:
-        line = (run.error_message or "").strip().splitlines()[0] if run.error_message else "(no error text)"
+        line = text_line(run.error_message or "") or "(no error text)"
     return Alert(
         cause=cause,
         run_id=run.pk,

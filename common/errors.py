@@ -7,13 +7,22 @@ log or an alert) and reading it never raises. A test forbids writing
 
 from __future__ import annotations
 
-from config.redaction import redact
+
+def _redact(text: str) -> str:
+    # Imported here: the Spark engine ships this module by value to executors that run the CSV core
+    # without the project (dataflow.engines.spark.split); there, with no settings, there is
+    # nothing to redact, and the driver redacts what it stores and logs.
+    try:
+        from config.redaction import redact
+    except ImportError:
+        return text
+    return redact(text)
 
 
 def text_line(text: str) -> str:
     """The first line of ``text`` ("" when it has none), secrets redacted."""
     lines = text.strip().splitlines()
-    return redact(lines[0]) if lines else ""
+    return _redact(lines[0]) if lines else ""
 
 
 def error_text(error: BaseException) -> str:

@@ -11,6 +11,8 @@ import structlog
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 
+from common.errors import error_brief
+
 log = structlog.get_logger("config.health")
 
 HEALTHY = "ok"
@@ -24,8 +26,7 @@ def database_status() -> str:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"error: {first_line}"
+        return f"error: {error_brief(exc)}"
     return "ok"
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from common.errors import error_text
+
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 FIELD_TYPES = ("string", "integer", "date")
 
@@ -103,7 +105,7 @@ def load_schema_file(path: Path) -> Schema:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise SchemaError(f"{path}: not valid YAML: {exc}".splitlines()[0]) from exc
+        raise SchemaError(f"{path}: not valid YAML: {error_text(exc)}") from exc
     return parse_schema(document, where=str(path))
 
 

@@ -25,7 +25,7 @@ import structlog
 from django.db import transaction
 
 from alerts import AlertCause, alert_run
-from common.errors import error_text
+from common.errors import error_brief
 from dataflow import engines, load
 from dataflow.context import (
     STAGE_FETCH,
@@ -77,10 +77,6 @@ class IngestResult:
         }
 
 
-def _one_line(exc: BaseException) -> str:
-    return error_text(exc) or type(exc).__name__
-
-
 def _finish_not_loaded(run: IngestionRun, *, status: str, outcome: RunOutcome, read: int = 0) -> None:
     """Rejected/failed: the quarantine staged so far is kept for people to see why; nothing loads.
 
@@ -106,8 +102,8 @@ def _fetch_failed(*, source: Source, name: str, exc: SourceError, flags: dict[st
     or file). Called inside the ``except`` block: the run keeps the trace."""
     refused = isinstance(exc, RefusedFileError)  # a symbolic link...: the file itself is bad
     status = RunStatus.REJECTED if refused else RunStatus.FAILED
-    stage_problem = STAGE_FAILED.format(stage=STAGE_FETCH, problem=_one_line(exc))
-    message = f"{name}: {f'rejected: {_one_line(exc)}' if refused else stage_problem}"
+    stage_problem = STAGE_FAILED.format(stage=STAGE_FETCH, problem=error_brief(exc))
+    message = f"{name}: {f'rejected: {error_brief(exc)}' if refused else stage_problem}"
     outcome = RunOutcome(error_message=message, error_trace=traceback.format_exc())
     run = run_record(
         source=source.kind, filename=name, sha256="", size=None, status=status, outcome=outcome, **flags
@@ -174,7 +170,7 @@ def _run_engine(
             ctx, run=run, schema=schema, options=options, progress=progress, hooks=hooks
         )
     except (ReadError, MappingError, RejectFile) as exc:
-        message = f"{name}: rejected: {_one_line(exc)}"
+        message = f"{name}: rejected: {error_brief(exc)}"
         report = {**getattr(exc, "report", {}), "stage": ctx.stage}  # quality keeps its report
         outcome = RunOutcome(error_message=message, report=report)
         read = exc.verdict.total if isinstance(exc, QualityRejected) else 0
@@ -182,7 +178,7 @@ def _run_engine(
         alert_run(run=run, cause=AlertCause.REJECTED, error=message, stage=ctx.stage)
         return _result(ctx, status=RunStatus.REJECTED, counts=outcome.counts, message=message)
     except Exception as exc:
-        problem = STAGE_FAILED.format(stage=ctx.stage, problem=_one_line(exc))
+        problem = STAGE_FAILED.format(stage=ctx.stage, problem=error_brief(exc))
         message = f"{name}: {problem} (run {run.pk})"
         log.debug("ingest.failed", file=name, run_id=run.pk, exc_info=True)
         outcome = RunOutcome(
@@ -209,8 +205,8 @@ def _after_commit_hooks(ctx: StageContext, *, run: IngestionRun, hooks: list[Ing
         try:
             hook.after_commit(ctx)
         except Exception as exc:  # the load is committed; a lake problem is a warning on the run
-            log.warning("ingest.hook_failed", file=ctx.filename, run_id=run.pk, error=_one_line(exc))
-            run.warnings = [*run.warnings, f"after commit: {_one_line(exc)}"]
+            log.warning("ingest.hook_failed", file=ctx.filename, run_id=run.pk, error=error_brief(exc))
+            run.warnings = [*run.warnings, f"after commit: {error_brief(exc)}"]
             run.save(update_fields=["warnings"])
 
 

@@ -16,6 +16,7 @@ import traceback
 import structlog
 
 from alerts import AlertCause, alert_run
+from common.errors import error_brief
 from dataflow.sources.base import RemoteFile, Source, SourceError
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.services import RunOutcome, run_record
@@ -32,7 +33,7 @@ def source_list_recorded(*, source: Source) -> list[RemoteFile]:
     try:
         return source.list_files()
     except SourceError as exc:
-        message = LIST_FAILED.format(source=source.kind, problem=str(exc).strip().splitlines()[0])
+        message = LIST_FAILED.format(source=source.kind, problem=error_brief(exc))
         run = run_record(
             source=source.kind,
             filename=LISTING_NAME,
@@ -52,7 +53,7 @@ def source_after_success(*, source: Source, run: IngestionRun) -> None:
     try:
         source.after_success(run.filename)
     except SourceError as exc:
-        warning = AFTER_SUCCESS_FAILED.format(problem=str(exc).strip().splitlines()[0])
+        warning = AFTER_SUCCESS_FAILED.format(problem=error_brief(exc))
         log.warning("source.after_success_failed", run_id=run.pk, file=run.filename, error=warning)
         run.warnings = [*run.warnings, warning]
         run.save(update_fields=["warnings"])

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, cast
 from django.conf import settings
 from django.db.models import Q
 
+from common.errors import error_line
 from dataflow.context import HookBase, StageContext
 from dataflow.mapping import extra_columns
 from dataflow.processed import processed_frame
@@ -128,8 +129,8 @@ class LakeHook(HookBase):
             processed.write_parquet(spool / f"part-{number:05d}.parquet")
         except Exception as exc:  # the lake never fails a load: recorded on the run after the commit
             with contextlib.suppress(OSError):
-                (spool / SPOOL_FAILED).write_text(f"{type(exc).__name__}: {exc}".splitlines()[0])
-            self._failed[ctx.run.pk] = f"processed records: {type(exc).__name__}: {exc}".splitlines()[0]
+                (spool / SPOOL_FAILED).write_text(error_line(exc))
+            self._failed[ctx.run.pk] = f"processed records: {error_line(exc)}"
 
     def after_commit(self, ctx: StageContext) -> None:
         if not self._publishes(ctx):

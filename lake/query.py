@@ -23,6 +23,7 @@ from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.expressions.visitors import bind
 from pyiceberg.table import Table
 
+from common.errors import error_text
 from dataflow.csv_safe import csv_row
 from lake.catalog import lake_catalog
 from lake.config import NAMESPACE, LakeConfig, lake_config
@@ -162,7 +163,7 @@ def lake_query(*, sql: str, as_of: str | None = None, config: LakeConfig | None 
         try:
             result.arrow = con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
-            raise LakeError(ERR_QUERY.format(error=str(exc).splitlines()[0])) from exc
+            raise LakeError(ERR_QUERY.format(error=error_text(exc))) from exc
     return result
 
 

@@ -21,6 +21,7 @@ import structlog
 from django.conf import settings
 from django.db import connection
 
+from common.errors import error_line
 from config.redaction import redact
 from dataflow.load import lock_is_free
 from ingestion.models import IngestionRun, LakeStatus, RunStatus
@@ -184,7 +185,7 @@ def lake_publish_run(
             keys = _keys(processed=processed, parts=processed_parts, key=key)
             outcome = _publish(config=config, run=run, keys=keys, repair=_failed_runs(exclude=run.pk))
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        error = error_line(exc)
         message = redact(ERR_LAKE_STEP.format(run_id=run.pk, error=error))
         log.error("lake.failed", run_id=run.pk, error=message)
         run.lake_status, run.lake_error = LakeStatus.FAILED, redact(f"{message}\n\n{traceback.format_exc()}")

@@ -1,7 +1,7 @@
 """The CSV core both engines run: pyarrow's streaming parser and the decoding of its batches.
 
-Only the stdlib, pyarrow and :mod:`dataflow.readers.texts` here, no Polars and no
-Django: the Polars engine runs this over a whole file
+Only the stdlib, pyarrow, :mod:`dataflow.readers.texts` and :mod:`common.errors` here, no
+Polars and no Django: the Polars engine runs this over a whole file
 (:class:`dataflow.readers.csv_reader.CsvReader`), the Spark engine ships it by value
 to its executors, which run it over byte ranges of the same file
 (:mod:`dataflow.engines.spark.split`). One parser, one decoding, one line count.
@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from common.errors import error_text
 from dataflow.readers.texts import (
     CSV_PARSE,
     CSV_RECORD_TOO_LONG,
@@ -155,7 +156,7 @@ class ArrowCsvScan:
     def _error(self, exc: Exception) -> ReadError:
         if isinstance(exc, UnicodeDecodeError):
             return ReadError(UNDECODABLE.format(encoding=self.dialect.encoding, problem=exc.reason))
-        return ReadError(CSV_PARSE.format(problem=str(exc).splitlines()[0]))
+        return ReadError(CSV_PARSE.format(problem=error_text(exc)))
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """pyarrow's batches in stream order; a record longer than the block restarts with a larger one."""

@@ -129,11 +129,12 @@ def _ship_by_value() -> None:
     """Executors get the split tasks and the CSV core by value: they need pyarrow/numpy, not the project."""
     from pyspark import cloudpickle
 
+    from common import errors
     from dataflow import columns
     from dataflow.engines.spark import split_tasks
     from dataflow.readers import csv_arrow, texts
 
-    for module in (split_tasks, csv_arrow, texts, columns):
+    for module in (split_tasks, csv_arrow, texts, columns, errors):
         cloudpickle.register_pickle_by_value(module)
 
 
