@@ -30,10 +30,6 @@ def customer_list() -> QuerySet[Customer]:
     return Customer.objects.all()
 
 
-def customer_get(*, customer_id: str) -> Customer | None:
-    return Customer.objects.filter(customer_id=customer_id).first()
-
-
 def customer_search(*, queryset: QuerySet[Customer], term: str) -> QuerySet[Customer]:
     """Rows where ``term`` is a case-insensitive substring of a searched column.
 

@@ -11,22 +11,12 @@ from django.contrib import admin
 from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
 
 from ingestion.models import IngestionRun, QuarantinedRecord
 
 RUN_CHOICES = 20
 """The run filter lists this many latest runs that quarantined something (any run id works in the URL)."""
 CODE_CHOICES = 100
-
-
-def quarantine_link(run: IngestionRun) -> str:
-    """HTML link from a run to its quarantined records (for the run admin's list and form)."""
-    if not run.rows_quarantined:
-        return "0"
-    url = reverse("admin:etl_quarantinedrecord_changelist") + f"?run={run.pk}"
-    return format_html('<a href="{}">{} quarantined</a>', url, run.rows_quarantined)
 
 
 class RunFilter(admin.SimpleListFilter):

@@ -26,9 +26,6 @@ class LakeFS:
     def path(self, relative: str) -> str:
         return f"{self.root}/{relative}" if relative else self.root
 
-    def uri_of(self, relative: str) -> str:
-        return f"{self.uri}/{relative}"
-
     def exists(self, relative: str) -> bool:
         return self.filesystem.get_file_info(self.path(relative)).type != fs.FileType.NotFound
 
