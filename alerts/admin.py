@@ -18,3 +18,6 @@ class AlertRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: AlertRecord | None = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AlertRecord | None = None) -> bool:
+        return False  # a deleted record would re-arm the alert of its run and cause
