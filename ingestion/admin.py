@@ -9,26 +9,14 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from common.admin import ReadOnlyAdminMixin
 from ingestion.models import IngestionRun, QuarantinedRecord
 from ingestion.quarantine_admin import QuarantinedRecordAdmin
 
 INLINE_LIMIT = 100
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Runs are written by the pipeline only; people read them."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class QuarantinedRecordInline(admin.TabularInline):
+class QuarantinedRecordInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = QuarantinedRecord
     fields = ("line_number", "rule_codes", "messages", "raw", "raw_text")
     readonly_fields = fields
@@ -38,15 +26,11 @@ class QuarantinedRecordInline(admin.TabularInline):
     show_change_link = True
     ordering = ("line_number", "id")
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(IngestionRun)
-class IngestionRunAdmin(ReadOnlyAdmin):
+class IngestionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Runs are written by the pipeline only; people read them."""
+
     list_display = (
         "id",
         "filename",

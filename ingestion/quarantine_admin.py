@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from common.admin import ReadOnlyAdminMixin
 from ingestion.models import IngestionRun, QuarantinedRecord
 
 RUN_CHOICES = 20
@@ -55,7 +56,7 @@ class RuleCodeFilter(admin.SimpleListFilter):
         return queryset.filter(rule_codes__contains=[value]) if value else queryset
 
 
-class QuarantinedRecordAdmin(admin.ModelAdmin):
+class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["run", "line_number", "codes", "first_message"]
     list_filter = [RunFilter, RuleCodeFilter]
     search_fields = ["messages", "raw_text", "raw", "run__filename"]
@@ -70,12 +71,3 @@ class QuarantinedRecordAdmin(admin.ModelAdmin):
     @admin.display(description="first reason")
     def first_message(self, obj: QuarantinedRecord) -> str:
         return obj.messages[0] if obj.messages else ""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
