@@ -3,8 +3,8 @@
 Each stage is a small function over the modules that do the work (readers,
 mapping, transform, quality, load): an engine calls them in order and only
 decides how frames are held and moved. :func:`file_setup` is what every engine
-does before its first batch, :func:`set_aside_stage` what it does with the
-records a reader could not parse.
+does before its first batch; :func:`quarantine_stage` and :func:`set_aside_stage`
+are the only places records go to quarantine (failing the rules, or not parsed).
 """
 
 from __future__ import annotations
@@ -77,6 +77,15 @@ def stage_quality(*, frame: pl.DataFrame, rules: RuleSet) -> StageQuality:
     """
     result = batch_check(clean=frame, ruleset=rules)
     return StageQuality(valid=result.valid, quarantined=result.quarantined_frame(), checked=result)
+
+
+def quarantine_stage(problems: pl.DataFrame, *, raw: pl.DataFrame) -> int:
+    """Records that failed the quality rules, staged for quarantine with the file's own values
+    (``raw``: the reader's batch); how many."""
+    if not problems.height:
+        return 0
+    load.quarantine_copy(frame=load.quarantine_frame(problems=problems, raw=raw))
+    return problems.height
 
 
 def set_aside_stage(rows: list[SetAside], *, tally: QualityTally) -> int:

@@ -28,6 +28,7 @@ from dataflow.stages import (
     FileSetup,
     file_setup,
     mapping_late,
+    quarantine_stage,
     set_aside_stage,
     stage_quality,
     stage_transform,
@@ -95,9 +96,7 @@ def _stage_batch(
     ctx.stage = STAGE_QUALITY
     quality = stage_quality(frame=clean, rules=setup.tally.ruleset)
     setup.tally.add(quality.checked)
-    if quality.quarantined.height:
-        load.quarantine_copy(frame=load.quarantine_frame(problems=quality.quarantined, raw=batch.frame))
-        setup.outcome.counts.quarantined += quality.quarantined.height
+    setup.outcome.counts.quarantined += quarantine_stage(quality.quarantined, raw=batch.frame)
     ctx.stage = STAGE_LOAD
     load.staging_copy(frame=quality.valid, schema=schema)
     ctx.stage = STAGE_HOOKS

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 import narwhals as nw
 import polars as pl
 
-from dataflow import load
 from dataflow.columns import RAW_PREFIX
 from dataflow.engines.spark.reader import Spooled
 from dataflow.quality.batch import QualityTally
@@ -36,7 +35,7 @@ from dataflow.quality.outliers import OutlierReport, outliers_by_batch, outliers
 from dataflow.quality.result import QualityResult
 from dataflow.quality.thresholds import threshold_decide
 from dataflow.readers import LINE_COLUMN
-from dataflow.stages import stage_quality
+from dataflow.stages import quarantine_stage, stage_quality
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -141,8 +140,7 @@ def _batch_checked(
         part_records = spill.batch("raw", batch)
         assert part_records is not None
         part_records = part_records.rename(spooled.originals(), strict=False)
-        load.quarantine_copy(frame=load.quarantine_frame(problems=stage.quarantined, raw=part_records))
-        stored = stage.quarantined.height
+        stored = quarantine_stage(stage.quarantined, raw=part_records)
     result = QualityResult(
         valid=pl.DataFrame(),
         quarantined=quarantined,
