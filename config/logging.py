@@ -87,6 +87,38 @@ def _formatter(processors: list[Any], renderer: Any) -> dict[str, Any]:
     }
 
 
+def _structlog_configure() -> None:
+    structlog.configure(
+        processors=[
+            *SHARED_PROCESSORS,
+            structlog.stdlib.filter_by_level,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def _handlers(log_file: Path | None) -> dict[str, Any]:
+    """The terminal's, the file's (when there is one) and ``nowhere``."""
+    handlers: dict[str, Any] = {
+        "stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "structlog"}
+    }
+    if log_file is not None:
+        handlers["file"] = {
+            # Reopened when logrotate moves the file; several processes append to it.
+            "class": "logging.handlers.WatchedFileHandler",
+            "filename": str(log_file),
+            "delay": True,
+            "formatter": "json_lines",
+        }
+    # Without a file they go nowhere (a logger without handlers would reach stderr through lastResort).
+    handlers["nowhere"] = {"class": "logging.NullHandler"}
+    return handlers
+
+
 def build_logging_config(*, level: str, fmt: str, log_file: Path | None = None) -> dict[str, Any]:
     """The ``LOGGING`` dict for Django; also configures structlog itself.
 
@@ -107,32 +139,9 @@ def build_logging_config(*, level: str, fmt: str, log_file: Path | None = None) 
             ),
         )
     )
-
-    structlog.configure(
-        processors=[
-            *SHARED_PROCESSORS,
-            structlog.stdlib.filter_by_level,
-            structlog.processors.StackInfoRenderer(),
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
-    handlers: dict[str, Any] = {
-        "stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "structlog"}
-    }
-    if log_file is not None:
-        handlers["file"] = {
-            # Reopened when logrotate moves the file; several processes append to it.
-            "class": "logging.handlers.WatchedFileHandler",
-            "filename": str(log_file),
-            "delay": True,
-            "formatter": "json_lines",
-        }
-    everywhere = list(handlers)
-    # Without a file they go nowhere (a logger without handlers would reach stderr through lastResort).
-    handlers["nowhere"] = {"class": "logging.NullHandler"}
+    _structlog_configure()
+    handlers = _handlers(log_file)
+    everywhere = [name for name in handlers if name != "nowhere"]
     file_only = ["file"] if log_file is not None else ["nowhere"]
     loggers: dict[str, Any] = {
         "django": {"handlers": everywhere, "level": level, "propagate": False},
