@@ -1,0 +1,97 @@
+"""Settings of the pipeline: ingest, sources and retries, the lake, Spark (star-imported by
+``config/settings.py``, where the rest is). Every value comes from the environment or ``.env``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from config.env import choice, env, env_list, parse_bool, parse_port, parse_positive_float, parse_positive_int
+from config.paths import BASE_DIR, DATA_DIR
+from dataflow.engines.spark.conf import spark_conf_from  # pure: no Django, no Spark
+
+# --- ETL: ingest (issue #3) -----------------------------------------------------
+
+INGEST_SOURCE: str = env("INGEST_SOURCE", "local", choice("local", "sftp", "s3"))
+INGEST_LOCAL_DIR: Path = env(
+    "INGEST_LOCAL_DIR", str(BASE_DIR / "scripts" / "downloads"), lambda v: Path(v).expanduser()
+)
+INGEST_WORK_DIR: Path = env("INGEST_WORK_DIR", str(DATA_DIR / "work"), lambda v: Path(v).expanduser())
+INGEST_BATCH_SIZE: int = env("INGEST_BATCH_SIZE", "100000", parse_positive_int)
+# Most bytes a file may hold once decompressed: a larger one is rejected (issue #14). 0: no limit.
+INGEST_MAX_BYTES: int = env("INGEST_MAX_BYTES", str(10 << 30), int)
+# Characters of a quarantined record kept (its start, with the whole one's size and sha256).
+QUARANTINE_RAW_MAX_CHARS: int = env("QUARANTINE_RAW_MAX_CHARS", "4096", parse_positive_int)
+# Most bytes of quarantined records on one API page (the page also stops at page_size rows).
+QUARANTINE_PAGE_MAX_BYTES: int = env("QUARANTINE_PAGE_MAX_BYTES", str(1 << 20), parse_positive_int)
+# Date formats tried after the schema's ISO format (strftime, comma-separated), e.g. %d/%m/%Y.
+INGEST_DATE_FORMATS: list[str] = env_list("INGEST_DATE_FORMATS")
+# Code, not an environment variable (like MIDDLEWARE): what runs beside the stages of
+# every `manage.py ingest` (dataflow.context.IngestHook), in order. The lake follows every ingest.
+INGEST_HOOKS: list[str] = ["lake.hook.LakeHook"]
+
+# --- ETL: sources and retries (issue #6) ------------------------------------------
+# Secrets (passwords, passphrases) are read here and never logged.
+
+SOURCE_PATTERN: str = env("SOURCE_PATTERN", "*.csv,*.json,*.ndjson,*.jsonl,*.gz")
+SOURCE_AFTER_SUCCESS: str = env("SOURCE_AFTER_SUCCESS", "leave", choice("leave", "move", "delete"))
+SOURCE_PROCESSED_DIR: str = env("SOURCE_PROCESSED_DIR", "processed")
+SOURCE_TIMEOUT: float = env("SOURCE_TIMEOUT", "30", parse_positive_float)
+
+SFTP_HOST: str = env("SFTP_HOST", "")
+SFTP_PORT: int = env("SFTP_PORT", "22", parse_port)
+SFTP_USERNAME: str = env("SFTP_USERNAME", "")
+SFTP_PASSWORD: str = env("SFTP_PASSWORD", "")
+SFTP_KEY_PATH: str = env("SFTP_KEY_PATH", "")
+SFTP_KEY_PASSPHRASE: str = env("SFTP_KEY_PASSPHRASE", "")
+SFTP_REMOTE_DIR: str = env("SFTP_REMOTE_DIR", ".")
+SFTP_KNOWN_HOSTS: str = env("SFTP_KNOWN_HOSTS", "")
+SFTP_HOST_KEY_FINGERPRINT: str = env("SFTP_HOST_KEY_FINGERPRINT", "")
+
+S3_BUCKET: str = env("S3_BUCKET", "")
+S3_PREFIX: str = env("S3_PREFIX", "")
+S3_ENDPOINT_URL: str = env("S3_ENDPOINT_URL", "")
+
+RETRY_ATTEMPTS: int = env("RETRY_ATTEMPTS", "5", parse_positive_int)
+RETRY_BASE_DELAY: float = env("RETRY_BASE_DELAY", "1", parse_positive_float)
+RETRY_MAX_DELAY: float = env("RETRY_MAX_DELAY", "60", parse_positive_float)
+
+# --- Lake (issue #7) ----------------------------------------------------------
+# Zones raw/, processed/, curated/ under LAKE_URI: a folder or s3://bucket/prefix.
+# The Iceberg catalog defaults to pyiceberg's SQL catalog in our own PostgreSQL
+# (schema LAKE_CATALOG_SCHEMA); PYICEBERG_CATALOG__<NAME>__<PROPERTY> variables
+# override any catalog property (REST, Glue, Hive catalogs).
+
+LAKE_ENABLED: bool = env("LAKE_ENABLED", "true", parse_bool)
+LAKE_URI: str = env(
+    "LAKE_URI",
+    str(DATA_DIR / "lake"),
+    lambda v: v.rstrip("/") if "://" in v else str(Path(v).expanduser().resolve()),
+)
+LAKE_CATALOG_NAME: str = env("LAKE_CATALOG_NAME", "lake")
+LAKE_CATALOG_TYPE: str = env("LAKE_CATALOG_TYPE", "sql", choice("sql", "rest", "glue", "hive", "dynamodb"))
+LAKE_CATALOG_URI: str = env("LAKE_CATALOG_URI", "")
+LAKE_CATALOG_SCHEMA: str = env("LAKE_CATALOG_SCHEMA", "iceberg_catalog")
+LAKE_SNAPSHOT_RETENTION_DAYS: int = env("LAKE_SNAPSHOT_RETENTION_DAYS", "7", parse_positive_int)
+LAKE_SNAPSHOT_KEEP_LAST: int = env("LAKE_SNAPSHOT_KEEP_LAST", "10", parse_positive_int)
+LAKE_COMPACT_MIN_FILES: int = env("LAKE_COMPACT_MIN_FILES", "4", parse_positive_int)
+# S3 access for LAKE_URI=s3://...: the same variables as the S3 source (issue #6).
+LAKE_S3: dict[str, str] = {
+    "endpoint": env("S3_ENDPOINT_URL", ""),
+    "access_key_id": env("AWS_ACCESS_KEY_ID", ""),
+    "secret_access_key": env("AWS_SECRET_ACCESS_KEY", ""),
+    "session_token": env("AWS_SESSION_TOKEN", ""),
+    "region": env("AWS_DEFAULT_REGION", "us-east-1"),
+}
+
+# --- Spark (issue #8) ---------------------------------------------------------
+# ingest --engine spark: where Spark runs and how (dataflow/engines/spark/session.py).
+SPARK_MASTER: str = env("SPARK_MASTER", "local[*]")
+SPARK_APP_NAME: str = env("SPARK_APP_NAME", "customers-ingest")
+SPARK_SHUFFLE_PARTITIONS: int = env("SPARK_SHUFFLE_PARTITIONS", "4", parse_positive_int)
+# Bytes of a CSV file per executor task of the split read (Spark's own default partition size).
+SPARK_SPLIT_BYTES: int = env("SPARK_SPLIT_BYTES", str(128 << 20), parse_positive_int)
+SPARK_LOG_LEVEL: str = env("SPARK_LOG_LEVEL", "warn", choice("error", "warn", "info", "debug")).upper()
+# SPARK_CONF_<KEY>=value: any Spark setting (SPARK_CONF_SPARK_EXECUTOR_MEMORY=4g → spark.executor.memory).
+SPARK_CONF: dict[str, str] = spark_conf_from(os.environ)
