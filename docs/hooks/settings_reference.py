@@ -1,7 +1,7 @@
 """MkDocs hook: the settings reference page is generated from ``.env.example`` at build time.
 
 ``.env.example`` is the one list of settings (a test checks that it names every setting
-``config/settings.py`` reads), so the page cannot drift from it. Its format: ``# --- Section ---``
+``config/settings*.py`` reads), so the page cannot drift from it. Its format: ``# --- Section ---``
 lines open a section; a comment block describes the settings written right after it; a comment
 block followed by no setting is a note of its section.
 """
