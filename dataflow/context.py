@@ -139,6 +139,10 @@ class IngestHook(Protocol):
         """Where an engine that writes Parquet itself (Spark) puts the run's processed records
         (the columns of :mod:`dataflow.processed`) instead of calling :meth:`on_batch`; None: nowhere."""
 
+    def changes_sink(self, ctx: StageContext) -> str | None:
+        """Inside the publishing transaction, before the upsert: the table the upsert writes each
+        row it changes into (see :class:`dataflow.load.ChangeSink`), or None."""
+
     def in_commit(self, ctx: StageContext) -> None:
         """Inside the publishing transaction, before the run's status is written (the lake marks
         its step pending: committed with the load, or not at all)."""
@@ -163,6 +167,9 @@ class HookBase:
         return None
 
     def parts_folder(self, ctx: StageContext) -> Path | None:
+        return None
+
+    def changes_sink(self, ctx: StageContext) -> str | None:
         return None
 
     def in_commit(self, ctx: StageContext) -> None:

@@ -278,12 +278,38 @@ def _compared(schema: Schema) -> list[str]:
     return [name for name in schema.field_names if name != schema.key]
 
 
+@dataclass(frozen=True)
+class ChangeSink:
+    """Where the upsert writes each row it changed: a table with columns ``run_id``, ``op``
+    (``i``/``u``), ``before`` and ``after`` (the row as JSON; no ``before`` for an insert)."""
+
+    table: str
+    run_id: int
+
+
+def _captured(sink: ChangeSink | None) -> sql.Composable:
+    if sink is None:
+        return sql.SQL("")
+    return sql.SQL(
+        ", captured AS (INSERT INTO {} (run_id, op, before, after)"
+        " SELECT %(sink_run)s, CASE WHEN inserted THEN 'i' ELSE 'u' END,"
+        " CASE WHEN inserted THEN NULL ELSE before END, after FROM upserted)"
+    ).format(_ident(sink.table))
+
+
 def customers_upsert_staged(
-    *, schema: Schema, source_file: str, ingested_at: datetime, distinct_keys: int
+    *,
+    schema: Schema,
+    source_file: str,
+    ingested_at: datetime,
+    distinct_keys: int,
+    changes: ChangeSink | None = None,
 ) -> UpsertCounts:
     """Insert new keys, update keys whose data changed, leave the rest untouched.
 
     Must run inside the publishing transaction. ``distinct_keys`` comes from :func:`staging_counts`.
+    With ``changes``, every row inserted or updated is also written there, before and after
+    (PostgreSQL 18's ``RETURNING old``/``new``), in the same statement.
     """
     table = Customer._meta.db_table
     compared = _compared(schema)
@@ -293,9 +319,12 @@ def customers_upsert_staged(
         " INSERT INTO {table} AS c ({targets}) SELECT {fields}, %(source_file)s, %(ingested_at)s FROM latest"
         " ON CONFLICT ({key}) DO UPDATE SET {updates}"
         " WHERE ({old}) IS DISTINCT FROM ({new})"
-        " RETURNING (xmax = 0) AS inserted)"
+        " RETURNING (xmax = 0) AS inserted{rows})"
+        "{captured}"
         " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted"
     ).format(
+        rows=sql.SQL(", to_jsonb(old) AS before, to_jsonb(new) AS after" if changes else ""),
+        captured=_captured(changes),
         latest=_latest_sql(schema),
         table=_ident(table),
         targets=sql.SQL(", ").join(_ident(t) for t in targets),
@@ -308,7 +337,10 @@ def customers_upsert_staged(
         new=sql.SQL(", ").join(sql.SQL("EXCLUDED.") + _ident(n) for n in compared),
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, {"source_file": source_file, "ingested_at": ingested_at})
+        params: dict[str, Any] = {"source_file": source_file, "ingested_at": ingested_at}
+        if changes is not None:
+            params["sink_run"] = changes.run_id
+        cursor.execute(statement, params)
         inserted, updated = cursor.fetchone()
     return UpsertCounts(inserted=inserted, updated=updated, unchanged=distinct_keys - inserted - updated)
 

@@ -43,14 +43,27 @@ class QualityRejected(RejectFile):
 
 
 def _upsert(
-    ctx: StageContext, *, schema: Schema, counts: RunCounts, ingested_at: datetime
+    ctx: StageContext,
+    *,
+    schema: Schema,
+    counts: RunCounts,
+    ingested_at: datetime,
+    hooks: list[IngestHook],
+    run_id: int,
 ) -> load.UpsertCounts:
     """Upsert the staged records (or diff them, for a dry run). Inside the run's transaction."""
     assert ctx.options is not None
     if ctx.options.dry_run:
         return load.customers_diff_staged(schema=schema)
+    sinks = [table for hook in hooks if (table := hook.changes_sink(ctx)) is not None]
+    if len(sinks) > 1:
+        raise ValueError(f"one hook at most may take the load's changes: {sinks}")
     return load.customers_upsert_staged(
-        schema=schema, source_file=ctx.filename, ingested_at=ingested_at, distinct_keys=counts.loaded
+        schema=schema,
+        source_file=ctx.filename,
+        ingested_at=ingested_at,
+        distinct_keys=counts.loaded,
+        changes=load.ChangeSink(table=sinks[0], run_id=run_id) if sinks else None,
     )
 
 
@@ -97,7 +110,9 @@ def publish_staged(
     # One transaction: a crash here must leave neither customer rows nor a succeeded run.
     with transaction.atomic():
         mark = time.monotonic()
-        upsert = _upsert(ctx, schema=schema, counts=counts, ingested_at=staged.ingested_at)
+        upsert = _upsert(
+            ctx, schema=schema, counts=counts, ingested_at=staged.ingested_at, hooks=hooks, run_id=run.pk
+        )
         outcome.report["seconds"]["upsert"] = round(time.monotonic() - mark, 3)
         counts.inserted, counts.updated, counts.unchanged = upsert.inserted, upsert.updated, upsert.unchanged
         stored = load.quarantine_publish(run_id=run.pk, table=QuarantinedRecord._meta.db_table)

@@ -2,8 +2,13 @@ from django.apps import AppConfig
 
 
 class LakeConfig(AppConfig):
-    """The data lake: no models; an app for its ``lake`` management command."""
+    """The data lake: its ``lake`` command and the outbox of changes (:mod:`lake.models`)."""
 
     name = "lake"
     label = "lake"
     verbose_name = "Data lake"
+
+    def ready(self) -> None:
+        from lake.capture import capture_connect
+
+        capture_connect()

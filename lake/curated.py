@@ -1,4 +1,4 @@
-"""Writes of the curated tables: customers (upsert or rebuild), the business datasets, data quality."""
+"""Writes of the curated tables: the customers base rebuilt from PostgreSQL (streamed), data quality."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyiceberg.expressions as expressions
 from pyiceberg.expressions import AlwaysFalse, BooleanExpression
 from pyiceberg.table import Table
@@ -20,7 +18,6 @@ from lake.tables import (
     conform,
     files_commit,
     schema_evolve,
-    table_replace,
 )
 
 _EPOCH_YEAR = 1970
@@ -58,47 +55,9 @@ def _months_of(column: pa.ChunkedArray | pa.Array) -> set[int]:
 class CustomersWrite:
     commit: CommitResult
     mode: str
-    """``upsert`` (the affected partitions rewritten) or ``rebuild`` (the whole table)."""
+    """``rebuild`` (the whole table)."""
     rows: int
     """Rows of the table after the write."""
-
-
-def total_records(table: Table) -> int:
-    snapshot = table.current_snapshot()
-    if snapshot is None or snapshot.summary is None:
-        return 0
-    return int(snapshot.summary.additional_properties.get("total-records", 0))
-
-
-def customers_upsert(
-    table: Table, *, rows: pa.Table, keys: Sequence[str], expected_total: int, properties: dict[str, str]
-) -> CustomersWrite | None:
-    """Replace the rows of ``keys`` by ``rows`` (keys absent from ``rows`` are removed), one snapshot.
-
-    Only the month partitions holding an old or new version of a key are
-    rewritten. Returns None when the result would not have ``expected_total``
-    rows (the table had drifted from PostgreSQL): the caller rebuilds instead.
-    """
-    table = schema_evolve(table, rows.schema)
-    if table.current_snapshot() is None:
-        return None
-    key_set = pa.array(sorted(set(keys)), type=pa.string())
-    current = table.scan(selected_fields=("customer_id", "subscription_date")).to_arrow()
-    matched = current.filter(pc.is_in(current.column("customer_id"), value_set=key_set))
-    months = _months_of(matched.column("subscription_date")) | _months_of(rows.column("subscription_date"))
-    tasks = [t for t in table.scan().plan_files() if t.file.partition[0] in months]
-    kept = table.scan(row_filter=months_filter(months)).to_arrow() if tasks else None
-    if kept is not None:
-        kept = kept.filter(pc.invert(pc.is_in(kept.column("customer_id"), value_set=key_set)))
-    new_rows = conform(rows, table)
-    frame = pa.concat_tables([conform(kept, table), new_rows]) if kept is not None else new_rows
-    removed_records = sum(t.file.record_count for t in tasks)
-    if total_records(table) - removed_records + frame.num_rows != expected_total:
-        return None
-    commit = files_commit(
-        table, remove=[t.file for t in tasks], add=frame.sort_by("customer_id"), properties=properties
-    )
-    return CustomersWrite(commit=commit, mode="upsert", rows=expected_total)
 
 
 def customers_rebuild(
@@ -124,47 +83,6 @@ def customers_rebuild(
     current = [task.file for task in table.scan().plan_files()] if table.current_snapshot() else []
     commit = files_commit(table, remove=current, add=conformed(), properties=properties)
     return CustomersWrite(commit=commit, mode="rebuild", rows=total)
-
-
-def _frame(table: Table, *columns: str) -> pl.DataFrame:
-    frame = pl.from_arrow(table.scan(selected_fields=columns).to_arrow())
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
-def customers_by_country(customers: Table) -> pa.Table:
-    return (
-        _frame(customers, "country", "subscription_date")
-        .group_by("country")
-        .agg(
-            pl.len().cast(pl.Int64).alias("customers"),
-            pl.col("subscription_date").min().alias("first_subscription"),
-            pl.col("subscription_date").max().alias("last_subscription"),
-        )
-        .sort(["customers", "country"], descending=[True, False])
-        .to_arrow()
-    )
-
-
-def customers_by_month(customers: Table) -> pa.Table:
-    return (
-        _frame(customers, "subscription_date")
-        .drop_nulls()
-        .group_by(pl.col("subscription_date").dt.truncate("1mo").alias("subscription_month"))
-        .agg(pl.len().cast(pl.Int64).alias("new_customers"))
-        .sort("subscription_month")
-        .with_columns(pl.col("new_customers").cum_sum().alias("total_customers"))
-        .to_arrow()
-    )
-
-
-def datasets_refresh(
-    *, customers: Table, by_country: Table, by_month: Table, properties: dict[str, str]
-) -> None:
-    """Rebuild the business-ready datasets from the current curated.customers (one snapshot each)."""
-    customers.refresh()
-    table_replace(by_country, customers_by_country(customers), properties=properties)
-    table_replace(by_month, customers_by_month(customers), properties=properties)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ every ingest (:func:`ingestion.hooks.ingest_hooks`). The calls mirror the flow o
   as Parquet in the work folder (bounded memory whatever the file size).
   An engine that writes Parquet itself (Spark) puts the run's parts in
   ``parts_folder`` instead.
+- ``changes_sink``: the load's upsert writes the rows it changes into the
+  outbox (:mod:`lake.outbox`) in its own transaction, or, into an empty
+  table, a rebuild request;
 - ``in_commit``: the run's ``lake_status`` becomes ``pending`` in the load's own
   transaction: a process killed after the commit leaves the lake step owed,
   never forgotten;
@@ -30,10 +33,12 @@ from django.conf import settings
 from django.db.models import Q
 
 from common.errors import error_line
+from customers.models import Customer
 from dataflow.context import HookBase, StageContext
 from dataflow.mapping import extra_columns
 from dataflow.processed import processed_frame
 from ingestion.models import IngestionRun, LakeStatus, RunStatus
+from lake.outbox import CHANGE_TABLE, capture_lock_shared, rebuild_request
 
 if TYPE_CHECKING:
     import polars as pl
@@ -72,11 +77,26 @@ class LakeHook(HookBase):
         return self._spool(ctx) if self.wants_batches(ctx) else None
 
     def recover(self, ctx: StageContext) -> None:
-        if not settings.LAKE_ENABLED:
-            return
+        if (
+            not settings.LAKE_ENABLED
+            or not IngestionRun.objects.filter(lake_status=LakeStatus.PENDING).exists()
+        ):
+            return  # nothing owed: the lake's heavy modules stay unimported
         from lake.sync import lake_pending_complete
 
         lake_pending_complete(spool_root=self._spool_root(ctx))
+
+    def changes_sink(self, ctx: StageContext) -> str | None:
+        """The outbox, for a load into a non-empty customers table; into an empty one, a rebuild
+        request instead (the lake step reads the table whole: nothing to capture row by row)."""
+        if not (settings.LAKE_ENABLED and self._publishes(ctx)):
+            return None
+        run = cast(IngestionRun, ctx.run)
+        capture_lock_shared()
+        if not Customer.objects.exists():
+            rebuild_request(run_id=run.pk)
+            return None
+        return CHANGE_TABLE
 
     def in_commit(self, ctx: StageContext) -> None:
         if settings.LAKE_ENABLED and self._publishes(ctx):

@@ -16,49 +16,33 @@ from typing import Any
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 
+from lake import views
 from lake.catalog import lake_catalog
+from lake.changelog import BASE, CHANGES, COUNTS, counts_compact, customers_compact
 from lake.config import NAMESPACE, LakeConfig, lake_config
 from lake.curated import months_filter
 from lake.errors import ERR_NO_SUCH_TABLE, LakeError
-from lake.tables import OPERATION, RUN_ID, TABLES, files_commit, table_load
-
-
-def _name(table_name: str) -> str:
-    name = table_name.lower().removeprefix(f"{NAMESPACE}.")
-    if name not in TABLES:
-        raise LakeError(ERR_NO_SUCH_TABLE.format(name=table_name, tables=", ".join(TABLES)))
-    return name
+from lake.sync import writer_lock
+from lake.tables import OPERATION, files_commit, table_load
 
 
 def lake_snapshots(*, table_name: str, config: LakeConfig | None = None) -> list[dict[str, Any]]:
-    """The table's snapshots, oldest first: id, time, run id, operation, record counts."""
-    name = _name(table_name)
-    table = table_load(lake_catalog(config or lake_config()), name)
-    if table is None:
-        raise LakeError(ERR_NO_SUCH_TABLE.format(name=table_name, tables=", ".join(TABLES)))
-    rows = []
-    for snapshot in sorted(table.snapshots(), key=lambda s: (s.timestamp_ms, s.sequence_number or 0)):
-        props = snapshot.summary.additional_properties if snapshot.summary else {}
-        rows.append(
-            {
-                "snapshot_id": snapshot.snapshot_id,
-                "parent_id": snapshot.parent_snapshot_id,
-                "timestamp": dt.datetime.fromtimestamp(snapshot.timestamp_ms / 1000, tz=dt.UTC).isoformat(),
-                "run_id": int(props[RUN_ID]) if RUN_ID in props else None,
-                "operation": props.get(OPERATION)
-                or (snapshot.summary.operation.value if snapshot.summary else ""),
-                "added_records": int(props.get("added-records", 0)),
-                "deleted_records": int(props.get("deleted-records", 0)),
-                "total_records": int(props.get("total-records", 0)),
-                "total_files": int(props.get("total-data-files", 0)),
-            }
-        )
-    return rows
+    """The snapshots behind a curated table, oldest first: id, table, time, run id, operation, counts.
+
+    curated.customers lists those of its base and of its change log.
+    """
+    name = views.table_name(table_name)
+    catalog = lake_catalog(config or lake_config())
+    if table_load(catalog, views.SOURCES[name][0]) is None:
+        raise LakeError(ERR_NO_SUCH_TABLE.format(name=table_name, tables=", ".join(views.TABLES)))
+    return views.snapshots_list(catalog, name=name)
 
 
 @dataclass
 class MaintenanceReport:
     table: str
+    changes_merged: int = 0
+    """Change-log rows merged into the base (customers_base, customers_by_country_day)."""
     partitions_compacted: int = 0
     files_compacted: int = 0
     snapshots_expired: int = 0
@@ -128,16 +112,33 @@ def table_expire(table: Table, *, older_than: dt.datetime, keep_last: int) -> tu
 def lake_maintenance(
     *, config: LakeConfig | None = None, now: dt.datetime | None = None
 ) -> list[MaintenanceReport]:
-    """Compact small files, then expire snapshots per LAKE_SNAPSHOT_RETENTION_DAYS / _KEEP_LAST."""
+    """Merge the change log into the base, compact small files, then expire snapshots per
+    LAKE_SNAPSHOT_RETENTION_DAYS / _KEEP_LAST. Under the lake writer lock (runs wait)."""
     config = config or lake_config()
+    with writer_lock():
+        return _maintain(config, now=now)
+
+
+def _merged(catalog: Any) -> dict[str, int]:
+    base, changes, counts = (table_load(catalog, name) for name in (BASE, CHANGES, COUNTS))
+    merged: dict[str, int] = {}
+    if base is not None and changes is not None:
+        merged[BASE] = customers_compact(base, changes, properties={OPERATION: "compact"}).changes_merged
+    if counts is not None:
+        merged[COUNTS] = counts_compact(counts, properties={OPERATION: "compact"})
+    return merged
+
+
+def _maintain(config: LakeConfig, *, now: dt.datetime | None) -> list[MaintenanceReport]:
     catalog = lake_catalog(config)
     older_than = (now or dt.datetime.now(tz=dt.UTC)) - dt.timedelta(days=config.retention_days)
+    merged = _merged(catalog)
     reports = []
-    for name in TABLES:
+    for name in views.PHYSICAL:
         table = table_load(catalog, name)
         if table is None:
             continue
-        report = MaintenanceReport(table=f"{NAMESPACE}.{name}")
+        report = MaintenanceReport(table=f"{NAMESPACE}.{name}", changes_merged=merged.get(name, 0))
         report.partitions_compacted, report.files_compacted = table_compact(
             table, min_files=config.compact_min_files
         )

@@ -18,37 +18,16 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from pyiceberg.catalog import Catalog
-from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.expressions.visitors import bind
-from pyiceberg.table import Table
 
 from common.errors import error_text
 from dataflow.csv_safe import csv_row
 from lake.catalog import lake_catalog
 from lake.config import NAMESPACE, LakeConfig, lake_config
-from lake.errors import (
-    ERR_BAD_AS_OF,
-    ERR_NO_SNAPSHOT,
-    ERR_NO_SUCH_TABLE,
-    ERR_NO_TABLES_IN_QUERY,
-    ERR_QUERY,
-    ERR_UNKNOWN_SNAPSHOT,
-    LakeError,
-)
-from lake.pushdown import filter_text, parse_tree, referenced_tables, row_filters
-from lake.tables import TABLES, arrow_schema, table_load
+from lake.errors import ERR_NO_TABLES_IN_QUERY, ERR_QUERY, LakeError
+from lake.pushdown import parse_tree, referenced_tables, row_filters
+from lake.views import TABLES, TableScanInfo, as_of_resolve, pushable_columns, table_name, views_register
 
 FORMATS = ("table", "csv", "json")
-
-
-@dataclass(frozen=True)
-class TableScanInfo:
-    table: str
-    snapshot_id: int | None
-    row_filter: str
-    files_scanned: int
-    files_total: int
 
 
 @dataclass
@@ -65,101 +44,24 @@ class QueryResult:
         return list(self.arrow.to_pylist())
 
 
-@dataclass(frozen=True)
-class AsOf:
-    timestamp_ms: int
-    snapshot_id: int | None = None
-    """Exact snapshot of the table that owns it; the other tables are read as of its time."""
-    label: str = ""
-
-
-def _table(catalog: Catalog, name: str) -> Table:
-    table = table_load(catalog, name)
-    if table is None:
-        raise LakeError(ERR_NO_SUCH_TABLE.format(name=f"{NAMESPACE}.{name}", tables=", ".join(TABLES)))
-    return table
-
-
-def as_of_resolve(value: str, *, catalog: Catalog) -> AsOf:
-    """``value`` is a snapshot id (of any curated table) or an ISO timestamp (naive = UTC)."""
-    text = value.strip()
-    if text.isdigit():
-        snapshot_id = int(text)
-        for name in TABLES:
-            table = table_load(catalog, name)
-            snapshot = table.snapshot_by_id(snapshot_id) if table is not None else None
-            if snapshot is not None:
-                return AsOf(timestamp_ms=snapshot.timestamp_ms, snapshot_id=snapshot_id, label=text)
-        raise LakeError(ERR_UNKNOWN_SNAPSHOT.format(snapshot_id=snapshot_id))
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise LakeError(ERR_BAD_AS_OF.format(value=value)) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return AsOf(timestamp_ms=int(when.timestamp() * 1000), label=when.isoformat())
-
-
-def _snapshot_for(table: Table, name: str, as_of: AsOf | None) -> int | None:
-    if as_of is None:
-        current = table.current_snapshot()
-        return current.snapshot_id if current else None
-    if as_of.snapshot_id is not None and table.snapshot_by_id(as_of.snapshot_id) is not None:
-        return as_of.snapshot_id
-    snapshot = table.snapshot_as_of_timestamp(as_of.timestamp_ms)
-    if snapshot is None:
-        raise LakeError(ERR_NO_SNAPSHOT.format(table=f"{NAMESPACE}.{name}", when=as_of.label))
-    return snapshot.snapshot_id
-
-
-def _scan(
-    table: Table, name: str, row_filter: BooleanExpression, snapshot_id: int | None
-) -> tuple[pa.Table, TableScanInfo]:
-    if snapshot_id is None:
-        empty = arrow_schema(table).empty_table()
-        return empty, TableScanInfo(name, None, "none", 0, 0)
-    scan = table.scan(snapshot_id=snapshot_id, case_sensitive=False)
-    try:
-        bind(scan.projection(), row_filter, case_sensitive=False)
-    except Exception:  # a predicate the table's types cannot take: DuckDB filters instead
-        row_filter = AlwaysTrue()
-    scan = scan.filter(row_filter)
-    tasks = list(scan.plan_files())
-    snapshot = table.snapshot_by_id(snapshot_id)
-    total = (
-        int(snapshot.summary.additional_properties.get("total-data-files", 0))
-        if snapshot and snapshot.summary
-        else 0
-    )
-    arrow = scan.to_arrow()
-    return arrow, TableScanInfo(name, snapshot_id, filter_text(row_filter), len(tasks), total)
-
-
 def lake_query(*, sql: str, as_of: str | None = None, config: LakeConfig | None = None) -> QueryResult:
-    """Run one SELECT over ``curated.*`` tables, optionally as of a snapshot id or a timestamp."""
+    """Run one SELECT over ``curated.*`` tables, optionally as of a snapshot id or a timestamp.
+
+    ``curated.customers`` and the datasets are views over the change log (:mod:`lake.views`).
+    """
     tree = parse_tree(sql)
     if tree.get("error"):
         raise LakeError(ERR_QUERY.format(error=tree.get("error_message", "cannot parse")))
-    names = referenced_tables(tree)
+    names = {table_name(f"{NAMESPACE}.{name}") for name in referenced_tables(tree)}
     if not names:
         raise LakeError(ERR_NO_TABLES_IN_QUERY.format(tables=", ".join(TABLES)))
     catalog = lake_catalog(config or lake_config())
-    tables = {name: _table(catalog, name) for name in sorted(names)}
     point = as_of_resolve(as_of, catalog=catalog) if as_of else None
-    snapshots = {name: _snapshot_for(table, name, point) for name, table in tables.items()}
-    columns = {
-        name: {c.lower() for c in (table.scan(snapshot_id=snapshots[name]).projection().column_names)}
-        for name, table in tables.items()
-    }
-    filters = row_filters(tree, columns)
+    filters = row_filters(tree, pushable_columns(catalog, names))
     result = QueryResult(arrow=pa.table({}))
     with duckdb.connect() as con:
         con.execute(f"CREATE SCHEMA {NAMESPACE}")
-        for name, table in tables.items():
-            arrow, info = _scan(table, name, filters.get(name, AlwaysTrue()), snapshots[name])
-            result.scans[name] = info
-            con.register(f"__lake_{name}", arrow)
-            con.execute(f'CREATE VIEW {NAMESPACE}."{name}" AS SELECT * FROM "__lake_{name}"')
+        result.scans = views_register(con, catalog=catalog, names=names, as_of=point, filters=filters)
         try:
             result.arrow = con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:

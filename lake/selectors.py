@@ -45,15 +45,6 @@ def customer_tables(*, keys: Sequence[str] | None = None, batch_size: int = BATC
             yield pa.Table.from_arrays(arrays, schema=schema)
 
 
-def customers_arrow(*, keys: Sequence[str] | None = None) -> pa.Table:
-    schema = schema_to_pyarrow(customers_schema(), include_field_ids=False)
-    return pa.concat_tables([schema.empty_table(), *customer_tables(keys=keys)])
-
-
-def customers_count() -> int:
-    return Customer.objects.count()
-
-
 def quality_failures(*, run_id: int) -> list[tuple[str, int]]:
     """(rule code, failing records) of one run, most frequent first."""
     query = sql.SQL(

@@ -3,8 +3,8 @@
 PostgreSQL is the source of truth. The lake step runs after the load has
 committed and never undoes it: its outcome is recorded on the run
 (``lake_status``/``lake_error``); a failed step is repaired by the next run
-(which then rebuilds curated.customers from the customers table) or by
-``manage.py lake sync``.
+(which publishes the failed run's changes, still in the outbox) or by
+``manage.py lake sync`` (a rebuild from the customers table).
 """
 
 from __future__ import annotations
@@ -24,27 +24,10 @@ from django.db import connection
 from common.errors import error_line
 from config.redaction import redact
 from dataflow.load import lock_is_free
-from ingestion.models import IngestionRun, LakeStatus, RunStatus
+from ingestion.models import IngestionRun, LakeStatus
 from lake.catalog import lake_catalog
 from lake.config import LakeConfig, lake_config
-from lake.curated import (
-    RunQuality,
-    customers_rebuild,
-    customers_upsert,
-    data_quality_append,
-    data_quality_runs,
-    datasets_refresh,
-)
-from lake.selectors import customer_tables, customers_arrow, customers_count, quality_failures
-from lake.tables import (
-    BY_COUNTRY,
-    BY_MONTH,
-    CUSTOMERS,
-    DATA_QUALITY,
-    OPERATION,
-    RUN_ID,
-    table_ensure,
-)
+from lake.publish import runs_publish
 from lake.zones import lake_processed_upload, lake_processed_write
 
 log = structlog.get_logger("etl.lake.sync")  # its name before the move (#17): log filters use it
@@ -58,14 +41,14 @@ _LOCK_KEY = 7_000_007
 class LakeOutcome:
     status: str
     mode: str = ""
-    """``upsert``, ``rebuild`` (drift or repair) or empty when the step did not write."""
+    """``changes`` (the runs' changes appended), ``rebuild`` or empty when the step did not write."""
     snapshot_id: int | None = None
     repaired_runs: list[int] = field(default_factory=list)
     error: str = ""
 
 
 @contextlib.contextmanager
-def _writer_lock() -> Iterator[None]:
+def writer_lock() -> Iterator[None]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [_LOCK_KEY])
     try:
@@ -92,66 +75,17 @@ def _failed_runs(*, exclude: int | None = None) -> list[int]:
 
 
 def _publish(
-    *, config: LakeConfig, run: IngestionRun | None, keys: list[str] | None, repair: list[int]
+    *, config: LakeConfig, run: IngestionRun | None, repair: list[int], sync: bool = False
 ) -> LakeOutcome:
-    catalog = lake_catalog(config)
-    customers = table_ensure(catalog, CUSTOMERS)
-    operation = "sync" if run is None else "upsert"
-    props = {OPERATION: operation} | ({RUN_ID: str(run.pk)} if run is not None else {})
-    expected = customers_count()
-    result = None
-    if keys is not None and not repair:
-        result = customers_upsert(
-            customers, rows=customers_arrow(keys=keys), keys=keys, expected_total=expected, properties=props
-        )
-    if result is None:
-        # Repair, drift, first publication or `lake sync`: the whole table from PostgreSQL.
-        props[OPERATION] = "sync" if run is None else "rebuild"
-        result = customers_rebuild(customers, rows=customer_tables(), properties=props)
-    datasets_refresh(
-        customers=customers,
-        by_country=table_ensure(catalog, BY_COUNTRY),
-        by_month=table_ensure(catalog, BY_MONTH),
-        properties=props | {OPERATION: "refresh"},
-    )
-    quality = table_ensure(catalog, DATA_QUALITY)
-    present = data_quality_runs(quality)
-    # Every finished run not there yet: this one, repaired ones, rejected ones (no lake step of their own).
-    missing = (
-        IngestionRun.objects.filter(status__in=[RunStatus.SUCCEEDED, RunStatus.REJECTED], dry_run=False)
-        .exclude(pk__in=present)
-        .order_by("id")
-    )
-    data_quality_append(
-        quality,
-        runs=[
-            RunQuality(
-                run_id=done.pk,
-                filename=done.filename,
-                rows_read=done.rows_read,
-                rows_quarantined=done.rows_quarantined,
-                failures=quality_failures(run_id=done.pk),
-            )
-            for done in missing
-        ],
-        properties=props | {OPERATION: "append"},
+    published = runs_publish(
+        lake_catalog(config), runs=repair, current=run.pk if run is not None else None, sync=sync
     )
     return LakeOutcome(
         status=LakeStatus.SUCCEEDED,
-        mode=result.mode,
-        snapshot_id=result.commit.snapshot_id,
+        mode=published.mode,
+        snapshot_id=published.snapshot_id,
         repaired_runs=repair,
     )
-
-
-def _keys(*, processed: pl.DataFrame | None, parts: Sequence[Path], key: str) -> list[str]:
-    if processed is not None:
-        return [str(k) for k in processed.get_column(key).drop_nulls().unique().to_list()]
-    if not parts:
-        return []
-    # A later batch may add extra columns (a JSON key first seen there): only the key is read.
-    keys = pl.scan_parquet(list(parts), extra_columns="ignore").select(key).drop_nulls().unique().collect()
-    return [str(k) for k in keys.get_column(key).to_list()]
 
 
 def lake_publish_run(
@@ -159,17 +93,17 @@ def lake_publish_run(
     run: IngestionRun,
     processed: pl.DataFrame | None = None,
     processed_parts: Sequence[Path] = (),
-    key: str = "customer_id",
     config: LakeConfig | None = None,
 ) -> LakeOutcome:
     """The lake step of a run, called after its PostgreSQL commit. Never raises.
 
     Writes ``processed`` (the run's cleaned records, extra columns included;
     or ``processed_parts``, the same as Parquet files spooled batch by batch) to
-    processed/, then upserts the run's keys into curated.customers from the
-    customers table (one snapshot with the run id), rebuilds the business
-    datasets and appends the run's data-quality rows. Earlier failed lake
-    steps are repaired on the way. The outcome is saved on ``run``.
+    processed/, then publishes the rows the run changed (captured in its load's
+    transaction: :mod:`lake.outbox`) to the change log and the count deltas, one
+    snapshot each with the run id (:mod:`lake.publish`; a rebuild from the
+    customers table when one is due), and the run's data-quality rows. Earlier
+    failed lake steps are repaired on the way. The outcome is saved on ``run``.
     """
     if not settings.LAKE_ENABLED:
         run.lake_status, run.lake_error = LakeStatus.DISABLED, ""
@@ -177,13 +111,12 @@ def lake_publish_run(
         return LakeOutcome(status=LakeStatus.DISABLED)
     config = config or lake_config()
     try:
-        with _writer_lock():
+        with writer_lock():
             if processed is not None:
                 lake_processed_write(run_id=run.pk, frame=processed, config=config)
             elif processed_parts:
                 lake_processed_upload(run_id=run.pk, parts=processed_parts, config=config)
-            keys = _keys(processed=processed, parts=processed_parts, key=key)
-            outcome = _publish(config=config, run=run, keys=keys, repair=_failed_runs(exclude=run.pk))
+            outcome = _publish(config=config, run=run, repair=_failed_runs(exclude=run.pk))
     except Exception as exc:
         error = error_line(exc)
         message = redact(ERR_LAKE_STEP.format(run_id=run.pk, error=error))
@@ -211,8 +144,8 @@ def lake_pending_complete(*, spool_root: Path | None = None, config: LakeConfig 
     """Complete the lake step of runs left ``pending`` by a killed ingest; their ids. Never raises.
 
     Their processed records still spooled under ``spool_root`` go to processed/; curated/ is
-    rebuilt from PostgreSQL (the source of truth) in one snapshot per table. On failure the
-    runs stay pending for the next command.
+    published from the outbox, where their load left their changes (a rebuild if one is due).
+    On failure the runs stay pending for the next command.
     """
     pending = [
         run_id
@@ -225,12 +158,12 @@ def lake_pending_complete(*, spool_root: Path | None = None, config: LakeConfig 
         return []
     config = config or lake_config()
     try:
-        with _writer_lock():
+        with writer_lock():
             for run_id in pending:
                 parts = sorted((spool_root / f"run-{run_id}").glob("part-*.parquet")) if spool_root else []
                 if parts:
                     lake_processed_upload(run_id=run_id, parts=parts, config=config)
-            outcome = _publish(config=config, run=None, keys=None, repair=_failed_runs())
+            outcome = _publish(config=config, run=None, repair=_failed_runs())
     except Exception as exc:
         log.error("lake.pending_failed", run_ids=pending, error=redact(f"{type(exc).__name__}: {exc}"))
         return []
@@ -245,8 +178,8 @@ def lake_pending_complete(*, spool_root: Path | None = None, config: LakeConfig 
 def lake_sync(*, config: LakeConfig | None = None) -> LakeOutcome:
     """Rebuild the curated tables from PostgreSQL (one snapshot each) and mark failed lake steps repaired."""
     config = config or lake_config()
-    with _writer_lock():
+    with writer_lock():
         repair = _failed_runs()
-        outcome = _publish(config=config, run=None, keys=None, repair=repair)
+        outcome = _publish(config=config, run=None, repair=repair, sync=True)
     IngestionRun.objects.filter(pk__in=repair).update(lake_status=LakeStatus.REPAIRED)
     return outcome

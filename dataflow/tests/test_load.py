@@ -142,3 +142,31 @@ def test_lock_is_held_for_the_checksum() -> None:
     with load.advisory_lock(sha256=sha), connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
         assert cursor.fetchone()[0] >= 1
+
+
+def test_upsert_writes_each_row_it_changed_before_and_after_into_the_sink(staging: None) -> None:
+    load.staging_copy(frame=rows({"customer_id": "K1"}, {"customer_id": "K2"}), schema=SCHEMA)
+    load.customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT, distinct_keys=2)
+    load.staging_create(schema=SCHEMA)
+    load.staging_copy(
+        frame=rows({"customer_id": "K1"}, {"customer_id": "K2", "city": "Bergen"}, {"customer_id": "K3"}),
+        schema=SCHEMA,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE sink (run_id bigint, op text, before jsonb, after jsonb)")
+
+    upsert = load.customers_upsert_staged(
+        schema=SCHEMA,
+        source_file="b.csv",
+        ingested_at=AT,
+        distinct_keys=3,
+        changes=load.ChangeSink(table="sink", run_id=7),
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT run_id, op, before->>'city', after->>'customer_id', after->>'city' FROM sink ORDER BY 4"
+        )
+        captured = cursor.fetchall()
+    assert (upsert.inserted, upsert.updated, upsert.unchanged) == (1, 1, 1)
+    assert captured == [(7, "u", "Oslo", "K2", "Bergen"), (7, "i", None, "K3", "Oslo")]

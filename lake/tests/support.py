@@ -9,16 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
 import pytest
 from django.utils import timezone
 
 from customers.models import Customer
 from dataflow.schema import load_schema
 from ingestion.models import IngestionRun, RunStatus
-from lake.catalog import lake_catalog, lake_catalogs_close
+from lake.catalog import lake_catalogs_close
 from lake.config import LakeConfig
-from lake.tables import identifier
 
 COMPARED = [*load_schema().field_names, "source_file"]
 
@@ -71,9 +69,13 @@ def load(rows: list[dict[str, object]], *, run: IngestionRun) -> pl.DataFrame:
 def curated_rows(
     config: LakeConfig, name: str = "customers", snapshot_id: int | None = None
 ) -> list[dict[str, object]]:
-    table = lake_catalog(config).load_table(identifier(name))
-    arrow: pa.Table = table.scan(snapshot_id=snapshot_id).to_arrow()
-    return sorted(arrow.to_pylist(), key=lambda r: str(r.get("customer_id", "")))
+    """A curated table as people query it (curated.customers: base and change log merged), now or
+    as of a snapshot id."""
+    from lake.query import lake_query
+
+    as_of = str(snapshot_id) if snapshot_id is not None else None
+    result = lake_query(sql=f"SELECT * FROM curated.{name}", as_of=as_of, config=config)
+    return sorted(result.rows, key=lambda r: str(r.get("customer_id", "")))
 
 
 def pg_rows() -> list[dict[str, object]]:

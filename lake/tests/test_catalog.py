@@ -32,7 +32,7 @@ def test_catalog_tables_live_in_their_own_postgresql_schema(lake) -> None:
             [lake.catalog_name],
         )
         names = [row[0] for row in cursor.fetchall()]
-    assert names == ["customers", "customers_by_country", "customers_by_month", "data_quality"]
+    assert names == ["customers_base", "customers_by_country_day", "customers_changes", "data_quality"]
 
 
 def test_pyiceberg_environment_variables_override_catalog_properties(monkeypatch) -> None:

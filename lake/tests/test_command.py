@@ -86,9 +86,9 @@ def test_maintenance_reports_each_table(lake_settings) -> None:
     _publish([customer("A1")])
     lines = _lake("maintenance").splitlines()
     assert [line.split(":")[0] for line in lines] == [
-        "curated.customers",
-        "curated.customers_by_country",
-        "curated.customers_by_month",
+        "curated.customers_base",
+        "curated.customers_changes",
+        "curated.customers_by_country_day",
         "curated.data_quality",
     ]
 

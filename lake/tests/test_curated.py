@@ -1,18 +1,19 @@
-"""curated.customers and the datasets built each run (lake/curated.py, lake/sync.py)."""
+"""curated.customers and the datasets after each run (lake/publish.py, lake/sync.py, lake/views.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import pyarrow as pa
 import pytest
 
 from customers.models import Customer
 from ingestion.models import LakeStatus, QuarantinedRecord
 from lake import lake_publish_run
 from lake.catalog import lake_catalog
-from lake.curated import customers_upsert
-from lake.tables import CUSTOMERS, OPERATION, RUN_ID, customers_schema, identifier, table_ensure
+from lake.changelog import BASE, CHANGES
+from lake.maintenance import lake_snapshots
+from lake.publish import lake_tables
+from lake.tables import customers_schema
 from lake.tests import support as lake_support
 from lake.tests.support import curated_as_pg, curated_rows, customer, load, make_run, pg_rows
 
@@ -20,8 +21,9 @@ lake = lake_support.lake
 pytestmark = pytest.mark.django_db
 
 
-def _snapshots(config, name=CUSTOMERS):
-    return lake_catalog(config).load_table(identifier(name)).snapshots()
+def _snapshots(config, name="customers"):
+    """The snapshots behind a curated table, oldest first (curated.customers: base and change log)."""
+    return lake_snapshots(table_name=f"curated.{name}", config=config)
 
 
 def test_a_run_adds_one_snapshot_carrying_its_run_id(lake) -> None:
@@ -31,20 +33,22 @@ def test_a_run_adds_one_snapshot_carrying_its_run_id(lake) -> None:
     outcome = lake_publish_run(run=second, processed=load([customer("C3")], run=second), config=lake)
 
     snapshots = _snapshots(lake)
-    assert len(snapshots) == 2
-    assert [s.summary.additional_properties[RUN_ID] for s in snapshots] == [str(first.pk), str(second.pk)]
-    assert snapshots[-1].snapshot_id == outcome.snapshot_id
+    assert [s["run_id"] for s in snapshots] == [first.pk, second.pk]
+    assert snapshots[-1]["snapshot_id"] == outcome.snapshot_id
     second.refresh_from_db()
     assert second.lake_status == LakeStatus.SUCCEEDED
 
 
-def test_first_publication_rebuilds_then_runs_upsert(lake) -> None:
+def test_first_publication_rebuilds_then_runs_append_their_changes(lake) -> None:
     first = make_run()
     one = lake_publish_run(run=first, processed=load([customer("A1")], run=first), config=lake)
     second = make_run()
     two = lake_publish_run(run=second, processed=load([customer("B2")], run=second), config=lake)
-    assert (one.mode, two.mode) == ("rebuild", "upsert")
-    assert [s.summary.additional_properties[OPERATION] for s in _snapshots(lake)] == ["rebuild", "upsert"]
+    assert (one.mode, two.mode) == ("rebuild", "changes")
+    assert [(s["table"], s["operation"]) for s in _snapshots(lake)] == [
+        (BASE, "rebuild"),
+        (CHANGES, "changes"),
+    ]
 
 
 def test_curated_equals_customers_table_after_insert_update_and_quarantine(lake) -> None:
@@ -67,40 +71,38 @@ def test_curated_equals_customers_table_after_insert_update_and_quarantine(lake)
     }
 
 
-def test_upsert_rewrites_only_the_partitions_it_touches(lake) -> None:
+def test_a_run_appends_only_what_it_changed_and_rewrites_no_file(lake) -> None:
     run = make_run()
-    rows = [customer("A1", day=dt.date(2021, 1, 5)), customer("B2", day=dt.date(2021, 6, 5))]
+    rows = [customer(f"K{i}", day=dt.date(2021, 1 + i % 12, 5)) for i in range(24)]
     lake_publish_run(run=run, processed=load(rows, run=run), config=lake)
+    base_files = {t.file.file_path for t in lake_tables(lake_catalog(lake)).base.scan().plan_files()}
     second = make_run()
-    lake_publish_run(
-        run=second,
-        processed=load([customer("A1", city="Lyon", day=dt.date(2021, 1, 5))], run=second),
-        config=lake,
-    )
+    changed = [customer("K1", city="Lyon", day=dt.date(2021, 2, 5))]
+    lake_publish_run(run=second, processed=load(changed, run=second), config=lake)
 
-    summary = _snapshots(lake)[-1].summary.additional_properties
-    assert (summary["deleted-data-files"], summary["added-data-files"], summary["total-data-files"]) == (
-        "1",
-        "1",
-        "2",
-    )
+    last = _snapshots(lake)[-1]
+    assert (last["table"], last["added_records"], last["deleted_records"]) == (CHANGES, 1, 0)
+    assert {t.file.file_path for t in lake_tables(lake_catalog(lake)).base.scan().plan_files()} == base_files
+    assert curated_as_pg(lake) == pg_rows()
 
 
-def test_drifted_table_is_rebuilt_from_postgresql(lake) -> None:
+def test_an_edit_outside_ingest_reaches_the_lake_with_the_next_run(lake) -> None:
     run = make_run()
     lake_publish_run(run=run, processed=load([customer("A1"), customer("B2")], run=run), config=lake)
     Customer.objects.filter(customer_id="B2").delete()  # e.g. removed in the admin
+    Customer.objects.filter(customer_id="A1").get().save()  # saved unchanged: an update all the same
     second = make_run()
     outcome = lake_publish_run(run=second, processed=load([customer("C3")], run=second), config=lake)
 
-    assert outcome.mode == "rebuild"
+    assert outcome.mode == "changes"
     assert curated_as_pg(lake) == pg_rows()
+    assert [r["customer_id"] for r in curated_rows(lake)] == ["A1", "C3"]
 
 
 def test_time_travel_reads_the_earlier_state(lake) -> None:
     run = make_run()
     lake_publish_run(run=run, processed=load([customer("A1", city="Paris")], run=run), config=lake)
-    before = _snapshots(lake)[-1].snapshot_id
+    before = _snapshots(lake)[-1]["snapshot_id"]
     second = make_run()
     lake_publish_run(run=second, processed=load([customer("A1", city="Lyon")], run=second), config=lake)
 
@@ -108,32 +110,29 @@ def test_time_travel_reads_the_earlier_state(lake) -> None:
     assert [r["city"] for r in curated_rows(lake, snapshot_id=before)] == ["Paris"]
 
 
-def test_a_new_column_is_added_without_rewriting_data_and_old_snapshots_keep_their_schema(lake) -> None:
+def test_a_new_model_column_is_added_without_rewriting_data(lake, monkeypatch) -> None:
     run = make_run()
-    rows = [customer("A1", day=dt.date(2021, 1, 5)), customer("B2", day=dt.date(2021, 6, 5))]
-    lake_publish_run(run=run, processed=load(rows, run=run), config=lake)
-    table = table_ensure(lake_catalog(lake), CUSTOMERS)
-    old_snapshot = table.current_snapshot()
-    assert old_snapshot is not None
-    old_files = {t.file.file_path for t in table.scan().plan_files()}
-    current = table.scan().to_arrow()
-    new_row = current.filter(pa.compute.equal(current["customer_id"], "A1"))
-    new_row = new_row.append_column("loyalty_tier", pa.array(["gold"]))
+    lake_publish_run(run=run, processed=load([customer("A1")], run=run), config=lake)
+    tables = lake_tables(lake_catalog(lake))
+    old = tables.base.current_snapshot()
+    assert old is not None
+    files = {t.file.file_path for t in tables.base.scan().plan_files()}
+    from pyiceberg.types import StringType
 
-    customers_upsert(table, rows=new_row, keys=["A1"], expected_total=2, properties={RUN_ID: "99"})
+    from lake import changelog
 
-    table.refresh()
-    assert "loyalty_tier" in table.schema().column_names
-    june_file_kept = old_files & {t.file.file_path for t in table.scan().plan_files()}
-    assert len(june_file_kept) == 1  # the untouched partition's file was not rewritten
-    assert "loyalty_tier" not in table.scan(snapshot_id=old_snapshot.snapshot_id).to_arrow().column_names
-    assert {r["customer_id"]: r["loyalty_tier"] for r in table.scan().to_arrow().to_pylist()} == {
-        "A1": "gold",
-        "B2": None,
-    }
+    columns = changelog.customer_columns()
+    monkeypatch.setattr(changelog, "customer_columns", lambda: [*columns, ("loyalty_tier", StringType())])
+
+    tables = lake_tables(lake_catalog(lake))
+
+    assert "loyalty_tier" in tables.base.schema().column_names
+    assert "loyalty_tier" in tables.changes.schema().column_names
+    assert {t.file.file_path for t in tables.base.scan().plan_files()} == files
+    assert "loyalty_tier" not in tables.base.scan(snapshot_id=old.snapshot_id).to_arrow().column_names
 
 
-def test_business_datasets_are_rebuilt_each_run(lake) -> None:
+def test_business_datasets_follow_each_run(lake) -> None:
     run = make_run()
     rows = [
         customer("A1", country="France", day=dt.date(2021, 1, 5)),
@@ -182,7 +181,7 @@ def test_a_run_that_loads_no_record_still_adds_its_snapshot(lake) -> None:
 
     assert outcome.status == LakeStatus.SUCCEEDED
     snapshots = _snapshots(lake)
-    assert [s.summary.additional_properties[RUN_ID] for s in snapshots] == [str(first.pk), str(empty.pk)]
+    assert [s["run_id"] for s in snapshots] == [first.pk, empty.pk]
     assert curated_as_pg(lake) == pg_rows()
 
 

@@ -12,9 +12,10 @@ from lake import LakeError, lake_publish_run
 from lake.catalog import lake_catalog
 from lake.errors import ERR_NO_SUCH_TABLE
 from lake.maintenance import lake_maintenance, lake_snapshots
-from lake.tables import TABLES, identifier
+from lake.tables import identifier
 from lake.tests import support as lake_support
 from lake.tests.support import curated_rows, customer, load, make_run
+from lake.views import TABLES
 
 lake = lake_support.lake
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,12 @@ def test_snapshots_are_listed_oldest_first_with_their_run_id(lake) -> None:
 
     assert [r["run_id"] for r in rows] == run_ids
     assert [r["timestamp"] for r in rows] == sorted(r["timestamp"] for r in rows)
-    assert [r["total_records"] for r in rows] == [1, 2, 3]
+    # The first publication builds the base; each later run appends its change to the log.
+    assert [(r["table"], r["added_records"]) for r in rows] == [
+        ("customers_base", 1),
+        ("customers_changes", 1),
+        ("customers_changes", 1),
+    ]
 
 
 def test_snapshots_of_an_unknown_table_is_a_clear_error(lake) -> None:
@@ -65,19 +71,20 @@ def test_maintenance_compacts_small_files_into_one(lake) -> None:
 
 def test_maintenance_expires_old_snapshots_but_keeps_the_newest_and_deletes_unused_files(lake) -> None:
     _runs(lake, 4)
-    table = lake_catalog(lake).load_table(identifier("customers"))
-    first_files = {
-        t.file.file_path for t in table.scan(snapshot_id=table.snapshots()[0].snapshot_id).plan_files()
-    }
+    table = lake_catalog(lake).load_table(identifier("customers_changes"))
+    change_files = {t.file.file_path for t in table.scan().plan_files()}
     current = curated_rows(lake)
 
     later = dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=30)
-    reports = {r.table: r for r in lake_maintenance(config=dataclasses.replace(lake, keep_last=2), now=later)}
+    reports = {r.table: r for r in lake_maintenance(config=dataclasses.replace(lake, keep_last=1), now=later)}
 
-    assert reports["curated.customers"].snapshots_expired == 2
-    assert len(lake_snapshots(table_name="curated.customers", config=lake)) == 2
+    # 3 appends and the merge's removal: the merged change files are used by no kept snapshot.
+    assert reports["curated.customers_changes"].changes_merged == 0
+    assert reports["curated.customers_base"].changes_merged == 3
+    assert reports["curated.customers_changes"].snapshots_expired == 3
+    assert len(change_files) == 3
     assert curated_rows(lake) == current
-    assert not any(Path(p.removeprefix("file://")).exists() for p in first_files)
+    assert not any(Path(p.removeprefix("file://")).exists() for p in change_files)
 
 
 def test_maintenance_keeps_snapshots_within_the_retention(lake) -> None:

@@ -12,9 +12,9 @@ from lake.errors import ERR_BAD_AS_OF, ERR_NO_SNAPSHOT, ERR_NO_SUCH_TABLE, ERR_N
 from lake.maintenance import lake_snapshots
 from lake.pushdown import parse_tree, row_filters
 from lake.query import lake_query, result_render
-from lake.tables import TABLES
 from lake.tests import support as lake_support
 from lake.tests.support import customer, load, make_run
+from lake.views import TABLES
 
 lake = lake_support.lake
 pytestmark = pytest.mark.django_db

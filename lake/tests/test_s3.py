@@ -81,7 +81,7 @@ def test_the_whole_lake_path_runs_on_s3(s3_lake, s3_endpoint, tmp_path: Path) ->
     assert lake_raw_read(sha256=sha, config=s3_lake) == content
     keys = _keys(s3_endpoint, s3_lake.uri.split("/", 3)[3])
     assert {raw_object_path(sha), processed_path(run.pk), processed_path(second.pk)} <= keys
-    assert any(k.startswith("curated/customers/data/") for k in keys)
+    assert any(k.startswith("curated/customers_base/data/") for k in keys)
     assert curated_as_pg(s3_lake) == pg_rows()
     first = lake_snapshots(table_name="curated.customers", config=s3_lake)[0]["snapshot_id"]
     sql = "SELECT city FROM curated.customers WHERE customer_id = 'B2'"

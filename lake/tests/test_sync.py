@@ -6,16 +6,18 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from ingestion.models import LakeStatus
 from lake import lake_publish_run, lake_sync
 from lake.catalog import lake_catalog
+from lake.changelog import CHANGE_SEQ
 from lake.config import LakeConfig
 from lake.curated import customers_rebuild
+from lake.publish import lake_tables
 from lake.selectors import customer_tables
 from lake.sync import ERR_LAKE_STEP
-from lake.tables import CUSTOMERS, table_ensure
 from lake.tests import support as lake_support
 from lake.tests.support import curated_as_pg, curated_rows, customer, load, make_run, pg_rows
 
@@ -93,9 +95,13 @@ def test_a_rebuild_streams_the_customers_table_in_batches(lake) -> None:
     run = make_run()
     rows = [customer(f"K{i}", day=dt.date(2021, 1 + i % 3, 1 + i)) for i in range(7)]
     load(rows, run=run)
-    table = table_ensure(lake_catalog(lake), CUSTOMERS)
+    tables = lake_tables(lake_catalog(lake))
+    chunks = (
+        c.append_column(CHANGE_SEQ, pa.array([1] * c.num_rows, pa.int64()))
+        for c in customer_tables(batch_size=2)
+    )
 
-    result = customers_rebuild(table, rows=customer_tables(batch_size=2), properties={})
+    result = customers_rebuild(tables.base, rows=chunks, properties={})
 
     assert result.rows == 7
     assert curated_as_pg(lake) == pg_rows()

@@ -73,7 +73,8 @@ class Command(BaseCommand):
     def _maintenance(self, options: dict[str, Any]) -> None:
         for r in lake_maintenance():
             self.stdout.write(
-                f"{r.table}: compacted {r.files_compacted} files in {r.partitions_compacted} partitions, "
+                f"{r.table}: merged {r.changes_merged} change rows, "
+                f"compacted {r.files_compacted} files in {r.partitions_compacted} partitions, "
                 f"expired {r.snapshots_expired} snapshots, deleted {r.files_deleted} files"
             )
 
