@@ -1,0 +1,43 @@
+"""Publishing runs over the change log (lake/publish.py): a retried step never doubles a change."""
+
+from __future__ import annotations
+
+import pytest
+
+from customers.models import Customer
+from ingestion.models import LakeStatus
+from lake import lake_publish_run, publish
+from lake.models import Change
+from lake.tests import support as lake_support
+from lake.tests.support import curated_as_pg, curated_rows, customer, load, make_run, pg_rows
+
+lake = lake_support.lake
+pytestmark = pytest.mark.django_db
+
+
+def test_a_step_that_died_after_its_commits_is_completed_without_doubling_them(lake, monkeypatch) -> None:
+    first = make_run()
+    lake_publish_run(run=first, processed=load([customer("A1")], run=first), config=lake)
+    died = make_run()
+    processed = load([customer("B2", country="Chile"), customer("A1", city="Lyon")], run=died)
+
+    def killed(**_: object) -> int:
+        raise RuntimeError("killed after the Iceberg commits, before the outbox was cleared")
+
+    monkeypatch.setattr(publish, "outbox_clear", killed)
+    lake_publish_run(run=died, processed=processed, config=lake)
+    died.refresh_from_db()
+    assert died.lake_status == LakeStatus.FAILED
+    assert Change.objects.filter(run_id=died.pk).count() == 2
+    monkeypatch.undo()
+
+    after = make_run()
+    lake_publish_run(run=after, processed=load([customer("C3")], run=after), config=lake)
+
+    died.refresh_from_db()
+    assert died.lake_status == LakeStatus.REPAIRED
+    assert not Change.objects.exists()
+    assert curated_as_pg(lake) == pg_rows()
+    by_country = {r["country"]: r["customers"] for r in curated_rows(lake, "customers_by_country")}
+    assert by_country == {"France": 2, "Chile": 1}
+    assert sum(by_country.values()) == Customer.objects.count()
