@@ -6,11 +6,12 @@ In one run, in its own database (``--db-name``, default ``bench_lake``) and a
 lake in a temporary folder (catalog in that database, as by default):
 
 1. the customers table is filled to each size in turn (``bench/fill.py``: COPY,
-   then the indexes) and ``manage.py lake sync`` publishes it to the lake;
-2. ``--repeat`` times, alternately: ``manage.py ingest`` of a file of
-   ``--run-rows`` new customers with ``LAKE_ENABLED=false`` (the baseline) and
-   of another such file with the lake on; wall time (process start to exit)
-   and the peak RSS of the process tree;
+   then the indexes);
+2. ``--repeat`` times ``manage.py ingest`` of a file of ``--run-rows`` new
+   customers with ``LAKE_ENABLED=false`` (the baseline), then ``lake sync``
+   (runs loaded with the lake off are not in it), then ``--repeat`` times
+   the same with the lake on; wall time (process start to exit) and the peak
+   RSS of the process tree;
 3. ``manage.py lake maintenance`` (what accumulated is compacted), then the
    lake's customer count is checked against PostgreSQL's.
 
@@ -102,6 +103,14 @@ class Bench:
         start = RUN_START + self.files * self.opts.run_rows
         generate(path, rows=self.opts.run_rows, seed=self.opts.seed, start=start)
         return path
+
+    def _runs(self, rows: int, label: str, env: dict[str, str], runs: list[Timed]) -> None:
+        for _ in range(self.opts.repeat):
+            run = _manage("ingest", "--json", "--path", str(self.run_file()), env=env)
+            runs.append(run)
+            print(
+                f"[{rows:,}] lake {label} {run.seconds:6.2f}s  peak RSS {run.peak_mib:,.0f} MiB", flush=True
+            )
 
     def size(self, db: Psql, rows: int) -> SizeResult:
         added, fill_s = customers_fill(db, rows=rows, seed=self.opts.seed, workdir=self.workdir)

@@ -243,12 +243,15 @@ def customers_compact(base: Table, changes: Table, *, properties: dict[str, str]
 
 
 def counts_compact(counts: Table, *, properties: dict[str, str]) -> int:
-    """One row per (country, day) with a non-zero count, in one snapshot; the rows it had before."""
+    """The runs' count deltas summed into one row per (country, day), in one snapshot; how many
+    delta rows were merged (0: nothing to do, no snapshot)."""
     if counts.current_snapshot() is None:
         return 0
-    rows = counts.scan().to_arrow()
-    frame = pl.from_arrow(rows)
+    frame = pl.from_arrow(counts.scan().to_arrow())
     assert isinstance(frame, pl.DataFrame)
+    deltas = frame.filter(pl.col(CHANGE_RUN).is_not_null()).height
+    if not deltas:
+        return 0
     cells = (
         frame.group_by("country", "subscription_date")
         .agg(pl.col("customers").sum())
@@ -257,4 +260,4 @@ def counts_compact(counts: Table, *, properties: dict[str, str]) -> int:
         .with_columns(pl.lit(None, dtype=pl.Int64).alias(CHANGE_RUN))
     )
     table_replace(counts, cells.to_arrow(), properties=properties)
-    return rows.num_rows
+    return deltas

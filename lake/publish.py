@@ -26,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 import pyiceberg.expressions as expressions
 from django.db import connection
+from django.db.models import Q
 from psycopg import sql
 from pyiceberg.catalog import Catalog
 from pyiceberg.io.pyarrow import schema_to_pyarrow
@@ -189,8 +190,8 @@ def quality_publish(quality: Table, *, runs: Sequence[int], properties: dict[str
     finished = IngestionRun.objects.filter(
         status__in=[RunStatus.SUCCEEDED, RunStatus.REJECTED], dry_run=False
     )
-    rejected = finished.filter(status=RunStatus.REJECTED, lake_status=LakeStatus.NOT_RUN)
-    candidates = list(finished.filter(pk__in=runs).union(rejected).order_by("id"))
+    rejected = Q(status=RunStatus.REJECTED, lake_status=LakeStatus.NOT_RUN)
+    candidates = list(finished.filter(Q(pk__in=list(runs)) | rejected).order_by("id"))
     if not candidates:
         return
     present: set[int] = set()

@@ -232,5 +232,6 @@ def test_datasets_are_sums_of_the_count_changes_and_compacting_them_keeps_them(l
     )
     assert views() == expected
     assert counts_compact(counts, properties={}) == 5
+    assert counts_compact(counts, properties={}) == 0  # already one row per cell
     assert counts.scan().to_arrow().num_rows == 3
     assert views() == expected
