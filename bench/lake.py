@@ -115,17 +115,13 @@ class Bench:
     def size(self, db: Psql, rows: int) -> SizeResult:
         added, fill_s = customers_fill(db, rows=rows, seed=self.opts.seed, workdir=self.workdir)
         print(f"[{rows:,}] filled {added:,} rows in {fill_s:.1f}s", flush=True)
+        result = SizeResult(rows=rows, fill_seconds=fill_s, sync_seconds=0.0)
+        # Lake off first: a run loaded while the lake is off makes the next lake step a rebuild.
+        self._runs(rows, "off", self.off_env, result.off)
         sync = _manage("lake", "sync", env=self.on_env)
+        result.sync_seconds = sync.seconds
         print(f"[{rows:,}] lake sync {sync.seconds:.1f}s, peak RSS {sync.peak_mib:,.0f} MiB", flush=True)
-        result = SizeResult(rows=rows, fill_seconds=fill_s, sync_seconds=sync.seconds)
-        for _ in range(self.opts.repeat):
-            for label, env, runs in (("off", self.off_env, result.off), ("on ", self.on_env, result.on)):
-                run = _manage("ingest", "--json", "--path", str(self.run_file()), env=env)
-                runs.append(run)
-                print(
-                    f"[{rows:,}] lake {label} {run.seconds:6.2f}s  peak RSS {run.peak_mib:,.0f} MiB",
-                    flush=True,
-                )
+        self._runs(rows, "on ", self.on_env, result.on)
         maintenance = _manage("lake", "maintenance", env=self.on_env)
         result.maintenance_seconds, result.maintenance = maintenance.seconds, maintenance.stdout.strip()
         lake_count = _manage(
