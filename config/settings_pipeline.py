@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import choice, env, env_list, parse_bool, parse_port, parse_positive_float, parse_positive_int
 from config.paths import BASE_DIR, DATA_DIR
 from dataflow.engines.spark.conf import spark_conf_from  # pure: no Django, no Spark
@@ -95,3 +97,38 @@ SPARK_SPLIT_BYTES: int = env("SPARK_SPLIT_BYTES", str(128 << 20), parse_positive
 SPARK_LOG_LEVEL: str = env("SPARK_LOG_LEVEL", "warn", choice("error", "warn", "info", "debug")).upper()
 # SPARK_CONF_<KEY>=value: any Spark setting (SPARK_CONF_SPARK_EXECUTOR_MEMORY=4g → spark.executor.memory).
 SPARK_CONF: dict[str, str] = spark_conf_from(os.environ)
+
+# --- Uploads and the worker (issue #15) -----------------------------------------
+# POST /api/ingestions/ and the admin's upload form: a file is accepted into UPLOAD_DIR (shared by
+# the web processes and the workers: a shared volume when they run on different machines), queued,
+# and ingested by a worker (`manage.py worker`, Procrastinate on our PostgreSQL).
+from config.schedule import parse_cron, parse_schedule  # noqa: E402 (kept inside this section)
+
+UPLOAD_MAX_BYTES: int = env("UPLOAD_MAX_BYTES", str(1 << 30), parse_positive_int)
+UPLOAD_DIR: Path = env("UPLOAD_DIR", str(DATA_DIR / "uploads"), lambda v: Path(v).expanduser())
+# Source polls run by the workers: `<source>=<cron>` pairs separated by `;`
+# (`local=*/15 * * * *;sftp=0 * * * *`). Empty: no scheduled poll (cron/systemd remain possible).
+INGEST_SCHEDULE: dict[str, str] = env("INGEST_SCHEDULE", "", parse_schedule)
+WORKER_CONCURRENCY: int = env("WORKER_CONCURRENCY", "1", parse_positive_int)
+WORKER_HEARTBEAT_SECONDS: float = env("WORKER_HEARTBEAT_SECONDS", "10", parse_positive_float)
+WORKER_SHUTDOWN_GRACE_SECONDS: float = env("WORKER_SHUTDOWN_GRACE_SECONDS", "30", parse_positive_float)
+# A worker silent for this long is dead: its jobs are retried by another worker.
+WORKER_STALLED_SECONDS: float = env("WORKER_STALLED_SECONDS", "60", parse_positive_float)
+# How often a worker looks for the jobs of dead workers (cron; a 6th field counts seconds).
+WORKER_STALLED_CHECK: str = env("WORKER_STALLED_CHECK", "* * * * *", parse_cron)
+if WORKER_STALLED_SECONDS < WORKER_SHUTDOWN_GRACE_SECONDS + 2 * WORKER_HEARTBEAT_SECONDS:
+    # A worker finishing its jobs after SIGTERM sends no heartbeat: it must not look dead meanwhile.
+    raise ImproperlyConfigured(
+        f"WORKER_STALLED_SECONDS: invalid value {WORKER_STALLED_SECONDS:g}: must be at least "
+        "WORKER_SHUTDOWN_GRACE_SECONDS + 2 x WORKER_HEARTBEAT_SECONDS "
+        f"({WORKER_SHUTDOWN_GRACE_SECONDS + 2 * WORKER_HEARTBEAT_SECONDS:g})"
+    )
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""  # the web processes never import the tasks' code...
+PROCRASTINATE_IMPORT_PATHS = ["ingestion.tasks"]  # ...the workers (and a deferral by name) do
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": WORKER_CONCURRENCY,
+    "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": WORKER_STALLED_SECONDS,
+    "shutdown_graceful_timeout": WORKER_SHUTDOWN_GRACE_SECONDS,
+    "delete_jobs": "successful",  # the runs are the audit log; finished jobs are not kept
+}

@@ -6,6 +6,7 @@ another server).
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("LOG_LEVEL", "warning")
@@ -15,5 +16,8 @@ os.environ.setdefault("LOG_FILE", "off")
 # their own LAKE_URI (lake/tests/test_ingest.py), the others stay fast and
 # never write into the developer's .data/lake.
 os.environ.setdefault("LAKE_ENABLED", "false")
+# Accepted uploads (issue #15) wait in a folder of this test session (its workers inherit it).
+if not os.environ.get("UPLOAD_DIR"):
+    os.environ["UPLOAD_DIR"] = tempfile.mkdtemp(prefix="test-uploads-")
 
 from config.settings import *  # noqa: F403

@@ -6,6 +6,8 @@ from django.db import models
 
 
 class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    """Accepted (an upload, issue #15), waiting for a worker; then running, then its end."""
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     REJECTED = "rejected"
@@ -46,6 +48,12 @@ class IngestionRun(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     pid = models.IntegerField(null=True, blank=True, help_text="Process that ran it (to detect killed runs).")
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an upload was accepted (started_at: when a worker took it)."
+    )
+    requested_by = models.CharField(
+        max_length=150, blank=True, help_text="User who uploaded the file (empty: a command or a schedule)."
+    )
     rows_read = models.BigIntegerField(default=0)
     rows_loaded = models.BigIntegerField(default=0)
     rows_inserted = models.BigIntegerField(default=0)
@@ -65,6 +73,7 @@ class IngestionRun(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["status", "started_at"])]
+        permissions = [("upload_file", "Can upload a file to ingest (POST /api/ingestions/)")]
 
     def __str__(self) -> str:
         return f"run {self.pk} {self.filename} ({self.status})"

@@ -97,7 +97,9 @@ def _result(ctx: StageContext, *, status: str, counts: RunCounts, message: str =
     )
 
 
-def _fetch_failed(*, source: Source, name: str, exc: SourceError, flags: dict[str, bool]) -> IngestResult:
+def _fetch_failed(
+    *, source: Source, name: str, exc: SourceError, flags: dict[str, bool], queued: IngestionRun | None
+) -> IngestResult:
     """A file that could not be fetched (after the retries, or at once: refused login, host key
     or file). Called inside the ``except`` block: the run keeps the trace."""
     refused = isinstance(exc, RefusedFileError)  # a symbolic link...: the file itself is bad
@@ -106,7 +108,14 @@ def _fetch_failed(*, source: Source, name: str, exc: SourceError, flags: dict[st
     message = f"{name}: {f'rejected: {error_brief(exc)}' if refused else stage_problem}"
     outcome = RunOutcome(error_message=message, error_trace=traceback.format_exc())
     run = run_record(
-        source=source.kind, filename=name, sha256="", size=None, status=status, outcome=outcome, **flags
+        source=source.kind,
+        filename=name,
+        sha256="",
+        size=None,
+        status=status,
+        outcome=outcome,
+        queued=queued,
+        **flags,
     )
     cause = AlertCause.REJECTED if refused else AlertCause.FETCH_FAILED
     alert_run(run=run, cause=cause, error=exc, stage=STAGE_FETCH)
@@ -115,7 +124,9 @@ def _fetch_failed(*, source: Source, name: str, exc: SourceError, flags: dict[st
     )
 
 
-def _skipped(ctx: StageContext, *, source: Source, previous: int, flags: dict[str, bool]) -> IngestResult:
+def _skipped(
+    ctx: StageContext, *, source: Source, previous: int, flags: dict[str, bool], queued: IngestionRun | None
+) -> IngestResult:
     """These bytes are loaded already: a skipped run, and the source is done with the file."""
     message = SKIPPED_MESSAGE.format(run_id=previous)
     run = run_record(
@@ -125,6 +136,7 @@ def _skipped(ctx: StageContext, *, source: Source, previous: int, flags: dict[st
         size=ctx.size,
         status=RunStatus.SKIPPED,
         outcome=RunOutcome(warnings=[message]),
+        queued=queued,
         **flags,
     )
     ctx.run = run
@@ -218,8 +230,12 @@ def ingest_file(
     hooks: list[IngestHook],
     progress: ProgressReporter | None = None,
     schema: Schema | None = None,
+    queued: IngestionRun | None = None,
 ) -> IngestResult:
     """Ingest one file of ``source``; every outcome is recorded as an ``IngestionRun``.
+
+    ``queued``: the run an upload was accepted as (issue #15); this ingest takes it over
+    (see :func:`ingestion.services.run_start`).
 
     ``hooks`` run beside the stages (:class:`dataflow.context.IngestHook`; the ingest
     command passes :func:`ingestion.hooks.ingest_hooks`). Raises only when the
@@ -230,7 +246,7 @@ def ingest_file(
     try:
         path = source.fetch(name, options.work_dir)
     except SourceError as exc:
-        return _fetch_failed(source=source, name=name, exc=exc, flags=flags)
+        return _fetch_failed(source=source, name=name, exc=exc, flags=flags, queued=queued)
     sha256, size = file_checksum(path)
     ctx = StageContext(
         source=source.kind, filename=name, path=path, sha256=sha256, size=size, options=options
@@ -245,8 +261,8 @@ def ingest_file(
             hook.recover(ctx)
         previous = run_loaded(sha256=sha256) if not (options.force or options.dry_run) else None
         if previous is not None:
-            return _skipped(ctx, source=source, previous=previous, flags=flags)
-        run = run_start(source=source.kind, filename=name, sha256=sha256, size=size, **flags)
+            return _skipped(ctx, source=source, previous=previous, flags=flags, queued=queued)
+        run = run_start(source=source.kind, filename=name, sha256=sha256, size=size, queued=queued, **flags)
         ctx.run = run
         done = _run_engine(ctx, run=run, schema=schema, options=options, progress=progress, hooks=hooks)
         if isinstance(done, IngestResult):

@@ -15,13 +15,33 @@ from ingestion.models import IngestionRun, RunStatus
 from ingestion.selectors import runs_running
 
 STALE_RUN_MESSAGE = "the process running this ingest (pid {pid}) stopped before finishing"
+RETRIED_AS = "retried as run {run_id}"
 
 
 def run_start(
-    *, source: str, filename: str, sha256: str, size: int | None, dry_run: bool = False, forced: bool = False
+    *,
+    source: str,
+    filename: str,
+    sha256: str,
+    size: int | None,
+    dry_run: bool = False,
+    forced: bool = False,
+    queued: IngestionRun | None = None,
 ) -> IngestionRun:
-    """Record a run as ``running``, committed at once: if the process dies, the next ingest sees it."""
-    return IngestionRun.objects.create(
+    """Record a run as ``running``, committed at once: if the process dies, the next ingest sees it.
+
+    ``queued``: the run an upload was accepted as, taken by this process if it is still
+    ``queued``. A task retried after its worker died finds it failed as stale instead: it
+    gets a new run, and the old one says which (a client following the old one finds it).
+    """
+    if queued is not None:
+        taken = IngestionRun.objects.filter(pk=queued.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, pid=os.getpid(), started_at=timezone.now()
+        )
+        queued.refresh_from_db()
+        if taken:
+            return queued
+    run = IngestionRun.objects.create(
         source=source,
         filename=filename,
         sha256=sha256,
@@ -30,6 +50,29 @@ def run_start(
         forced=forced,
         pid=os.getpid(),
         status=RunStatus.RUNNING,
+        queued_at=queued.queued_at if queued is not None else None,
+        requested_by=queued.requested_by if queued is not None else "",
+    )
+    if queued is not None and queued.status == RunStatus.FAILED:  # failed as stale: its task retried
+        queued.warnings = [*queued.warnings, RETRIED_AS.format(run_id=run.pk)]
+        queued.save(update_fields=["warnings"])
+    return run
+
+
+def run_queue(
+    *, source: str, filename: str, sha256: str, size: int, dry_run: bool, requested_by: str
+) -> IngestionRun:
+    """Record an accepted upload as ``queued`` (no process yet: a worker takes it, see run_start)."""
+    now = timezone.now()
+    return IngestionRun.objects.create(
+        source=source,
+        filename=filename,
+        sha256=sha256,
+        size=size,
+        dry_run=dry_run,
+        status=RunStatus.QUEUED,
+        queued_at=now,
+        requested_by=requested_by,
     )
 
 
@@ -62,11 +105,12 @@ def run_record(
     size: int | None,
     status: str,
     outcome: RunOutcome,
+    queued: IngestionRun | None = None,
     **flags: bool,
 ) -> IngestionRun:
     """A run that ends as soon as it starts (skipped, or failed before reading)."""
     with transaction.atomic():
-        run = run_start(source=source, filename=filename, sha256=sha256, size=size, **flags)
+        run = run_start(source=source, filename=filename, sha256=sha256, size=size, queued=queued, **flags)
         return run_finish(run=run, status=status, outcome=outcome)
 
 
