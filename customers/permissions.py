@@ -5,6 +5,8 @@
   staff user (role ``operators`` grants it).
 - Partner values in runs (quarantined ``raw``/``raw_text``/``messages``, the report's
   examples): ``etl.view_quarantinedrecord`` (role ``operators``).
+- ``POST /api/ingestions/`` (upload a file to ingest, issue #15): ``etl.upload_file`` (role
+  ``uploaders``, which also reads the runs it starts).
 - Error messages name server paths for staff only.
 
 Superusers hold every permission. Roles are groups (:data:`ROLES`), granted with
@@ -21,10 +23,12 @@ from rest_framework.permissions import BasePermission
 CUSTOMERS_VIEW = "customers.view_customer"
 RUNS_VIEW = "etl.view_ingestionrun"
 PARTNER_VALUES_VIEW = "etl.view_quarantinedrecord"
+UPLOAD_FILE = "etl.upload_file"
 
 ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "customers": ("customers-readers", (CUSTOMERS_VIEW,)),
     "operators": ("etl-operators", (RUNS_VIEW, PARTNER_VALUES_VIEW)),
+    "uploaders": ("etl-uploaders", (UPLOAD_FILE, RUNS_VIEW)),
 }
 """Role name → (group name, the permissions the group holds)."""
 
@@ -43,6 +47,14 @@ class CanViewRuns(BasePermission):
     def has_permission(self, request: Any, view: Any) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and (user.is_staff or user.has_perm(RUNS_VIEW)))
+
+
+class CanUploadFiles(BasePermission):
+    message = "You do not have permission to upload files to ingest (needs etl.upload_file)."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm(UPLOAD_FILE))
 
 
 def can_view_partner_values(user: Any) -> bool:

@@ -40,7 +40,7 @@ class IngestionRunFilterSet(django_filters.FilterSet):
         label="status", choices=RunStatus.choices, help_text="Outcome of the run."
     )
     source = django_filters.CharFilter(
-        label="source", help_text="Where the file came from, exact: `local`, `sftp`, `s3`."
+        label="source", help_text="Where the file came from, exact: `local`, `sftp`, `s3`, `upload`."
     )
     filename = django_filters.CharFilter(label="filename", help_text="Exact file name.")
     filename_prefix = django_filters.CharFilter(

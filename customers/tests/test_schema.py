@@ -91,6 +91,7 @@ def test_every_endpoint_is_documented(schema: dict[str, Any]) -> None:
         "/api/ingestion-runs/",  # ingestion.api (issue #4)
         "/api/ingestion-runs/{id}/",
         "/api/ingestion-runs/{id}/quarantine/",
+        "/api/ingestions/",  # ingestion.upload_api (issue #15)
     }
     assert "knoxApiToken" in schema["components"]["securitySchemes"]
 

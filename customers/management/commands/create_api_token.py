@@ -1,7 +1,8 @@
 """``manage.py create_api_token USERNAME [--role R ...]``: print one new API token, nothing else.
 
 ``--role`` first grants the user a documented role (``customers``: read customers;
-``operators``: read runs and quarantined partner values), see ``customers.permissions``.
+``operators``: read runs and quarantined partner values; ``uploaders``: upload files to ingest and
+read the runs), see ``customers.permissions``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class Command(BaseCommand):
             default=[],
             choices=sorted(ROLES),
             help="Grant this role first (repeatable): customers (GET /api/customers/), "
-            "operators (runs and quarantined partner values).",
+            "operators (runs and quarantined partner values), uploaders (POST /api/ingestions/, runs).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -1,0 +1,160 @@
+"""The worker's tasks (Procrastinate on our PostgreSQL, issue #15): uploads, source polls, stalled jobs.
+
+``manage.py worker`` runs them. The ingest core is unchanged: each file is ingested
+under the advisory lock on its checksum, so a task retried, or two workers polling the
+same source, never load the same bytes twice. A worker killed mid-task stops sending
+heartbeats; :func:`retry_stalled_jobs`, run every ``WORKER_STALLED_CHECK`` by whichever
+worker is alive, hands its job to a worker again, whose ingest fails the dead run as
+stale (as a command's would) and loads the file under a new run.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import structlog
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import close_old_connections, connection
+from procrastinate import RetryStrategy
+from procrastinate.blueprints import Blueprint
+from procrastinate.contrib.django import app
+from procrastinate.jobs import Status
+
+from common.errors import error_brief
+from dataflow.context import IngestOptions
+from dataflow.sources import LocalSource
+from ingestion.hooks import ingest_hooks
+from ingestion.models import IngestionRun, RunStatus
+from ingestion.pipeline import ingest_file
+from ingestion.uploads import INGEST_UPLOAD_TASK, UPLOAD_SOURCE, upload_folder
+
+log = structlog.get_logger("etl.worker")
+
+POLL_SOURCE_TASK = "poll_source"
+RETRY_STALLED_TASK = "retry_stalled_jobs"
+STALLED_MAX_ATTEMPTS = 3
+"""A job whose worker died this many times is failed, not retried (it may be what kills them)."""
+ENDED = (RunStatus.SUCCEEDED, RunStatus.SKIPPED, RunStatus.REJECTED)
+"""A run in one of these has done its work (a failed one may be a dead worker's: ingested again)."""
+UPLOAD_RETRY = RetryStrategy(max_attempts=5, exponential_wait=5)
+"""An ingest raises only when the database is unusable: wait for it (5, 25, 125... s)."""
+
+
+class UploadSource(LocalSource):
+    """An accepted upload's folder as a source; each run fetches into a work folder of its own
+    (two uploads named ``customers.csv`` never share a work file)."""
+
+    kind = UPLOAD_SOURCE
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(upload_folder(run_id))
+        self.run_id = run_id
+
+    def fetch(self, name: str, dest_dir: Path) -> Path:
+        return super().fetch(name, self.work_folder(dest_dir))
+
+    def work_folder(self, work_dir: Path) -> Path:
+        return Path(work_dir) / "uploads" / f"run-{self.run_id}"
+
+
+@contextmanager
+def _db_connection() -> Iterator[None]:
+    """A task runs in a worker thread: its own connection, closed after (with any session lock).
+    Called inside a transaction (a test running a job in-process), the connection is left alone."""
+    inside = connection.in_atomic_block
+    if not inside:
+        close_old_connections()
+    try:
+        yield
+    finally:
+        if not inside:
+            connection.close()
+
+
+def _upload_clear(run_id: int) -> None:
+    """The run has ended: the raw zone keeps the bytes (LAKE_ENABLED); the spool and work copies go."""
+    shutil.rmtree(upload_folder(run_id), ignore_errors=True)
+    work = UploadSource(run_id).work_folder(Path(settings.INGEST_WORK_DIR))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@app.task(name=INGEST_UPLOAD_TASK, retry=UPLOAD_RETRY)
+def ingest_upload(run_id: int, warn_above: float | None = None, reject_above: float | None = None) -> str:
+    """Ingest the accepted upload of run ``run_id``; returns the status its ingest ended with."""
+    with _db_connection():
+        run = IngestionRun.objects.filter(pk=run_id).first()
+        if run is None:  # deleted meanwhile: nothing to do, and nothing to retry
+            log.warning("upload.run_missing", run_id=run_id)
+            return "missing"
+        if run.status in ENDED:  # its worker died after the end, before the job was marked done
+            _upload_clear(run_id)
+            return str(run.status)
+        options = IngestOptions(
+            work_dir=Path(settings.INGEST_WORK_DIR),
+            batch_size=settings.INGEST_BATCH_SIZE,
+            dry_run=run.dry_run,
+            extra_date_formats=tuple(settings.INGEST_DATE_FORMATS),
+            warn_above=warn_above,
+            reject_above=reject_above,
+            max_bytes=settings.INGEST_MAX_BYTES,
+        )
+        source = UploadSource(run_id)
+        result = ingest_file(
+            source=source, name=run.filename, options=options, hooks=ingest_hooks(), queued=run
+        )
+    _upload_clear(run_id)
+    log.info("upload.ingested", run_id=result.run_id, accepted_as=run_id, status=result.status)
+    return result.status
+
+
+@app.task(name=POLL_SOURCE_TASK, pass_context=False)
+def poll_source(timestamp: int, kind: str) -> str:
+    """``manage.py ingest --source KIND --all``, as the cron recipe runs it (``INGEST_SCHEDULE``)."""
+    out, err = io.StringIO(), io.StringIO()
+    with _db_connection():
+        try:
+            call_command("ingest", "--all", "--source", kind, stdout=out, stderr=err)
+        except CommandError as exc:  # the runs and alerts say the rest; the next tick tries again
+            log.warning("poll.not_all_loaded", source=kind, problem=error_brief(exc))
+            return "not all loaded"
+    log.info("poll.done", source=kind, scheduled_at=timestamp, lines=len(out.getvalue().splitlines()))
+    return "done"
+
+
+def schedule_register(blueprint: Blueprint, schedule: dict[str, str]) -> None:
+    """One periodic poll per source of ``schedule`` (``INGEST_SCHEDULE``); at most one waiting and
+    one running per source, whatever the number of workers."""
+    for kind, cron in schedule.items():
+        blueprint.periodic(
+            cron=cron,
+            periodic_id=kind,
+            task_kwargs={"kind": kind},
+            lock=f"poll:{kind}",
+            queueing_lock=f"poll:{kind}",
+        )(blueprint.tasks[POLL_SOURCE_TASK])
+
+
+@app.task(name=RETRY_STALLED_TASK, queueing_lock=RETRY_STALLED_TASK, pass_context=False)
+async def retry_stalled_jobs(timestamp: int) -> int:
+    """Give the jobs of workers silent for ``WORKER_STALLED_SECONDS`` to a live worker; returns how many."""
+    manager = app.job_manager
+    stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=settings.WORKER_STALLED_SECONDS)
+    retried = 0
+    for job in stalled:
+        if job.attempts + 1 >= STALLED_MAX_ATTEMPTS:
+            log.error("worker.job_given_up", job_id=job.id, task=job.task_name, attempts=job.attempts + 1)
+            await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            continue
+        log.warning("worker.job_retried", job_id=job.id, task=job.task_name, attempt=job.attempts + 2)
+        await manager.retry_job(job)
+        retried += 1
+    return retried
+
+
+app.periodic(cron=settings.WORKER_STALLED_CHECK, periodic_id="stalled")(retry_stalled_jobs)
+schedule_register(app, settings.INGEST_SCHEDULE)
