@@ -69,6 +69,15 @@ class IngestionRun(models.Model):
     # repaired by the next run or `manage.py lake sync`.
     lake_status = models.CharField(max_length=10, choices=LakeStatus.choices, default="", blank=True)
     lake_error = models.TextField(blank=True)
+    lake_snapshot_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The lake snapshot this run's step published (issue #15)."
+    )
+    loaded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The ingested_at stamped on the customers this run wrote (none for a dry run).",
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]

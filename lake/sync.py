@@ -126,7 +126,8 @@ def lake_publish_run(
         return LakeOutcome(status=LakeStatus.FAILED, error=message)
     IngestionRun.objects.filter(pk__in=outcome.repaired_runs).update(lake_status=LakeStatus.REPAIRED)
     run.lake_status, run.lake_error = LakeStatus.SUCCEEDED, ""
-    run.save(update_fields=["lake_status", "lake_error"])
+    run.lake_snapshot_id = outcome.snapshot_id  # shown on the run's report page (issue #15)
+    run.save(update_fields=["lake_status", "lake_error", "lake_snapshot_id"])
     log.info("lake.published", run_id=run.pk, mode=outcome.mode, snapshot_id=outcome.snapshot_id)
     return outcome
 

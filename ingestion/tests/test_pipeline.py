@@ -35,6 +35,15 @@ def test_sample_file_loads_100_rows_with_the_right_types(tmp_path: Path) -> None
     assert run.pid == os.getpid()
 
 
+def test_a_run_is_stamped_with_the_ingested_at_of_the_customers_it_wrote(tmp_path: Path) -> None:
+    run = run_of(ingest(tmp_path, SAMPLE))
+    assert set(Customer.objects.values_list("ingested_at", flat=True)) == {run.loaded_at}
+
+
+def test_a_dry_run_carries_no_load_stamp(tmp_path: Path) -> None:
+    assert run_of(ingest(tmp_path, SAMPLE, dry_run=True)).loaded_at is None
+
+
 def test_reingesting_same_file_is_a_no_op_with_a_skipped_run(tmp_path: Path) -> None:
     first = ingest(tmp_path, SAMPLE)
     before = list(Customer.objects.values_list("id", "ingested_at"))

@@ -64,7 +64,9 @@ def test_ingest_keeps_the_raw_bytes_and_publishes_the_run(lake_on, tmp_path) -> 
     assert hashlib.sha256(SAMPLE.read_bytes()).hexdigest() == run.sha256
     assert [r["run_id"] for r in lake_raw_receipts(sha256=run.sha256, config=config)] == [run.pk]
     assert lake_processed_read(run_id=run.pk, config=config).height == 100
-    assert [s["run_id"] for s in lake_snapshots(table_name="curated.customers", config=config)] == [run.pk]
+    snapshots = lake_snapshots(table_name="curated.customers", config=config)
+    assert [s["run_id"] for s in snapshots] == [run.pk]
+    assert run.lake_snapshot_id is not None  # the run's report page shows it
     assert curated_as_pg(config) == pg_rows()
 
 
