@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
 from common.admin import ReadOnlyAdminMixin
 from ingestion.models import IngestionRun, QuarantinedRecord
 from ingestion.quarantine_admin import QuarantinedRecordAdmin
+from ingestion.run_display import (
+    BADGE_CSS,
+    duration_shown,
+    reasons_text,
+    record_text,
+    status_badge,
+    time_shown,
+)
+from ingestion.selectors import run_that_loaded
 
 INLINE_LIMIT = 100
+MAX_PARAM_CHARS = 255
+BAD_LOADED_QUERY = "give file (a file name) and at (an ISO 8601 time with its offset), as a customer has them"
+NO_RUN_LOADED = "no run recorded loading {file} at {at}"
+
+
+def run_page_url(run_id: int) -> str:
+    """Where a run is read: its page in the admin."""
+    return reverse("admin:etl_ingestionrun_change", args=[run_id])
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return parse_datetime(text) if len(text) <= MAX_PARAM_CHARS else None
+    except ValueError:  # well formed, not a date: 2026-02-30T00:00Z
+        return None
+
+
+def _text(message: str, *, status: int) -> HttpResponse:
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
 class QuarantinedRecordInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = QuarantinedRecord
-    fields = ("line_number", "rule_codes", "messages", "raw", "raw_text")
+    fields = ("line_number", "rules", "reasons", "record")
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -26,28 +57,66 @@ class QuarantinedRecordInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
     ordering = ("line_number", "id")
 
+    @admin.display(description="rules")
+    def rules(self, obj: QuarantinedRecord) -> str:
+        return ", ".join(obj.rule_codes)
+
+    @admin.display(description="reasons")
+    def reasons(self, obj: QuarantinedRecord) -> str:
+        return reasons_text(obj)
+
+    @admin.display(description="record")
+    def record(self, obj: QuarantinedRecord) -> str:
+        return record_text(obj)
+
 
 @admin.register(IngestionRun)
 class IngestionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Runs are written by the pipeline only; people read them."""
+    """Runs are written by the pipeline only; staff with the view permission read them."""
 
+    # Readable at 1280 px: short headers, counts right-aligned, no column for what is usually false.
     list_display = (
         "id",
         "filename",
         "source",
         "status_shown",
-        "started_at",
-        "finished_at",
-        "rows_read",
-        "rows_loaded",
-        "rows_duplicates",
-        "rows_quarantined",
+        "read",
+        "loaded",
+        "quarantined",
+        "duration",
+        "started",
     )
-    list_filter = ("status", "source", "dry_run")
+    list_filter = ("status", "source", ("started_at", admin.DateFieldListFilter), "dry_run")
     search_fields = ("filename", "sha256")
     date_hierarchy = "started_at"
-    readonly_fields = ["quarantined_records", *[f.name for f in IngestionRun._meta.fields]]
+    readonly_fields = (
+        "quarantined_records",
+        *[f.name if f.name != "warnings" else "warnings_text" for f in IngestionRun._meta.fields],
+    )
+    fields = readonly_fields
     inlines = [QuarantinedRecordInline]
+    show_full_result_count = False
+
+    class Media:
+        css = {"all": [BADGE_CSS]}
+
+    def get_urls(self) -> list[URLPattern]:
+        loaded = path("loaded/", self.admin_site.admin_view(self.loaded_view), name="etl_ingestionrun_loaded")
+        return [loaded, *super().get_urls()]
+
+    def loaded_view(self, request: HttpRequest) -> HttpResponse:
+        """Staff who may view runs: the run that loaded a customer (``?file=&at=``, its
+        ``source_file`` and ``ingested_at``), redirected to; a clear 400/404 page otherwise."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        filename, at = request.GET.get("file", ""), request.GET.get("at", "")
+        moment = _moment(at)
+        if not filename or len(filename) > MAX_PARAM_CHARS or moment is None or moment.tzinfo is None:
+            return _text(BAD_LOADED_QUERY, status=400)
+        run = run_that_loaded(filename=filename, at=moment)
+        if run is None:
+            return _text(NO_RUN_LOADED.format(file=filename, at=at), status=404)
+        return HttpResponseRedirect(run_page_url(run.pk))
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
         # A bad file can quarantine millions: inline only a readable few, link to the list otherwise.
@@ -58,7 +127,31 @@ class IngestionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Status", ordering="status")
     def status_shown(self, obj: IngestionRun) -> str:
         # A dry run loads nothing: it must not read like a load in the list.
-        return f"{obj.status} (dry run)" if obj.dry_run else obj.status
+        return status_badge(obj)
+
+    @admin.display(description="Read", ordering="rows_read")
+    def read(self, obj: IngestionRun) -> int:
+        return obj.rows_read
+
+    @admin.display(description="Loaded", ordering="rows_loaded")
+    def loaded(self, obj: IngestionRun) -> int:
+        return obj.rows_loaded
+
+    @admin.display(description="Quarantined", ordering="rows_quarantined")
+    def quarantined(self, obj: IngestionRun) -> int:
+        return obj.rows_quarantined
+
+    @admin.display(description="Duration")
+    def duration(self, obj: IngestionRun) -> str:
+        return duration_shown(obj)
+
+    @admin.display(description="Started", ordering="started_at")
+    def started(self, obj: IngestionRun) -> str:
+        return time_shown(obj.started_at)
+
+    @admin.display(description="Warnings")
+    def warnings_text(self, obj: IngestionRun) -> str:
+        return "\n".join(obj.warnings)
 
     @admin.display(description="Quarantined records")
     def quarantined_records(self, obj: IngestionRun) -> str:

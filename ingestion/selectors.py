@@ -36,3 +36,20 @@ def run_loaded_names(*, source: str) -> dict[str, datetime]:
         .annotate(last=Max("finished_at"))
     )
     return {row["filename"]: row["last"] for row in rows}
+
+
+def run_that_loaded(*, filename: str, at: datetime) -> IngestionRun | None:
+    """The run that last wrote a customer whose ``source_file`` and ``ingested_at`` are these.
+
+    Runs stamp ``loaded_at`` with the ``ingested_at`` they write; a run from before that field
+    is found by its time window (the stamp is taken after the run starts, before it finishes).
+    """
+    runs = IngestionRun.objects.filter(filename=filename, dry_run=False)
+    stamped = runs.filter(loaded_at=at).order_by("-id").first()
+    if stamped is not None:
+        return stamped
+    return (
+        runs.filter(status=RunStatus.SUCCEEDED, loaded_at=None, started_at__lte=at, finished_at__gte=at)
+        .order_by("-id")
+        .first()
+    )

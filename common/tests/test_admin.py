@@ -7,8 +7,8 @@ from django.test import RequestFactory
 
 from common.admin import ReadOnlyAdminMixin
 
-WRITTEN_BY_THE_CODE = ("etl", "alerts")
-"""Apps whose records only the pipeline writes (runs, quarantined records, alerts)."""
+WRITTEN_BY_THE_CODE = ("etl", "alerts", "customers")
+"""Apps whose records only the pipeline writes (runs, quarantined records, alerts, customers)."""
 
 
 def test_every_admin_of_records_the_code_writes_is_read_only() -> None:
@@ -19,7 +19,7 @@ def test_every_admin_of_records_the_code_writes_is_read_only() -> None:
     ]
     inlines = [inline for model_admin in admins for inline in model_admin.inlines]
 
-    assert len(admins) == 3
+    assert len(admins) == 4
     assert [type(a).__name__ for a in admins if not isinstance(a, ReadOnlyAdminMixin)] == []
     assert [i.__name__ for i in inlines if not issubclass(i, ReadOnlyAdminMixin)] == []
 
