@@ -19,9 +19,12 @@ from pathlib import Path
 
 import pytest
 
+from config.embedded_pg.supervisor import pid_alive
 from config.tests.processes import ROOT, answers, http_get, postmasters, wait_until
 from config.tests.test_local_env import example_values
+from testsupport.ingest import HEADER, customer_lines
 from testsupport.servers import free_port
+from testsupport.uploads import FINAL, http_run, http_upload
 
 CURL = re.compile(r'curl "(?P<url>[^"]+)" -H "Authorization: Token (?P<token>[^"]+)"')
 VENV = Path(sys.executable).parent.parent
@@ -71,6 +74,19 @@ def try_the_printed_curl(output: str) -> list[dict[str, object]]:
     return list(json.loads(body)["results"])
 
 
+def upload_is_ingested_by_the_worker(base: str, output: str) -> bool:
+    """The printed token (the demo superuser's) uploads a file; make run's worker ingests it."""
+    printed = CURL.search(output)
+    assert printed is not None, output
+    token = printed["token"]
+    data = "\n".join([HEADER, *customer_lines(5, seed=99, start=1000)]).encode() + b"\n"
+    status, body, location = http_upload(base, token, name="first-hour.csv", data=data)
+    assert (status, body["status"]) == (202, "queued"), body
+    assert wait_until(lambda: http_run(base, token, location)["status"] in FINAL, timeout=120)
+    run = http_run(base, token, location)
+    return (run["status"], run["rows_loaded"]) == ("succeeded", 5)
+
+
 @pytest.mark.slow
 def test_make_run_then_a_second_shell_then_make_stop(tmp_path: Path) -> None:
     copy = checkout_copy(tmp_path / "clone")
@@ -99,6 +115,8 @@ def test_make_run_then_a_second_shell_then_make_stop(tmp_path: Path) -> None:
 
         assert try_the_printed_curl(output), "the printed curl returned no customer"
         assert http_get(f"{base}/")[0] == 200  # redirected to the API docs
+        worker = int((copy / ".data" / "worker.pid").read_text())
+        assert upload_is_ingested_by_the_worker(base, output), log.read_text()
 
         stop = subprocess.run(
             ["make", "--no-print-directory", "stop"],
@@ -111,8 +129,41 @@ def test_make_run_then_a_second_shell_then_make_stop(tmp_path: Path) -> None:
         assert stop.returncode == 0, stop.stdout + stop.stderr
         assert f"Stopped the server (pid {server.pid})." in stop.stdout
         server.wait(timeout=30)
+        assert not pid_alive(worker), stop.stdout  # make run's worker stopped too
         assert wait_until(lambda: not postmasters(copy / ".data" / "postgres"), timeout=30), stop.stdout
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_kill_term_of_make_run_stops_its_worker(tmp_path: Path) -> None:
+    copy = checkout_copy(tmp_path / "clone")
+    port = free_port()
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            ["bash", "scripts/run.sh"],
+            cwd=copy,
+            env=new_shell_env(RUN_PORT=str(port)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until(
+            lambda: server.poll() is not None or answers(f"http://127.0.0.1:{port}/healthz"), timeout=300
+        )
+        assert server.poll() is None, log.read_text()
+        worker = int((copy / ".data" / "worker.pid").read_text())
+        assert pid_alive(worker), log.read_text()
+        os.kill(server.pid, signal.SIGTERM)  # the PID make run printed: the server's, after exec
+        server.wait(timeout=60)
+        assert wait_until(lambda: not pid_alive(worker), timeout=60), log.read_text()
+        assert "Stopped worker" in log.read_text()  # a graceful stop, not a kill
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+        subprocess.run(["make", "--no-print-directory", "stop"], cwd=copy, env=new_shell_env(), timeout=120)

@@ -37,4 +37,6 @@ class Command(BaseCommand):
         base = options["base_url"].rstrip("/")
         self.stdout.write("\nAPI ready. Try:\n")
         self.stdout.write(f'  curl "{base}/api/customers/?{DEMO_QUERY}" -H "Authorization: Token {token}"\n')
+        upload = f'-F "file=@scripts/downloads/{SAMPLE}" "{base}/api/ingestions/"'
+        self.stdout.write(f'  Upload a file: curl {upload} -H "Authorization: Token {token}"\n')
         self.stdout.write(f"  API docs: {base}/api/docs/  Admin: {base}/admin/  Health: {base}/healthz\n")

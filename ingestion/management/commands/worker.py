@@ -1,0 +1,120 @@
+"""``manage.py worker``: run a worker (Procrastinate's, on our PostgreSQL) until SIGTERM or Ctrl-C.
+
+It ingests the accepted uploads, runs the ``INGEST_SCHEDULE`` polls and hands the
+jobs of dead workers to live ones (:mod:`ingestion.tasks`). Start as many as you
+like, on as many machines as share the database (and ``UPLOAD_DIR``). SIGTERM
+stops it gracefully: running jobs get ``WORKER_SHUTDOWN_GRACE_SECONDS`` to end.
+``make run`` starts one beside the server, with ``--stop-with`` the server's pid.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+import psutil
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
+from procrastinate import exceptions as procrastinate_errors
+from procrastinate.contrib.django import app
+from procrastinate.contrib.django.django_connector import DjangoConnector
+
+from common.errors import error_brief
+from dataflow.retry import db_ensure_connection
+from ingestion.tasks import RETRY_STALLED_TASK
+
+DATABASE_UNREACHABLE = "database unreachable: {problem}"
+STARTED = "Worker started (pid {pid}): {concurrency} job(s) at once; scheduled polls: {schedule}."
+WATCH_SECONDS = 1.0
+
+
+class QuietStalledChecks(logging.Filter):
+    """Procrastinate's info lines about the stalled-jobs check (one every WORKER_STALLED_CHECK) are
+    dropped; what it finds is logged by the task itself (``worker.job_retried``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        job = getattr(record, "job", None)
+        names = (getattr(record, "task", None), getattr(record, "task_name", None))
+        return not (
+            RETRY_STALLED_TASK in names
+            or (isinstance(job, dict) and job.get("task_name") == RETRY_STALLED_TASK)
+        )
+
+
+def _logging_setup() -> None:
+    logging.getLogger("procrastinate").setLevel(settings.LOG_LEVEL)
+    for name in ("procrastinate.worker", "procrastinate.worker.worker", "procrastinate.periodic"):
+        logging.getLogger(name).addFilter(QuietStalledChecks())
+
+
+def _stop_with(pid: int) -> None:
+    """SIGTERM to this worker (a graceful stop) once process ``pid`` has ended."""
+
+    def alive() -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    def watch() -> None:
+        while alive():
+            time.sleep(WATCH_SECONDS)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name=f"stop-with-{pid}", daemon=True).start()
+
+
+class Command(BaseCommand):
+    help = "Run a worker: ingests uploads, runs the INGEST_SCHEDULE polls, retries dead workers' jobs."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=None,
+            help="Jobs run at once (default WORKER_CONCURRENCY).",
+        )
+        parser.add_argument("--name", default=None, help="The worker's name in the logs.")
+        parser.add_argument(
+            "--stop-with",
+            type=int,
+            metavar="PID",
+            default=None,
+            help="Stop (gracefully) when process PID ends (make run: the server's).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        _logging_setup()
+        if options["concurrency"] is not None and options["concurrency"] < 1:
+            raise CommandError("--concurrency: expected an integer >= 1")
+        try:
+            db_ensure_connection()  # retried: a database that is restarting delays the start
+        except DatabaseError as exc:
+            raise CommandError(DATABASE_UNREACHABLE.format(problem=error_brief(exc))) from exc
+        worker_options: dict[str, Any] = {}
+        if options["concurrency"] is not None:
+            worker_options["concurrency"] = options["concurrency"]
+        if options["name"]:
+            worker_options["name"] = options["name"]
+        if options["stop_with"]:
+            _stop_with(options["stop_with"])
+        schedule = "; ".join(f"{k}={v}" for k, v in settings.INGEST_SCHEDULE.items()) or "none"
+        concurrency = worker_options.get("concurrency", settings.WORKER_CONCURRENCY)
+        self.stdout.write(STARTED.format(pid=os.getpid(), concurrency=concurrency, schedule=schedule))
+        self.stdout.flush()
+        connector = app.connector
+        worker_connector = (
+            connector.get_worker_connector() if isinstance(connector, DjangoConnector) else connector
+        )
+        try:
+            with app.replace_connector(worker_connector):
+                app.run_worker(**worker_options)
+        except procrastinate_errors.ConnectorException as exc:
+            raise CommandError(DATABASE_UNREACHABLE.format(problem=error_brief(exc))) from exc

@@ -1,0 +1,99 @@
+"""Real ``manage.py worker`` processes on the test database: an accepted upload is picked up and
+ingested; a worker killed in the middle of an ingest has its job retried by another worker, which
+fails the dead run as stale and loads the file once."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from customers.models import Customer
+from ingestion.models import IngestionRun, RunStatus
+from ingestion.services import RETRIED_AS, STALE_RUN_MESSAGE
+from ingestion.uploads import UploadOptions, accept_upload, upload_folder
+from testsupport.ingest import HEADER, customer_lines
+from testsupport.pause import PAUSE_IN_COMMIT_ENV
+from testsupport.worker import procrastinate_truncate, wait_for, worker_env, worker_start, worker_stop
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def uploads(settings: Any, tmp_path: Path) -> Iterator[Any]:
+    procrastinate_truncate()
+    settings.UPLOAD_DIR = tmp_path / "uploads"
+    settings.INGEST_WORK_DIR = tmp_path / "work"
+    yield settings
+    procrastinate_truncate()
+
+
+def _accepted(rows: int) -> IngestionRun:
+    data = "\n".join([HEADER, *customer_lines(rows, seed=7)]).encode() + b"\n"
+    return accept_upload(SimpleUploadedFile("partner.csv", data), options=UploadOptions(), user=None)
+
+
+def _status(run: IngestionRun) -> str:
+    run.refresh_from_db()
+    return str(run.status)
+
+
+def test_a_queued_upload_is_picked_up_by_a_worker_and_loaded(uploads: Any, tmp_path: Path) -> None:
+    run = _accepted(40)
+    log = tmp_path / "worker.log"
+    worker = worker_start(worker_env(tmp_path, UPLOAD_DIR=str(uploads.UPLOAD_DIR)), log)
+    try:
+        wait_for(
+            lambda: _status(run) not in ("queued", "running"), timeout=120, what="the run's end", log=log
+        )
+    finally:
+        worker_stop(worker)
+    assert (run.status, run.rows_loaded, run.pid) == (RunStatus.SUCCEEDED, 40, worker.pid)
+    assert run.queued_at is not None
+    assert run.started_at >= run.queued_at
+    assert Customer.objects.count() == 40
+    assert not upload_folder(run.pk).exists()
+    assert not ProcrastinateJob.objects.exists()  # done, and not kept (delete_jobs="successful")
+    assert worker.returncode == 0, log.read_text()[-2000:]  # SIGTERM: a graceful stop
+
+
+def test_a_worker_killed_mid_ingest_has_its_job_retried_by_another_and_nothing_loads_twice(
+    uploads: Any, tmp_path: Path
+) -> None:
+    run = _accepted(30)
+    marker = tmp_path / "in-commit"
+    log = tmp_path / "workers.log"
+    env = worker_env(tmp_path, UPLOAD_DIR=str(uploads.UPLOAD_DIR))
+    first = worker_start(
+        env | {"DJANGO_SETTINGS_MODULE": "testsupport.settings_pause", PAUSE_IN_COMMIT_ENV: str(marker)}, log
+    )
+    try:
+        wait_for(marker.exists, timeout=120, what="the first worker inside its load's transaction", log=log)
+        first.send_signal(signal.SIGKILL)  # no handler, no cleanup: the transaction dies with it
+        first.wait(timeout=30)
+    finally:
+        worker_stop(first)
+    assert (_status(run), Customer.objects.count()) == (RunStatus.RUNNING, 0)
+    second = worker_start(env, log)
+    try:
+        wait_for(
+            lambda: IngestionRun.objects.filter(status=RunStatus.SUCCEEDED).exists(),
+            timeout=120,
+            what="the job retried and loaded by the second worker",
+            log=log,
+        )
+    finally:
+        worker_stop(second)
+    retried = IngestionRun.objects.get(status=RunStatus.SUCCEEDED)
+    run.refresh_from_db()
+    assert (run.status, run.error_message) == (RunStatus.FAILED, STALE_RUN_MESSAGE.format(pid=first.pid))
+    assert run.warnings == [RETRIED_AS.format(run_id=retried.pk)]
+    assert (retried.pid, retried.sha256, retried.rows_loaded) == (second.pid, run.sha256, 30)
+    assert IngestionRun.objects.count() == 2
+    assert Customer.objects.count() == 30
+    assert "worker.job_retried" in log.read_text()
