@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import choice, env, env_list, parse_bool, parse_port, parse_positive_int
+from config.env import choice, env, env_list, parse_bool, parse_port, parse_positive_float, parse_positive_int
 from config.logging import build_logging_config, parse_level, parse_log_file
 from config.paths import BASE_DIR, DATA_DIR
 
@@ -208,6 +208,8 @@ API_THROTTLE_USER: str = env("API_THROTTLE_USER", "1000/hour", parse_throttle_ra
 API_THROTTLE_ANON: str = env("API_THROTTLE_ANON", "100/hour", parse_throttle_rate)
 API_THROTTLE_TOKEN: str = env("API_THROTTLE_TOKEN", "10/minute", parse_throttle_rate)
 API_TOKEN_TTL_HOURS: int = env("API_TOKEN_TTL_HOURS", "24", parse_positive_int)
+# Seconds a worker may keep a token lookup in memory (with Redis only; customers/token_cache.py).
+API_TOKEN_CACHE_SECONDS: float = env("API_TOKEN_CACHE_SECONDS", "30", parse_positive_float)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["customers.auth.ApiTokenAuthentication"],
@@ -258,7 +260,6 @@ DJANGO_SUPERUSER_PASSWORD: str = env("DJANGO_SUPERUSER_PASSWORD", "")
 
 # --- ETL: alerts (issue #6) -------------------------------------------------------
 # Secrets (webhook URL, password, DSN) are read here and never logged.
-from config.env import parse_positive_float  # noqa: E402  (kept inside this section: one edit per issue)
 
 INSTALLED_APPS += ["alerts"]
 

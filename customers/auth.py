@@ -30,6 +30,7 @@ from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
 from rest_framework.exceptions import AuthenticationFailed
 
+from customers import token_cache
 from customers.prepared import prepared_cursor
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -51,7 +52,7 @@ class TokenLookup(TokenAuthentication):
 
     def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
         text = token.decode("utf-8")
-        for auth_token in auth_tokens_with_user(token_key=text[: CONSTANTS.TOKEN_KEY_LENGTH]):
+        for auth_token in self.tokens_with_user(token_key=text[: CONSTANTS.TOKEN_KEY_LENGTH]):
             if self._cleanup_token(auth_token):
                 continue
             try:
@@ -64,6 +65,9 @@ class TokenLookup(TokenAuthentication):
                 return self.validate_user(auth_token)
         raise AuthenticationFailed(INVALID_TOKEN)
 
+    def tokens_with_user(self, *, token_key: str) -> list[Any]:
+        return auth_tokens_with_user(token_key=token_key)
+
 
 def auth_tokens_with_user(*, token_key: str) -> list[Any]:
     """The tokens whose key is ``token_key``, each with its ``user`` loaded (one query).
@@ -72,13 +76,24 @@ def auth_tokens_with_user(*, token_key: str) -> list[Any]:
     (``_perm_cache``): a permission check on the request then costs no query
     (ModelBackend would run two per request, the user object being new each time).
     """
-    sql, token_fields, user_fields, with_permissions = _token_query()
-    token_model, user_model = get_token_model(), get_user_model()
-    alias = router.db_for_read(token_model)
+    return tokens_from_rows(auth_token_rows(token_key=token_key))
+
+
+def auth_token_rows(*, token_key: str) -> list[tuple[Any, ...]]:
+    """The rows :func:`auth_tokens_with_user` builds its objects from."""
+    sql = _token_query()[0]
+    alias = router.db_for_read(get_token_model())
     # Prepared: the plan (a unique-key seek and the permission joins) is the same for any key.
     with prepared_cursor(connections[alias], binary=True) as cursor:
         cursor.execute(sql, [token_key])
-        rows = cursor.fetchall()
+        return list(cursor.fetchall())
+
+
+def tokens_from_rows(rows: list[tuple[Any, ...]] | tuple[tuple[Any, ...], ...]) -> list[Any]:
+    """New token objects, each with its user and the user's permissions, from :func:`auth_token_rows`."""
+    _sql, token_fields, user_fields, with_permissions = _token_query()
+    token_model, user_model = get_token_model(), get_user_model()
+    alias = router.db_for_read(token_model)
     tokens = []
     user_end = len(token_fields) + len(user_fields)
     for row in rows:
@@ -151,11 +166,28 @@ def _permissions_column(user_model: Any, quote: Any, user_id: str) -> str | None
 
 
 class ApiTokenAuthentication(TokenLookup):
+    request: Any = None
+
     def authenticate(self, request: Any) -> Any:
+        self.request = request
         try:
             return super().authenticate(request)
         except UnicodeError as exc:  # a header character outside latin-1 (test clients, proxies)
             raise AuthenticationFailed(INVALID_TOKEN) from exc
+
+    def tokens_with_user(self, *, token_key: str) -> list[Any]:
+        """From :mod:`customers.token_cache` for a view that confirms it (:class:`CachedTokenViewMixin`)."""
+        view = (getattr(self.request, "parser_context", None) or {}).get("view")
+        if not isinstance(view, CachedTokenViewMixin) or not token_cache.enabled():
+            return auth_tokens_with_user(token_key=token_key)
+        cached = token_cache.rows_get(token_key)
+        if cached is not None:
+            setattr(self.request, token_cache.REQUEST_CACHED_GENERATION, cached[1])
+            return tokens_from_rows(cached[0])
+        label = token_cache.generation_before_read()
+        rows = auth_token_rows(token_key=token_key)
+        token_cache.rows_put(token_key, rows, label)
+        return tokens_from_rows(rows)
 
     def authenticate_credentials(self, token: bytes) -> Any:
         """A token that is not plain hex (a non-UTF-8 byte, a quote...) is a 401, never a 500."""
@@ -171,6 +203,31 @@ class ApiTokenAuthentication(TokenLookup):
         auth_token.delete()
         token_expired.send(sender=self.__class__, username=username, source="auth_token")
         return True
+
+
+class CachedTokenViewMixin:
+    """For an API view: its token lookups may come from :mod:`customers.token_cache`, confirmed here.
+
+    A request authenticated from the cache is confirmed once the throttle has
+    read the credentials generation: if it changed since the entry was read (or
+    the throttle did not run), the token is looked up again in the database and
+    the permissions checked again, so a revoked token is a 401 (not a 429 either).
+    """
+
+    def check_throttles(self, request: Any) -> None:
+        try:
+            super().check_throttles(request)  # type: ignore[misc]
+        finally:
+            self.token_cache_confirm(request)
+
+    def token_cache_confirm(self, request: Any) -> None:
+        used = getattr(request, token_cache.REQUEST_CACHED_GENERATION, None)
+        if used is None or getattr(request, token_cache.REQUEST_GENERATION, None) == used:
+            return
+        token_cache.entries_clear()
+        setattr(request, token_cache.REQUEST_CACHED_GENERATION, None)
+        request._authenticate()  # DRF's own step: sets user and auth, or raises (401)
+        self.check_permissions(request)  # type: ignore[attr-defined]
 
 
 class ApiTokenScheme(KnoxTokenScheme):

@@ -39,6 +39,8 @@ from django.db import connection
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
+from customers import token_cache
+
 if TYPE_CHECKING:  # rest_framework.views imports this module through DEFAULT_THROTTLE_CLASSES
     from rest_framework.request import Request
     from rest_framework.views import APIView
@@ -94,20 +96,14 @@ def client_ip(request: Any) -> str:
     return candidate if _address(candidate) is not None else remote
 
 
-def _redis_connection() -> Any | None:
-    if "django_redis" not in settings.CACHES["default"]["BACKEND"]:
-        return None
-    from django_redis import get_redis_connection
-
-    return get_redis_connection("default")
-
-
 # INCR and EXPIREAT in one script: Redis runs a script atomically, with one request and one
-# reply (a MULTI/EXEC pipeline sends four commands and parses four replies).
+# reply (a MULTI/EXEC pipeline sends four commands and parses four replies). It also returns
+# the credentials generation (customers.token_cache): a cached token lookup is confirmed by
+# this same round trip.
 _INCR_EXPIREAT = """
 local count = redis.call('INCR', KEYS[1])
 redis.call('EXPIREAT', KEYS[1], ARGV[1])
-return count
+return {count, redis.call('GET', KEYS[2]) or '0'}
 """
 
 
@@ -119,15 +115,22 @@ def _incr_script(redis: Any) -> Any:
 
 def counter_incr(*, key: str, window: int, expires_at: float) -> int:
     """The count of ``key`` in ``window`` after adding this request: one atomic round trip."""
-    redis = _redis_connection()
+    return counter_incr_with_generation(key=key, window=window, expires_at=expires_at)[0]
+
+
+def counter_incr_with_generation(*, key: str, window: int, expires_at: float) -> tuple[int, str | None]:
+    """:func:`counter_incr`, and the credentials generation when the counter is in Redis (else None)."""
+    redis = token_cache.redis_connection()
     if redis is not None:
-        return int(_incr_script(redis)(keys=[f"throttle:{key}:{window}"], args=[math.ceil(expires_at)]))
+        keys = [f"throttle:{key}:{window}", token_cache.GENERATION_KEY]
+        count, generation = _incr_script(redis)(keys=keys, args=[math.ceil(expires_at)])
+        return int(count), generation.decode() if isinstance(generation, bytes) else str(generation)
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT, [key, window, expires_at])
         (count,) = cursor.fetchone()
         if random.randrange(PURGE_ONE_IN) == 0:  # noqa: S311 (housekeeping, not security)
             cursor.execute(_PURGE)
-    return int(count)
+    return int(count), None
 
 
 class WindowCounterThrottle(SimpleRateThrottle):
@@ -153,7 +156,12 @@ class WindowCounterThrottle(SimpleRateThrottle):
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.window_end = (window + 1) * self.duration
-        count = counter_incr(key=key, window=window, expires_at=self.window_end + 1)
+        count, generation = counter_incr_with_generation(
+            key=key, window=window, expires_at=self.window_end + 1
+        )
+        if generation is not None:
+            token_cache.generation_observe(generation)
+            setattr(request, token_cache.REQUEST_GENERATION, generation)
         return count <= self.num_requests
 
     def wait(self) -> float | None:

@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from customers.auth import ApiTokenAuthentication
+from customers.auth import ApiTokenAuthentication, CachedTokenViewMixin
 from customers.filters import CustomerFilterSet, PrebuiltFilterBackend
 from customers.models import KEYSET_ORDERING_FIELDS, Customer
 from customers.pagination import KeysetPagination
@@ -78,7 +78,7 @@ _forbidden = OpenApiResponse(
         },
     ),
 )
-class CustomerViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[Customer]):
+class CustomerViewSet(StrictQueryParams, CachedTokenViewMixin, viewsets.ReadOnlyModelViewSet[Customer]):
     # Rows as values() dicts: building 20 to 200 model instances per page cost more than
     # the query. Declared once here; DRF clones it per request.
     queryset = customer_list().values("pk", *CUSTOMER_FIELDS)
