@@ -119,7 +119,7 @@ WORKER_STALLED_CHECK: str = env("WORKER_STALLED_CHECK", "* * * * *", parse_cron)
 if WORKER_STALLED_SECONDS < WORKER_SHUTDOWN_GRACE_SECONDS + 2 * WORKER_HEARTBEAT_SECONDS:
     # A worker finishing its jobs after SIGTERM sends no heartbeat: it must not look dead meanwhile.
     raise ImproperlyConfigured(
-        f"WORKER_STALLED_SECONDS: invalid value {WORKER_STALLED_SECONDS:g}: must be at least "
+        f"WORKER_STALLED_SECONDS: invalid value '{WORKER_STALLED_SECONDS:g}': must be at least "
         "WORKER_SHUTDOWN_GRACE_SECONDS + 2 x WORKER_HEARTBEAT_SECONDS "
         f"({WORKER_SHUTDOWN_GRACE_SECONDS + 2 * WORKER_HEARTBEAT_SECONDS:g})"
     )

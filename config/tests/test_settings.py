@@ -38,6 +38,11 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ("LOG_FORMAT", "xml"),
         ("LOG_LEVEL", "loud"),
         ("INGEST_BATCH_SIZE", "0"),
+        ("UPLOAD_MAX_BYTES", "0"),
+        ("INGEST_SCHEDULE", "ftp=*/5 * * * *"),
+        ("INGEST_SCHEDULE", "local=every five minutes"),
+        ("WORKER_STALLED_CHECK", "61 * * * *"),
+        ("WORKER_STALLED_SECONDS", "2"),  # less than the grace period + 2 heartbeats (30 + 2 x 10)
     ],
 )
 def test_bad_value_fails_with_one_line_naming_the_setting(variable: str, value: str) -> None:

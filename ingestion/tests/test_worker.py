@@ -97,3 +97,28 @@ def test_a_worker_killed_mid_ingest_has_its_job_retried_by_another_and_nothing_l
     assert IngestionRun.objects.count() == 2
     assert Customer.objects.count() == 30
     assert "worker.job_retried" in log.read_text()
+
+
+def test_a_scheduled_poll_ingests_the_new_files_of_its_source_without_cron(
+    uploads: Any, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "drop.csv").write_text("\n".join([HEADER, *customer_lines(12, seed=3)]) + "\n")
+    log = tmp_path / "worker.log"
+    env = worker_env(tmp_path, UPLOAD_DIR=str(uploads.UPLOAD_DIR), INGEST_SCHEDULE="local=* * * * * */2")
+    worker = worker_start(env, log)
+    try:
+        wait_for(
+            lambda: IngestionRun.objects.filter(status=RunStatus.SUCCEEDED).exists(),
+            timeout=120,
+            what="the scheduled poll's ingest",
+            log=log,
+        )
+        # Later ticks find nothing new: no second run of the same file (ingest --all skips it).
+        wait_for(lambda: log.read_text().count("poll.done") >= 3, timeout=60, what="two more polls", log=log)
+    finally:
+        worker_stop(worker)
+    run = IngestionRun.objects.get()
+    assert (run.source, run.filename, run.rows_loaded) == ("local", "drop.csv", 12)
+    assert Customer.objects.count() == 12
