@@ -1,4 +1,4 @@
-# Production image: slim Python, non-root user, gunicorn.
+# Production image: slim Python, non-root user, gunicorn (or `python manage.py worker`).
 FROM python:3.11-slim
 
 # DEBUG off unless the deployment says otherwise; the local .env never enters
@@ -15,6 +15,7 @@ RUN pip install -r requirements.txt
 COPY . .
 RUN useradd --create-home --uid 1000 app \
     && DEBUG=true python manage.py collectstatic --noinput \
+    && mkdir -p /app/.data/uploads \
     && chown -R app:app /app
 USER app
 

@@ -31,17 +31,23 @@ def test_dockerfile_runs_gunicorn_as_non_root() -> None:
     assert "gunicorn" in dockerfile
 
 
-def test_compose_scheduler_ingests_from_the_seeded_sftp_service_independently_of_web() -> None:
-    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    scheduler, sftp = services["scheduler"], services["sftp"]
-    assert "manage.py ingest --source sftp --all" in scheduler["command"]
-    assert "web" not in scheduler["depends_on"]
-    assert scheduler["environment"]["SFTP_HOST"] == "sftp"
-    assert scheduler["environment"]["SFTP_KNOWN_HOSTS"].startswith("/sftp-trust/")
+def test_compose_worker_polls_the_seeded_sftp_service_on_a_schedule_independently_of_web() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    worker, sftp, web = services["worker"], services["sftp"], services["web"]
+    assert "exec python manage.py worker" in worker["command"]
+    assert worker["environment"]["INGEST_SCHEDULE"].startswith("${INGEST_SCHEDULE:-sftp=")
+    assert "web" not in worker["depends_on"]
+    assert worker["environment"]["SFTP_HOST"] == "sftp"
+    assert worker["environment"]["SFTP_KNOWN_HOSTS"].startswith("/sftp-trust/")
+    # Uploads accepted by web wait in a volume the worker reads.
+    assert "uploads:/app/.data/uploads" in worker["volumes"]
+    assert any(v.startswith("uploads:/app/.data/uploads") for v in web["volumes"])
+    assert "uploads" in compose["volumes"]
     assert sftp["image"].startswith("atmoz/sftp")
     assert any(v.startswith("./scripts/downloads/customers-100.csv:") for v in sftp["volumes"])
     example = (ROOT / ".env.example").read_text()
-    for name in scheduler["environment"]:
+    for name in worker["environment"]:
         assert f"{name}=" in example, f"{name} is not documented in .env.example"
 
 
