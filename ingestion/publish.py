@@ -11,7 +11,8 @@ import time
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from psycopg import sql
 
 from dataflow import load
 from dataflow.context import (
@@ -31,6 +32,9 @@ from ingestion.quality_alerts import quality_alert
 from ingestion.services import run_finish
 
 NO_RECORDS_WARNING = "the file holds no records"
+DUPLICATE_KEYS_SHOWN = 20
+"""The run report names this many repeated keys (the first in the file), with their first lines."""
+DUPLICATE_LINES_SHOWN = 5
 
 
 class QualityRejected(RejectFile):
@@ -67,6 +71,18 @@ def _upsert(
     )
 
 
+def _duplicate_keys(*, schema: Schema) -> list[dict[str, Any]]:
+    """The first repeated keys of the staged file, each with how often and on which lines (the
+    last occurrence is the one loaded). Asked only when the file has duplicates."""
+    query = sql.SQL(
+        "SELECT {key}, count(*), (array_agg(_line ORDER BY _line))[1:%s] FROM {stage}"
+        " GROUP BY {key} HAVING count(*) > 1 ORDER BY min(_line) LIMIT %s"
+    ).format(key=sql.Identifier(schema.key), stage=sql.Identifier(load.STAGE))
+    with connection.cursor() as cursor:
+        cursor.execute(query, [DUPLICATE_LINES_SHOWN, DUPLICATE_KEYS_SHOWN])
+        return [{"key": key, "count": count, "lines": lines} for key, count, lines in cursor.fetchall()]
+
+
 def _counted(ctx: StageContext, staged: StagedFile, *, schema: Schema) -> None:
     """The file's lines fixed and its counts, duplicates and failures in the outcome."""
     outcome, counts = staged.outcome, staged.outcome.counts
@@ -85,6 +101,8 @@ def _counted(ctx: StageContext, staged: StagedFile, *, schema: Schema) -> None:
     counts.loaded = counted.distinct_keys
     outcome.report["extra_columns"] = staged.extra
     outcome.report["duplicates"] = {"exact": counted.exact_duplicates, "same_key": counted.key_duplicates}
+    if counted.duplicates:
+        outcome.report["duplicates"]["keys"] = _duplicate_keys(schema=schema)
     outcome.report["failures"] = dict(staged.tally.failures)
     if counts.read == 0:
         outcome.warnings.append(NO_RECORDS_WARNING)

@@ -40,6 +40,14 @@ def test_a_run_is_stamped_with_the_ingested_at_of_the_customers_it_wrote(tmp_pat
     assert set(Customer.objects.values_list("ingested_at", flat=True)) == {run.loaded_at}
 
 
+def test_the_report_names_the_duplicate_keys_with_their_lines(tmp_path: Path) -> None:
+    run = run_of(ingest(tmp_path, CASES / "duplicates.csv"))
+    assert run.report["duplicates"]["keys"] == [
+        {"key": "DD37Cf93aecA6Dc", "count": 2, "lines": [2, 4]},
+        {"key": "1Ef7b82A4CAAD10", "count": 2, "lines": [3, 6]},
+    ]
+
+
 def test_a_dry_run_carries_no_load_stamp(tmp_path: Path) -> None:
     assert run_of(ingest(tmp_path, SAMPLE, dry_run=True)).loaded_at is None
 
@@ -184,7 +192,8 @@ def test_duplicates_are_dropped_and_counted_last_occurrence_wins(tmp_path: Path)
     counts = result.counts
     assert (counts.read, counts.loaded, counts.duplicates, counts.quarantined) == (5, 3, 2, 0)
     assert Customer.objects.get(customer_id="1Ef7b82A4CAAD10").last_name == "Lozano-Smith"
-    assert run_of(result).report["duplicates"] == {"exact": 1, "same_key": 1}
+    duplicates = run_of(result).report["duplicates"]
+    assert (duplicates["exact"], duplicates["same_key"]) == (1, 1)
 
 
 def test_missing_columns_reject_the_file_naming_them(tmp_path: Path) -> None:
