@@ -54,28 +54,31 @@ def _cut(text: str) -> str:
     return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
 
 
+def quarantine_csv_row(record: Any) -> list[Any]:
+    """One quarantined record (a ``QuarantinedRecord``, its ``run`` loaded) as a row of
+    :data:`QUARANTINE_CSV_COLUMNS`: codes and messages joined with `` | ``, ``raw`` (the record
+    as the file had it) as JSON, formula-leading cells escaped (:mod:`dataflow.csv_safe`)."""
+    return csv_row(
+        [
+            record.run_id,
+            record.run.filename,
+            "" if record.line_number is None else record.line_number,
+            " | ".join(record.rule_codes),
+            " | ".join(record.messages),
+            "" if record.raw is None else json.dumps(record.raw, ensure_ascii=False),
+            record.raw_text,
+        ]
+    )
+
+
 def quarantine_write_csv(*, rows: Any, path: Path) -> int:
-    """Write quarantined records (``QuarantinedRecord`` rows, their ``run`` loaded) as CSV
-    for the partner; returns the count. Codes and messages are joined with `` | ``;
-    ``raw`` is the record as the file had it, as JSON. Formula-leading cells are escaped
-    (:mod:`dataflow.csv_safe`)."""
+    """Write quarantined records as CSV for the partner (rows of :func:`quarantine_csv_row`);
+    returns the count."""
     count = 0
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(QUARANTINE_CSV_COLUMNS)
         for record in rows:
-            writer.writerow(
-                csv_row(
-                    [
-                        record.run_id,
-                        record.run.filename,
-                        "" if record.line_number is None else record.line_number,
-                        " | ".join(record.rule_codes),
-                        " | ".join(record.messages),
-                        "" if record.raw is None else json.dumps(record.raw, ensure_ascii=False),
-                        record.raw_text,
-                    ]
-                )
-            )
+            writer.writerow(quarantine_csv_row(record))
             count += 1
     return count
