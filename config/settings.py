@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "customers",
     "ingestion",
     "lake",
+    "console",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", to_docs, name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("console/", include("console.urls")),
     path("api/", include("customers.urls")),
     path("api/", include("ingestion.urls")),
     path("api/", to_docs, name="api-root"),

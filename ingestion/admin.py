@@ -32,8 +32,8 @@ NO_RUN_LOADED = "no run recorded loading {file} at {at}"
 
 
 def run_page_url(run_id: int) -> str:
-    """Where a run is read: its page in the admin."""
-    return reverse("admin:etl_ingestionrun_change", args=[run_id])
+    """Where a run is read: its report page in the console (by URL name: the console is above us)."""
+    return reverse("console:run-report", args=[run_id])
 
 
 def _moment(text: str) -> datetime | None:
@@ -77,7 +77,7 @@ class IngestionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Readable at 1280 px: short headers, counts right-aligned, no column for what is usually false.
     list_display = (
         "id",
-        "filename",
+        "file_shown",
         "source",
         "status_shown",
         "read",
@@ -90,6 +90,7 @@ class IngestionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("filename", "sha256")
     date_hierarchy = "started_at"
     readonly_fields = (
+        "report_page",
         "quarantined_records",
         *[f.name if f.name != "warnings" else "warnings_text" for f in IngestionRun._meta.fields],
     )
@@ -129,6 +130,12 @@ class IngestionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # A dry run loads nothing: it must not read like a load in the list.
         return status_badge(obj)
 
+    @admin.display(description="File", ordering="filename")
+    def file_shown(self, obj: IngestionRun) -> str:
+        return format_html(
+            '<a href="{}" title="the run\'s report">{}</a>', run_page_url(obj.pk), obj.filename
+        )
+
     @admin.display(description="Read", ordering="rows_read")
     def read(self, obj: IngestionRun) -> int:
         return obj.rows_read
@@ -148,6 +155,10 @@ class IngestionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Started", ordering="started_at")
     def started(self, obj: IngestionRun) -> str:
         return time_shown(obj.started_at)
+
+    @admin.display(description="Report")
+    def report_page(self, obj: IngestionRun) -> str:
+        return format_html('<a href="{}">the run\'s report</a>', run_page_url(obj.pk))
 
     @admin.display(description="Warnings")
     def warnings_text(self, obj: IngestionRun) -> str:
