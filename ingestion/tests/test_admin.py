@@ -171,3 +171,9 @@ def test_finding_the_run_of_a_customer_answers_bad_queries_clearly(
 def test_finding_the_run_of_a_customer_is_for_staff_only(client: Client, django_user_model: Any) -> None:
     client.force_login(django_user_model.objects.create_user(username="u", password="pw-not-staff-1"))
     assert client.get(reverse(RUN_THAT_LOADED)).status_code == 302
+
+
+def test_the_runs_list_links_the_dashboard_and_the_upload_form(admin_client: Client) -> None:
+    body = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert f'href="{reverse("console:dashboard")}"' in body
+    assert f'href="{reverse("console:upload")}"' in body
