@@ -123,11 +123,16 @@ def keyset_page(
     # Without filters the plan is an index walk from the bound whatever its value: prepared.
     # A filter's best plan may depend on its value (a rare date, a common search term).
     unfiltered = not queryset.query.where
-    if position is not None:
+    bound = _prebuilt_bound(queryset, travel, position) if unfiltered else None
+    if position is not None and bound is None:
         after = keyset_after(model=model, ordering=travel, value=position.value, pk=position.pk)
         queryset = queryset.filter(after)
-    rows = _values_page(queryset, travel, size + 1, prepare=unfiltered)
+    rows = _values_page(queryset, travel, size + 1, prepare=unfiltered, bound=bound)
     if rows is None:  # model instances, or a query the statement below does not cover
+        if bound is not None and position is not None:
+            queryset = queryset.filter(
+                keyset_after(model=model, ordering=travel, value=position.value, pk=position.pk)
+            )
         rows = list(queryset.order_by(*_order_by(model, travel))[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
@@ -136,15 +141,50 @@ def keyset_page(
     return rows, more
 
 
+def _prebuilt_bound(
+    queryset: QuerySet[Any], ordering: Ordering, position: Position | None
+) -> tuple[str, list[Any]] | None:
+    """``(field, id) > (%s, %s)`` (``<`` descending) and its parameters, for a bound on a non-NULL value.
+
+    What :func:`keyset_after` compiles to there, built once per ordering
+    instead of by the ORM on every page; None leaves the bound to the ORM
+    (no position, a NULL value or a nullable column).
+    """
+    if position is None or position.value is None:
+        return None
+    field = _field(queryset.model, ordering.field)
+    if field.null:
+        return None
+    connection = connections[queryset.db]
+    model: Any = queryset.model  # a class is hashable; mypy's Hashable protocol disagrees
+    sql = _bound_sql(model, ordering, connection.alias)
+    return sql, [field.get_db_prep_value(position.value, connection), position.pk]
+
+
+@functools.cache
+def _bound_sql(model: type[models.Model], ordering: Ordering, alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    table = quote(model._meta.db_table)
+    column = f"{table}.{quote(_field(model, ordering.field).column)}"
+    pk = f"{table}.{quote(model._meta.pk.column)}"
+    return f"({column}, {pk}) {'<' if ordering.descending else '>'} (%s, %s)"
+
+
 def _values_page(
-    queryset: QuerySet[Any], ordering: Ordering, limit: int, *, prepare: bool
+    queryset: QuerySet[Any],
+    ordering: Ordering,
+    limit: int,
+    *,
+    prepare: bool,
+    bound: tuple[str, list[Any]] | None = None,
 ) -> list[dict[str, Any]] | None:
     """The first ``limit`` rows of a ``values()`` queryset in ``ordering``, as dicts; None if not covered.
 
     Compiling the whole queryset cost more CPU than the index seek it runs:
     only its WHERE clause (the filters and the keyset bound) is compiled here;
     the column list and ORDER BY, fixed for a model, field list and ordering,
-    are built once (:func:`_statement_parts`). Covered: one table, plain
+    are built once (:func:`_statement_parts`); ``bound``, SQL and parameters
+    ANDed to it, is a prebuilt keyset bound (:func:`_prebuilt_bound`). Covered: one table, plain
     columns without database converters, no annotation, DISTINCT, slice or
     extra; anything else returns None and goes through the ORM.
     """
@@ -162,6 +202,8 @@ def _values_page(
         return []
     except FullResultSet:
         where, params = "", []
+    if bound is not None:
+        where, params = (f"{where} AND {bound[0]}" if where else bound[0]), [*params, *bound[1]]
     # LIMIT as a literal (an int): a prepared statement then has the plan for that page size;
     # with LIMIT $n the planner would keep planning every run, unsure how many rows it reads.
     sql = f"{select} WHERE {where} {order}" if where else f"{select} {order}"

@@ -253,3 +253,25 @@ def test_a_deep_page_statement_seeks_the_keyset_index(api: APIClient, many: list
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "keyset" in plan, plan
     assert "Sort" not in plan, plan
+
+
+@pytest.mark.parametrize("field", ORDERING_FIELDS)
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("forward", [False, True])
+@pytest.mark.parametrize("values", [True, False])
+def test_a_prebuilt_keyset_bound_reads_what_the_orm_bound_reads(
+    db: None, field: str, descending: bool, forward: bool, values: bool
+) -> None:
+    customers_create(30)
+    ordering = Ordering(field=field, descending=descending)
+    rows = customer_list().values("pk", *CUSTOMER_FIELDS)
+    middle = _orm_page(rows, ordering, 12)[-1]
+    position = Position(ordering=ordering, value=middle[field], pk=middle["pk"], forward=forward)
+    travel = ordering if forward else ordering.reversed()
+    after = keyset_after(model=Customer, ordering=travel, value=middle[field], pk=middle["pk"])
+    expected = _orm_page(rows.filter(after), travel, 6)[:5]
+    if not forward:
+        expected.reverse()
+    queryset = rows if values else Customer.objects.all()  # a model queryset goes through the ORM
+    page, _more = keyset_page(queryset=queryset, ordering=ordering, position=position, size=5)
+    assert [row["pk"] if values else row.pk for row in page] == [row["pk"] for row in expected]
