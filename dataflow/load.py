@@ -267,7 +267,7 @@ def staging_counts(*, schema: Schema) -> StagedCounts:
     )
 
 
-def _latest_sql(schema: Schema) -> sql.Composable:
+def staged_latest_sql(schema: Schema) -> sql.Composable:
     # The last occurrence of a key in the file wins.
     return sql.SQL("SELECT DISTINCT ON ({key}) {fields} FROM {stage} ORDER BY {key}, _line DESC").format(
         key=_ident(schema.key), fields=_fields_sql(schema), stage=_ident(STAGE)
@@ -325,7 +325,7 @@ def customers_upsert_staged(
     ).format(
         rows=sql.SQL(", to_jsonb(old) AS before, to_jsonb(new) AS after" if changes else ""),
         captured=_captured(changes),
-        latest=_latest_sql(schema),
+        latest=staged_latest_sql(schema),
         table=_ident(table),
         targets=sql.SQL(", ").join(_ident(t) for t in targets),
         fields=_fields_sql(schema),
@@ -354,7 +354,7 @@ def customers_diff_staged(*, schema: Schema) -> UpsertCounts:
         " count(*) FILTER (WHERE c.{key} IS NOT NULL AND ({old}) IS DISTINCT FROM ({new})),"
         " count(*) FROM latest l LEFT JOIN {table} c ON c.{key} = l.{key}"
     ).format(
-        latest=_latest_sql(schema),
+        latest=staged_latest_sql(schema),
         key=_ident(schema.key),
         table=_ident(Customer._meta.db_table),
         old=sql.SQL(", ").join(sql.SQL("c.") + _ident(n) for n in compared),
