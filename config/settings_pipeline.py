@@ -21,6 +21,9 @@ INGEST_LOCAL_DIR: Path = env(
 )
 INGEST_WORK_DIR: Path = env("INGEST_WORK_DIR", str(DATA_DIR / "work"), lambda v: Path(v).expanduser())
 INGEST_BATCH_SIZE: int = env("INGEST_BATCH_SIZE", "100000", parse_positive_int)
+# A file of at least this many records into an EMPTY customers table is loaded into a new table,
+# indexed once, then swapped in (dataflow/bulk.py, issue #16), unless something depends on the table.
+INGEST_BULK_MIN_ROWS: int = env("INGEST_BULK_MIN_ROWS", "50000", parse_positive_int)
 # Most bytes a file may hold once decompressed: a larger one is rejected (issue #14). 0: no limit.
 INGEST_MAX_BYTES: int = env("INGEST_MAX_BYTES", str(10 << 30), int)
 # Characters of a quarantined record kept (its start, with the whole one's size and sha256).

@@ -11,10 +11,14 @@ import time
 from datetime import datetime
 from typing import Any
 
+import structlog
+from django.conf import settings
 from django.db import connection, transaction
 from psycopg import sql
 
+from customers.models import Customer
 from dataflow import load
+from dataflow.bulk import BulkTable, bulk_begin, bulk_fill, bulk_swap
 from dataflow.context import (
     STAGE_LOAD,
     STAGE_QUALITY,
@@ -31,6 +35,8 @@ from ingestion.models import IngestionRun, QuarantinedRecord, RunStatus
 from ingestion.quality_alerts import quality_alert
 from ingestion.services import run_finish
 
+log = structlog.get_logger("etl.ingest")
+
 NO_RECORDS_WARNING = "the file holds no records"
 DUPLICATE_KEYS_SHOWN = 20
 """The run report names this many repeated keys (the first in the file), with their first lines."""
@@ -46,6 +52,28 @@ class QualityRejected(RejectFile):
         self.report = report
 
 
+def _path_chosen(
+    ctx: StageContext, *, counts: RunCounts, hooks: list[IngestHook], report: dict[str, Any]
+) -> tuple[BulkTable | None, list[str]]:
+    """A new version of the customers table to fill (:mod:`dataflow.bulk`) or None (the upsert), and
+    the hooks' change sinks. Which path and why in the run's report, and in the log when the file was
+    large enough for the bulk path."""
+    assert ctx.run is not None
+    # The bulk path locks the table against writers first: the hooks then see what it loads into.
+    bulk, reason = bulk_begin(
+        table=Customer._meta.db_table, rows=counts.loaded, min_rows=settings.INGEST_BULK_MIN_ROWS
+    )
+    sinks = [table for hook in hooks if (table := hook.changes_sink(ctx)) is not None]
+    if len(sinks) > 1:
+        raise ValueError(f"one hook at most may take the load's changes: {sinks}")
+    if bulk is not None and sinks:
+        bulk, reason = None, f"a hook takes the load's changes row by row ({sinks[0]})"
+    report["load"] = {"path": "upsert" if bulk is None else "bulk", "reason": reason}
+    if reason and counts.loaded >= settings.INGEST_BULK_MIN_ROWS:
+        log.info("ingest.bulk_fallback", file=ctx.filename, run_id=ctx.run.pk, reason=reason)
+    return bulk, sinks
+
+
 def _upsert(
     ctx: StageContext,
     *,
@@ -53,22 +81,32 @@ def _upsert(
     counts: RunCounts,
     ingested_at: datetime,
     hooks: list[IngestHook],
-    run_id: int,
-) -> load.UpsertCounts:
-    """Upsert the staged records (or diff them, for a dry run). Inside the run's transaction."""
+    report: dict[str, Any],
+) -> tuple[load.UpsertCounts, BulkTable | None]:
+    """Upsert the staged records (or diff them, for a dry run), or fill a new version of the table
+    to swap in (returned). Inside the run's transaction."""
     assert ctx.options is not None
+    assert ctx.run is not None
     if ctx.options.dry_run:
-        return load.customers_diff_staged(schema=schema)
-    sinks = [table for hook in hooks if (table := hook.changes_sink(ctx)) is not None]
-    if len(sinks) > 1:
-        raise ValueError(f"one hook at most may take the load's changes: {sinks}")
-    return load.customers_upsert_staged(
+        return load.customers_diff_staged(schema=schema), None
+    bulk, sinks = _path_chosen(ctx, counts=counts, hooks=hooks, report=report)
+    if bulk is not None:
+        filled = bulk_fill(
+            bulk,
+            schema=schema,
+            source_file=ctx.filename,
+            ingested_at=ingested_at,
+            distinct_keys=counts.loaded,
+        )
+        return filled, bulk
+    upserted = load.customers_upsert_staged(
         schema=schema,
         source_file=ctx.filename,
         ingested_at=ingested_at,
         distinct_keys=counts.loaded,
-        changes=load.ChangeSink(table=sinks[0], run_id=run_id) if sinks else None,
+        changes=load.ChangeSink(table=sinks[0], run_id=ctx.run.pk) if sinks else None,
     )
+    return upserted, None
 
 
 def _duplicate_keys(*, schema: Schema) -> list[dict[str, Any]]:
@@ -128,8 +166,13 @@ def publish_staged(
     # One transaction: a crash here must leave neither customer rows nor a succeeded run.
     with transaction.atomic():
         mark = time.monotonic()
-        upsert = _upsert(
-            ctx, schema=schema, counts=counts, ingested_at=staged.ingested_at, hooks=hooks, run_id=run.pk
+        upsert, bulk = _upsert(
+            ctx,
+            schema=schema,
+            counts=counts,
+            ingested_at=staged.ingested_at,
+            hooks=hooks,
+            report=outcome.report,
         )
         outcome.report["seconds"]["upsert"] = round(time.monotonic() - mark, 3)
         counts.inserted, counts.updated, counts.unchanged = upsert.inserted, upsert.updated, upsert.unchanged
@@ -138,6 +181,9 @@ def publish_staged(
             hook.in_commit(ctx)
         # The customers this run wrote carry this stamp: the admin links each customer to its run by it.
         run.loaded_at = None if ctx.options is not None and ctx.options.dry_run else staged.ingested_at
+        if bulk is not None:  # last: the swap's exclusive lock is held only until the commit
+            bulk_swap(bulk)
+            outcome.report["seconds"].update(bulk.timings)
         run_finish(run=run, status=RunStatus.SUCCEEDED, outcome=outcome)
     quality_alert(run=run, verdict=verdict)
     return outcome, stored

@@ -43,6 +43,8 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ("INGEST_SCHEDULE", "local=every five minutes"),
         ("WORKER_STALLED_CHECK", "61 * * * *"),
         ("WORKER_STALLED_SECONDS", "2"),  # less than the grace period + 2 heartbeats (30 + 2 x 10)
+        ("INGEST_BULK_MIN_ROWS", "0"),
+        ("INGEST_BULK_MIN_ROWS", "many"),
     ],
 )
 def test_bad_value_fails_with_one_line_naming_the_setting(variable: str, value: str) -> None:

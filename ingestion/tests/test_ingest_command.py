@@ -275,11 +275,11 @@ def backend_running(sql_prefix: str) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def start_ingest(tmp_path: Path, name: str, *extra: str) -> subprocess.Popen[str]:
+def start_ingest(tmp_path: Path, name: str, *extra: str, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "manage.py", "ingest", "--filename", name, "--json", *extra],
         cwd=ROOT,
-        env=child_env(tmp_path),
+        env=child_env(tmp_path) | env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -293,7 +293,8 @@ def test_killed_ingest_leaves_nothing_and_next_ingest_cleans_up(
     inbox: Path, tmp_path: Path, moment: str, sql_prefix: str
 ) -> None:
     write_customers(inbox / "big.csv", 50_000)
-    child = start_ingest(tmp_path, "big.csv", "--batch-size", "1000")
+    # The upsert's moment: the bulk path (dataflow/tests/test_bulk_processes.py) is kept off.
+    child = start_ingest(tmp_path, "big.csv", "--batch-size", "1000", INGEST_BULK_MIN_ROWS=str(10**9))
     try:
         wait_for(lambda: backend_running(sql_prefix) or child.poll() is not None)
         assert child.poll() is None, f"ingest ended before the {moment} moment: {child.communicate()}"
