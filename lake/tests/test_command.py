@@ -63,6 +63,14 @@ def test_snapshots_json_lists_id_timestamp_and_run_id_oldest_first(lake_settings
     assert {"snapshot_id", "timestamp", "run_id"} <= set(rows[0])
 
 
+def test_snapshots_table_names_the_physical_table_of_each_snapshot(lake_settings) -> None:
+    _publish([customer("A1")])
+    _publish([customer("B2")])
+    lines = _lake("snapshots", "curated.customers").splitlines()
+    assert [c.strip() for c in lines[0].split("|")][:2] == ["snapshot_id", "table"]
+    assert [line.split("|")[1].strip() for line in lines[2:4]] == ["customers_base", "customers_changes"]
+
+
 def test_bad_as_of_is_a_one_line_command_error(lake_settings) -> None:
     _publish([customer("A1")])
     with pytest.raises(CommandError, match=ERR_BAD_AS_OF.format(value="soon")):

@@ -20,7 +20,16 @@ from lake.maintenance import lake_maintenance, lake_snapshots
 from lake.query import FORMATS, lake_query, result_render, rows_render
 
 ERR_UNREACHABLE = "lake unreachable: {error}"
-SNAPSHOT_COLUMNS = ["snapshot_id", "timestamp", "run_id", "operation", "added_records", "total_records"]
+SNAPSHOT_COLUMNS = [
+    "snapshot_id",
+    "table",
+    "timestamp",
+    "run_id",
+    "operation",
+    "added_records",
+    "total_records",
+]
+"""The table format's columns: ``table`` names the physical table (curated.customers lists two)."""
 
 
 def _first_line(exc: BaseException) -> str:
