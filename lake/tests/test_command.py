@@ -108,3 +108,19 @@ def test_an_unreachable_catalog_is_a_one_line_command_error(lake_settings, tmp_p
     message = str(error.value)
     assert message.startswith(ERR_UNREACHABLE.format(error="OperationalError: "))
     assert "\n" not in message
+
+
+def test_verbose_query_prints_each_physical_scan_once(lake_settings) -> None:
+    _publish([customer("A1")])
+    _publish([customer("B2")])
+    err = io.StringIO()
+    call_command(
+        "lake",
+        "query",
+        "SELECT count(*) FROM curated.customers",
+        verbosity=2,
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    tables = [line.split(":")[0] for line in err.getvalue().splitlines()]
+    assert sorted(tables) == ["curated.customers_base", "curated.customers_changes"]

@@ -66,7 +66,8 @@ class Command(BaseCommand):
         result = lake_query(sql=options["sql"], as_of=options["as_of"])
         self.stdout.write(result_render(result, fmt=options["format"]))
         if options["verbosity"] >= 2:
-            for scan in result.scans.values():
+            # curated.customers is its base's scan under a second name: each physical scan once.
+            for scan in {scan.table: scan for scan in result.scans.values()}.values():
                 self.stderr.write(
                     f"curated.{scan.table}: snapshot {scan.snapshot_id}, "
                     f"{scan.files_scanned} of {scan.files_total} files, filter {scan.row_filter}"
