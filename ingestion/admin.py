@@ -74,18 +74,18 @@ class QuarantinedRecordInline(ReadOnlyAdminMixin, admin.TabularInline):
 class IngestionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Runs are written by the pipeline only; staff with the view permission read them."""
 
-    # Readable at 1280 px: short headers, counts right-aligned, no column for what is usually false.
+    # Readable at 1280 px beside the admin's two sidebars: source and run id under the file name
+    # (a link to the run's report), the duration under the start, counts right-aligned, no column
+    # for what is usually false.
     list_display = (
-        "id",
         "file_shown",
-        "source",
         "status_shown",
         "read",
         "loaded",
         "quarantined",
-        "duration",
         "started",
     )
+    list_display_links = None
     list_filter = ("status", "source", ("started_at", admin.DateFieldListFilter), "dry_run")
     search_fields = ("filename", "sha256")
     date_hierarchy = "started_at"
@@ -130,10 +130,15 @@ class IngestionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # A dry run loads nothing: it must not read like a load in the list.
         return status_badge(obj)
 
-    @admin.display(description="File", ordering="filename")
+    @admin.display(description="File · source · run", ordering="-id")
     def file_shown(self, obj: IngestionRun) -> str:
         return format_html(
-            '<a href="{}" title="the run\'s report">{}</a>', run_page_url(obj.pk), obj.filename
+            '<a href="{}" title="{} (the run\'s report)">{}</a><span class="run-sub">{} · run {}</span>',
+            run_page_url(obj.pk),
+            obj.filename,
+            obj.filename,
+            obj.source,
+            obj.pk,
         )
 
     @admin.display(description="Read", ordering="rows_read")
@@ -148,13 +153,11 @@ class IngestionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def quarantined(self, obj: IngestionRun) -> int:
         return obj.rows_quarantined
 
-    @admin.display(description="Duration")
-    def duration(self, obj: IngestionRun) -> str:
-        return duration_shown(obj)
-
-    @admin.display(description="Started", ordering="started_at")
+    @admin.display(description="Started · duration", ordering="started_at")
     def started(self, obj: IngestionRun) -> str:
-        return time_shown(obj.started_at)
+        return format_html(
+            '{}<span class="run-sub">{}</span>', time_shown(obj.started_at), duration_shown(obj)
+        )
 
     @admin.display(description="Report")
     def report_page(self, obj: IngestionRun) -> str:

@@ -54,8 +54,8 @@ def test_the_list_shows_counts_duration_and_start_with_seconds(admin_client: Cli
         started_at=started, finished_at=started + timedelta(seconds=75)
     )
     body = admin_client.get(reverse(CHANGELIST)).content.decode()
-    assert '<td class="field-started">2026-12-01 08:30:15</td>' in body
-    assert '<td class="field-duration">1 min 15 s</td>' in body
+    assert '<td class="field-started">2026-12-01 08:30:15<span class="run-sub">1 min 15 s</span></td>' in body
+    assert f'<span class="run-sub">sftp · run {run.pk}</span>' in body
     for column, value in (("read", 7), ("loaded", 5), ("quarantined", 2)):
         assert f'<td class="field-{column}">{value}</td>' in body
     assert '<span class="run-badge run-badge--failed">failed</span>' in body

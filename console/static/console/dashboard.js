@@ -12,21 +12,24 @@
   Chart.defaults.maintainAspectRatio = false;
   Chart.defaults.animation = false;
 
-  function loadedAndRate(id, series, type) {
+  // The rate is drawn over the bars (a lower order is drawn last); a line over days; over sources and patterns, a marker per bar (no line between them).
+  function loadedAndRate(id, series, joined) {
     return new Chart(document.getElementById(id), {
       data: {
         labels: series.labels,
         datasets: [
-          { type: "bar", label: "rows loaded", data: series.loaded, backgroundColor: LOADED, yAxisID: "rows" },
+          { type: "bar", label: "rows loaded", data: series.loaded, backgroundColor: LOADED, yAxisID: "rows", order: 2 },
           {
-            type: type, label: "quarantine rate (%)", data: series.rate, borderColor: RATE,
-            backgroundColor: RATE, yAxisID: "rate", pointRadius: 3, showLine: type === "line",
+            type: "line", order: 1, label: "quarantine rate (%)", data: series.rate, borderColor: RATE,
+            backgroundColor: RATE, yAxisID: "rate", pointRadius: joined ? 3 : 7,
+            pointStyle: joined ? "circle" : "rectRot", showLine: joined,
           },
         ],
       },
       options: {
         interaction: { mode: "index", intersect: false },
         scales: {
+          x: { offset: true },
           rows: { type: "linear", position: "left", beginAtZero: true, title: { display: true, text: "rows loaded" } },
           rate: {
             type: "linear", position: "right", beginAtZero: true, suggestedMax: 5,
@@ -37,9 +40,9 @@
     });
   }
 
-  loadedAndRate("chart-days", data.days, "line");
-  loadedAndRate("chart-sources", data.sources, "scatter");
-  loadedAndRate("chart-patterns", data.patterns, "scatter");
+  loadedAndRate("chart-days", data.days, true);
+  loadedAndRate("chart-sources", data.sources, false);
+  loadedAndRate("chart-patterns", data.patterns, false);
   new Chart(document.getElementById("chart-rules"), {
     type: "bar",
     data: {
