@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from dataflow.mapping import ColumnMapping
+    from dataflow.readers import LineFix
 
 STAGE_FETCH = "fetch"
 STAGE_READ = "read"
@@ -135,6 +136,10 @@ class IngestHook(Protocol):
     def on_batch(self, ctx: StageContext, *, raw: pl.DataFrame, valid: pl.DataFrame) -> None:
         """One batch as read (``raw``) and its loadable records (``valid``), once staged."""
 
+    def lines_fixed(self, ctx: StageContext, *, fix: LineFix) -> None:
+        """After the last batch, when the lines handed to :meth:`on_batch` were provisional (a CSV
+        with ragged or blank rows, :meth:`dataflow.readers.CsvReader.line_fix`): correct what was kept."""
+
     def parts_folder(self, ctx: StageContext) -> Path | None:
         """Where an engine that writes Parquet itself (Spark) puts the run's processed records
         (the columns of :mod:`dataflow.processed`) instead of calling :meth:`on_batch`; None: nowhere."""
@@ -164,6 +169,9 @@ class HookBase:
         return True
 
     def on_batch(self, ctx: StageContext, *, raw: pl.DataFrame, valid: pl.DataFrame) -> None:
+        return None
+
+    def lines_fixed(self, ctx: StageContext, *, fix: LineFix) -> None:
         return None
 
     def parts_folder(self, ctx: StageContext) -> Path | None:

@@ -8,8 +8,9 @@ every ingest (:func:`ingestion.hooks.ingest_hooks`). The calls mirror the flow o
 - ``on_batch``: each batch's loadable records, with the columns the file's
   mapping leaves unused (its extra columns) joined back by line, are spooled
   as Parquet in the work folder (bounded memory whatever the file size).
-  An engine that writes Parquet itself (Spark) puts the run's parts in
-  ``parts_folder`` instead.
+  ``lines_fixed`` corrects their lines once a CSV with ragged or blank rows is
+  read (as the load corrects its staging table). An engine that writes
+  Parquet itself (Spark) puts the run's parts in ``parts_folder`` instead.
 - ``changes_sink``: the load's upsert writes the rows it changes into the
   outbox (:mod:`lake.outbox`) in its own transaction, or, into an empty
   table, a rebuild request;
@@ -36,12 +37,14 @@ from common.errors import error_line
 from customers.models import Customer
 from dataflow.context import HookBase, StageContext
 from dataflow.mapping import extra_columns
-from dataflow.processed import processed_frame
+from dataflow.processed import SOURCE_LINE, processed_frame
 from ingestion.models import IngestionRun, LakeStatus, RunStatus
 from lake.outbox import CHANGE_TABLE, capture_lock_shared, rebuild_request
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from dataflow.readers import LineFix
 
 # The lake's heavy modules (pyiceberg, object stores) are imported only when the lake is on.
 
@@ -148,6 +151,27 @@ class LakeHook(HookBase):
             processed = processed_frame(raw=raw, valid=valid, extras=extras)
             processed.write_parquet(spool / f"part-{number:05d}.parquet")
         except Exception as exc:  # the lake never fails a load: recorded on the run after the commit
+            with contextlib.suppress(OSError):
+                (spool / SPOOL_FAILED).write_text(error_line(exc))
+            self._failed[ctx.run.pk] = f"processed records: {error_line(exc)}"
+
+    def lines_fixed(self, ctx: StageContext, *, fix: LineFix) -> None:
+        """Rewrite the spooled parts with the records' real lines (the part's rows keep their order)."""
+        import polars as pl
+
+        from dataflow.readers.csv_arrow import lines_shift
+
+        spool = self._spool(ctx)
+        if ctx.run is None or (spool / SPOOL_FAILED).exists():
+            return
+        try:
+            for part in sorted(spool.glob("part-*.parquet")):
+                frame = pl.read_parquet(part)
+                if SOURCE_LINE in frame.columns:
+                    lines = lines_shift(frame.get_column(SOURCE_LINE).to_arrow(), fix.shifts)
+                    fixed = pl.Series(SOURCE_LINE, lines).cast(frame.schema[SOURCE_LINE])
+                    frame.with_columns(fixed).write_parquet(part)
+        except Exception as exc:  # as on_batch: recorded on the run after the commit
             with contextlib.suppress(OSError):
                 (spool / SPOOL_FAILED).write_text(error_line(exc))
             self._failed[ctx.run.pk] = f"processed records: {error_line(exc)}"

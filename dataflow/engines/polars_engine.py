@@ -66,6 +66,7 @@ class PolarsEngine:
             if progress:
                 progress.advance(bytes_read=setup.reader.bytes_read, rows=staged_rows)
             del batch  # at most one batch alive at a time
+        _lines_fix(ctx, setup=setup, hooks=hooks)
         setup.timings["read_transform_stage"] = round(time.monotonic() - setup.started, 3)
         return StagedFile(
             outcome=setup.outcome,
@@ -74,6 +75,19 @@ class PolarsEngine:
             extra=list(extra),
             ingested_at=setup.ingested_at,
         )
+
+
+def _lines_fix(ctx: StageContext, *, setup: FileSetup, hooks: list[IngestHook]) -> None:
+    """Hand the hooks the real lines of the records they got with provisional ones (the load
+    fixes its staging table with the same :class:`dataflow.readers.LineFix`)."""
+    fix = setup.reader.line_fix()
+    if fix is None or not fix.shifts:
+        return
+    ctx.stage = STAGE_HOOKS
+    for hook in hooks:
+        if hook.wants_batches(ctx):
+            hook.lines_fixed(ctx, fix=fix)
+    ctx.stage = STAGE_READ
 
 
 def _stage_batch(

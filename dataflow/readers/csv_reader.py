@@ -107,6 +107,7 @@ class CsvReader:
         self._scan = ArrowCsvScan(self._open, dialect=self.dialect, skip_rows=self.header_lines)
         self._invalid_count = 0
         self._counter: CountingReader | None = None
+        self._line_fix: LineFix | None = None
 
     @property
     def bytes_read(self) -> int:
@@ -144,9 +145,17 @@ class CsvReader:
             yield RawBatch(frame=pl.DataFrame(schema=dict.fromkeys(self.columns, pl.String)), set_aside=tail)
 
     def line_fix(self) -> LineFix | None:
-        """Real lines of invalid/blank rows from a stdlib ``csv`` pass; None when none occurred."""
+        """Real lines of invalid/blank rows from a stdlib ``csv`` pass; None when none occurred.
+
+        The pass runs once per file: the engine's hooks and the load ask for the same fix.
+        """
         if not self._invalid_count:
             return None
+        if self._line_fix is None:
+            self._line_fix = self._line_fix_find()
+        return self._line_fix
+
+    def _line_fix_find(self) -> LineFix:
         stream, _counter, _ = open_bytes(self.path, limit=self.info.max_bytes)
         text = io.TextIOWrapper(stream, encoding=self.info.encoding, errors="replace", newline="")
         with text:

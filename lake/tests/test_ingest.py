@@ -124,6 +124,18 @@ def test_processed_records_keep_the_keys_a_later_batch_adds_by_the_files_mapping
     assert processed.get_column("website").to_list() == ["https://a.io", None]
 
 
+def test_processed_records_after_a_ragged_or_blank_row_keep_their_line_in_the_file(lake_on, tmp_path) -> None:
+    ragged = "2,Short,Row"  # set aside by the reader: the lines after it were provisional
+    path = _file(tmp_path, "ragged.csv", [LINES[0], ragged, LINES[2], "", LINES[3]])
+    run = _ingest(path, "--batch-size", "2", "--reject-above", "100")
+
+    assert (run.status, run.lake_status) == (RunStatus.SUCCEEDED, LakeStatus.SUCCEEDED), run.lake_error
+    processed = lake_processed_read(run_id=run.pk).sort("source_line")
+    assert processed.get_column("source_line").to_list() == [2, 4, 6]
+    assert processed.get_column("index").to_list() == [1, 3, 4]
+    assert [q.line_number for q in QuarantinedRecord.objects.filter(run=run)] == [3]
+
+
 def test_a_rejected_file_keeps_its_raw_copy_and_publishes_nothing(lake_on, tmp_path) -> None:
     path = _file(tmp_path, "bad.csv", ["1,2,3"], header="a,b,c")
     run = _ingest(path)
