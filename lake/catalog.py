@@ -17,8 +17,7 @@ from typing import Any
 from django.db import connections
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.utils.config import Config
-from sqlalchemy import URL, create_engine, text
-from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy import URL
 
 from lake.config import NAMESPACE, LakeConfig
 
@@ -61,7 +60,18 @@ def database_url(params: dict[str, Any], *, schema: str = "") -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _ensure_schema(url: str, schema: str) -> None:
+def _ensure_schema(url: str, schema: str, *, alias: str = "default") -> None:
+    """The catalog's schema, created when missing. Looked up on Django's connection (no engine
+    and connection of its own on every process's first lake step); created, rarely, through an
+    engine of its own that commits at once, so the catalog's connection sees it whatever
+    transaction Django's connection is in."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
+        if cursor.fetchone() is not None:
+            return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
     engine = create_engine(url)
     try:
         with engine.begin() as conn, contextlib.suppress(IntegrityError, ProgrammingError):

@@ -107,8 +107,7 @@ def files_append(table: Table, *, chunks: Iterable[pa.Table], properties: dict[s
             ):
                 app.append_data_file(data_file)
                 added += 1
-    table.refresh()
-    snapshot = table.current_snapshot()
+    snapshot = table.current_snapshot()  # the commit updated the table's metadata: no refresh
     assert snapshot is not None
     return CommitResult(snapshot_id=snapshot.snapshot_id, files_removed=0, files_added=added)
 

@@ -63,10 +63,10 @@ from lake.tables import (
     RUN_ID,
     customers_spec,
     files_commit,
-    identifier,
     schema_evolve,
-    table_ensure,
     table_replace,
+    table_spec,
+    tables_open,
 )
 
 # pyiceberg's predicates are pydantic models whose __init__ mypy cannot see.
@@ -95,23 +95,21 @@ class Published:
 
 def lake_tables(catalog: Catalog) -> LakeTables:
     """The physical tables of the curated namespace, created when missing."""
-    for name in LEGACY_TABLES:
-        if catalog.table_exists(identifier(name)):
-            catalog.drop_table(identifier(name))
-    schemas = {BASE: base_schema(), CHANGES: changes_schema(), COUNTS: counts_schema()}
-    base = catalog.create_table_if_not_exists(
-        identifier(BASE), schema=schemas[BASE], partition_spec=customers_spec(schemas[BASE])
-    )
-    changes, counts = (
-        catalog.create_table_if_not_exists(
-            identifier(name), schema=schemas[name], partition_spec=UNPARTITIONED_PARTITION_SPEC
-        )
-        for name in (CHANGES, COUNTS)
-    )
+    base = base_schema()
+    wanted = {
+        BASE: (base, customers_spec(base)),
+        CHANGES: (changes_schema(), UNPARTITIONED_PARTITION_SPEC),
+        COUNTS: (counts_schema(), UNPARTITIONED_PARTITION_SPEC),
+        DATA_QUALITY: table_spec(DATA_QUALITY),
+    }
+    tables = tables_open(catalog, wanted, drop=LEGACY_TABLES)
     # A new column of the customers model: added to both (metadata only, no data file rewritten).
-    base = schema_evolve(base, schema_to_pyarrow(base_schema(), include_field_ids=False))
-    changes = schema_evolve(changes, schema_to_pyarrow(changes_schema(), include_field_ids=False))
-    return LakeTables(base=base, changes=changes, counts=counts, quality=table_ensure(catalog, DATA_QUALITY))
+    return LakeTables(
+        base=schema_evolve(tables[BASE], schema_to_pyarrow(base, include_field_ids=False)),
+        changes=schema_evolve(tables[CHANGES], schema_to_pyarrow(changes_schema(), include_field_ids=False)),
+        counts=tables[COUNTS],
+        quality=tables[DATA_QUALITY],
+    )
 
 
 def rebuild_needed(tables: LakeTables, *, runs: Sequence[int]) -> bool:

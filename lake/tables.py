@@ -143,10 +143,32 @@ def identifier(name: str) -> str:
     return f"{NAMESPACE}.{name}"
 
 
-def table_ensure(catalog: Catalog, name: str) -> Table:
+def table_spec(name: str) -> tuple[Schema, PartitionSpec]:
     schema = table_schema(name)
-    spec = customers_spec(schema) if name == CUSTOMERS else UNPARTITIONED_PARTITION_SPEC
-    return catalog.create_table_if_not_exists(identifier(name), schema=schema, partition_spec=spec)
+    return schema, customers_spec(schema) if name == CUSTOMERS else UNPARTITIONED_PARTITION_SPEC
+
+
+def tables_open(
+    catalog: Catalog, wanted: dict[str, tuple[Schema, PartitionSpec]], *, drop: Iterable[str] = ()
+) -> dict[str, Table]:
+    """The ``wanted`` tables of the namespace, loaded, or created when missing; ``drop`` ones dropped.
+
+    One listing of the namespace: pyiceberg's ``create_table_if_not_exists`` writes a new
+    metadata file before it finds the table exists, an orphan file per table and call.
+    """
+    present = {ident[-1] for ident in catalog.list_tables(NAMESPACE)}
+    for name in drop:
+        if name in present:
+            catalog.drop_table(identifier(name))
+    tables = {}
+    for name, (schema, spec) in wanted.items():
+        if name in present:
+            tables[name] = catalog.load_table(identifier(name))
+        else:  # created by another process meanwhile: loaded all the same
+            tables[name] = catalog.create_table_if_not_exists(
+                identifier(name), schema=schema, partition_spec=spec
+            )
+    return tables
 
 
 def table_load(catalog: Catalog, name: str) -> Table | None:
@@ -223,8 +245,7 @@ def files_commit(
             ):
                 producer.append_data_file(data_file)
                 added += 1
-    table.refresh()
-    snapshot = table.current_snapshot()
+    snapshot = table.current_snapshot()  # the commit updated the table's metadata: no refresh
     assert snapshot is not None
     return CommitResult(snapshot_id=snapshot.snapshot_id, files_removed=len(removed), files_added=added)
 

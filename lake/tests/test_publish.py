@@ -43,3 +43,20 @@ def test_a_step_that_died_after_its_commits_is_completed_without_doubling_them(l
     }
     assert by_country == {"France": 2, "Chile": 1}
     assert sum(by_country.values()) == Customer.objects.count()
+
+
+def test_a_run_writes_only_the_metadata_of_its_commits_no_orphan_file(lake) -> None:
+    from pathlib import Path
+
+    from lake.catalog import lake_catalog
+    from lake.config import NAMESPACE
+
+    for key in ("A1", "B2", "C3"):
+        run = make_run()
+        lake_publish_run(run=run, processed=load([customer(key)], run=run), config=lake)
+
+    catalog = lake_catalog(lake)
+    for _namespace, name in catalog.list_tables(NAMESPACE):
+        table = catalog.load_table((NAMESPACE, name))
+        on_disk = list((Path(table.location().removeprefix("file://")) / "metadata").glob("*.metadata.json"))
+        assert len(on_disk) == len(table.metadata.metadata_log) + 1, name  # every file is a version
