@@ -33,6 +33,8 @@ from rest_framework.views import APIView
 from common.errors import text_line
 from customers.permissions import UPLOAD_FILE, CanUploadFiles
 from customers.query_params import StrictQueryParams
+from dataflow.quality.batch import quality_setup
+from dataflow.schema import load_schema
 from ingestion.api import IngestionRunSerializer
 from ingestion.uploads import TOO_LARGE, UploadError, UploadOptions, UploadTooLarge, accept_upload
 
@@ -71,22 +73,42 @@ class BinaryFileField(serializers.FileField):
     """A file field the schema shows as binary (Swagger's try-it then offers a file picker)."""
 
 
+_DEFAULTS = quality_setup(schema=load_schema()).thresholds
+
+
+def _percent_schema(example: float) -> dict[str, Any]:
+    """An optional percentage whose example is the schema's own value: Swagger's try-it sends the
+    example when the field is left alone (a bare number field would send 0, rejecting a file for
+    one bad record)."""
+    return {"type": "number", "format": "double", "nullable": True, "example": example}
+
+
+@extend_schema_field(_percent_schema(_DEFAULTS.warn_above))
+class WarnAboveField(serializers.FloatField):
+    pass
+
+
+@extend_schema_field(_percent_schema(_DEFAULTS.reject_above))
+class RejectAboveField(serializers.FloatField):
+    pass
+
+
 class UploadRequestSerializer(serializers.Serializer[Any]):
     file = BinaryFileField(help_text="The partner file: a name ending in .csv or .json.")
     dry_run = serializers.BooleanField(
         required=False, default=False, help_text="Read, check and report; change no customer."
     )
-    warn_above = serializers.FloatField(
+    warn_above = WarnAboveField(
         required=False,
         allow_null=True,
-        default=None,
-        help_text="Percent of invalid records above which the run warns and alerts (schema default: 1).",
+        help_text="Percent of invalid records above which the run warns and alerts "
+        f"(default {_DEFAULTS.warn_above:g}).",
     )
-    reject_above = serializers.FloatField(
+    reject_above = RejectAboveField(
         required=False,
         allow_null=True,
-        default=None,
-        help_text="Percent of invalid records above which the file is rejected (schema default: 10).",
+        help_text="Percent of invalid records above which the file is rejected "
+        f"(default {_DEFAULTS.reject_above:g}).",
     )
 
 
@@ -144,7 +166,7 @@ class IngestionUploadView(StrictQueryParams, APIView):
         form.is_valid(raise_exception=True)
         data = form.validated_data
         options = UploadOptions(
-            dry_run=data["dry_run"], warn_above=data["warn_above"], reject_above=data["reject_above"]
+            dry_run=data["dry_run"], warn_above=data.get("warn_above"), reject_above=data.get("reject_above")
         )
         try:
             run = accept_upload(data["file"], options=options, user=request.user)

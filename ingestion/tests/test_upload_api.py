@@ -201,4 +201,12 @@ def test_the_schema_documents_the_upload_as_a_binary_file(uploader: APIClient) -
         "description": "The partner file: a name ending in .csv or .json.",
     }
     assert component["required"] == ["file"]
+    # What Swagger's try-it sends for a field left alone: the schema's own thresholds, never 0.
+    assert (
+        component["properties"]["warn_above"]["example"],
+        component["properties"]["reject_above"]["example"],
+    ) == (
+        1.0,
+        10.0,
+    )
     assert {"202", "400", "401", "403", "413"} <= set(post["responses"])
