@@ -181,14 +181,7 @@ def set_aside_frame(rows: list[Any]) -> pl.DataFrame:
             "codes": [r.code for r in rows],
             "messages": [r.message for r in rows],
         },
-        schema={
-            "_line": pl.Int64,
-            "seq": pl.Int64,
-            "raw": pl.String,
-            "raw_text": pl.String,
-            "codes": pl.String,
-            "messages": pl.String,
-        },
+        schema={c: pl.Int64 if c in ("_line", "seq") else pl.String for c in QUARANTINE_COLUMNS},
     )
 
 
