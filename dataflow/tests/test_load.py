@@ -94,6 +94,21 @@ def test_upsert_updates_only_changed_rows(staging: None) -> None:
     assert Customer.objects.get(customer_id="K2").source_file == "b.csv"
 
 
+def test_upsert_never_touches_unchanged_rows(staging: None) -> None:
+    """An unchanged record is filtered out before ON CONFLICT, which would lock its row (xmax set)."""
+    load.staging_copy(frame=rows({"customer_id": "K1"}, {"customer_id": "K2"}), schema=SCHEMA)
+    load.customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT, distinct_keys=2)
+    load.staging_create(schema=SCHEMA)
+    load.staging_copy(
+        frame=rows({"customer_id": "K1"}, {"customer_id": "K2", "city": "Bergen"}), schema=SCHEMA
+    )
+    upsert = load.customers_upsert_staged(schema=SCHEMA, source_file="b.csv", ingested_at=AT, distinct_keys=2)
+    assert (upsert.inserted, upsert.updated, upsert.unchanged) == (0, 1, 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xmax::text FROM customers_customer WHERE customer_id = 'K1'")
+        assert cursor.fetchone()[0] == "0"
+
+
 def test_dry_run_diff_reports_without_writing(staging: None) -> None:
     load.staging_copy(frame=rows({"customer_id": "K1"}), schema=SCHEMA)
     diff = load.customers_diff_staged(schema=SCHEMA)
