@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import io
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import structlog
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import close_old_connections, connection
 from procrastinate import RetryStrategy
 from procrastinate.blueprints import Blueprint
 from procrastinate.contrib.django import app
 from procrastinate.jobs import Status
 
 from common.errors import error_brief
+from common.worker import task_connection
 from dataflow.context import IngestOptions
 from dataflow.sources import LocalSource
 from ingestion.hooks import ingest_hooks
@@ -62,20 +60,6 @@ class UploadSource(LocalSource):
         return Path(work_dir) / "uploads" / f"run-{self.run_id}"
 
 
-@contextmanager
-def _db_connection() -> Iterator[None]:
-    """A task runs in a worker thread: its own connection, closed after (with any session lock).
-    Called inside a transaction (a test running a job in-process), the connection is left alone."""
-    inside = connection.in_atomic_block
-    if not inside:
-        close_old_connections()
-    try:
-        yield
-    finally:
-        if not inside:
-            connection.close()
-
-
 def _upload_clear(run_id: int) -> None:
     """The run has ended: the raw zone keeps the bytes (LAKE_ENABLED); the spool and work copies go."""
     shutil.rmtree(upload_folder(run_id), ignore_errors=True)
@@ -86,7 +70,7 @@ def _upload_clear(run_id: int) -> None:
 @app.task(name=INGEST_UPLOAD_TASK, retry=UPLOAD_RETRY)
 def ingest_upload(run_id: int, warn_above: float | None = None, reject_above: float | None = None) -> str:
     """Ingest the accepted upload of run ``run_id``; returns the status its ingest ended with."""
-    with _db_connection():
+    with task_connection():
         run = IngestionRun.objects.filter(pk=run_id).first()
         if run is None:  # deleted meanwhile: nothing to do, and nothing to retry
             log.warning("upload.run_missing", run_id=run_id)
@@ -116,7 +100,7 @@ def ingest_upload(run_id: int, warn_above: float | None = None, reject_above: fl
 def poll_source(timestamp: int, kind: str) -> str:
     """``manage.py ingest --source KIND --all``, as the cron recipe runs it (``INGEST_SCHEDULE``)."""
     out, err = io.StringIO(), io.StringIO()
-    with _db_connection():
+    with task_connection():
         try:
             call_command("ingest", "--all", "--source", kind, stdout=out, stderr=err)
         except CommandError as exc:  # the runs and alerts say the rest; the next tick tries again
