@@ -1,4 +1,5 @@
-"""The cron settings of the worker (issue #15): ``INGEST_SCHEDULE`` and ``WORKER_STALLED_CHECK``.
+"""The cron settings of the worker (issue #15): ``INGEST_SCHEDULE``, ``WORKER_STALLED_CHECK`` and
+``LAKE_MAINTENANCE_SCHEDULE`` (issue #16).
 
 Checked when the settings load, so a typo stops start-up with one line naming the
 variable (:func:`config.env.env`), never a worker that silently polls nothing.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 from croniter import croniter  # type: ignore[import-untyped]  # no stubs for 7.x
 
+OFF = "off"
+"""The value that schedules nothing (an empty value means the default, as for every setting)."""
 SCHEDULED_SOURCES = ("local", "sftp", "s3")
 """The sources a schedule may poll (``INGEST_SOURCE``'s choices)."""
 
@@ -18,6 +21,13 @@ def parse_cron(value: str) -> str:
     if len(expression.split()) not in (5, 6) or not croniter.is_valid(expression):
         raise ValueError(f"{expression!r} is not a cron expression such as '*/15 * * * *'")
     return expression
+
+
+def parse_cron_or_off(value: str) -> str:
+    """A cron expression, or ``off`` (returned as ``""``: nothing scheduled)."""
+    if value.strip().lower() == OFF:
+        return ""
+    return parse_cron(value)
 
 
 def parse_schedule(value: str) -> dict[str, str]:

@@ -105,7 +105,7 @@ SPARK_CONF: dict[str, str] = spark_conf_from(os.environ)
 # POST /api/ingestions/ and the admin's upload form: a file is accepted into UPLOAD_DIR (shared by
 # the web processes and the workers: a shared volume when they run on different machines), queued,
 # and ingested by a worker (`manage.py worker`, Procrastinate on our PostgreSQL).
-from config.schedule import parse_cron, parse_schedule  # noqa: E402 (kept inside this section)
+from config.schedule import parse_cron, parse_cron_or_off, parse_schedule  # noqa: E402 (kept inside this section)
 
 UPLOAD_MAX_BYTES: int = env("UPLOAD_MAX_BYTES", str(1 << 30), parse_positive_int)
 UPLOAD_DIR: Path = env("UPLOAD_DIR", str(DATA_DIR / "uploads"), lambda v: Path(v).expanduser())
@@ -126,8 +126,11 @@ if WORKER_STALLED_SECONDS < WORKER_SHUTDOWN_GRACE_SECONDS + 2 * WORKER_HEARTBEAT
         "WORKER_SHUTDOWN_GRACE_SECONDS + 2 x WORKER_HEARTBEAT_SECONDS "
         f"({WORKER_SHUTDOWN_GRACE_SECONDS + 2 * WORKER_HEARTBEAT_SECONDS:g})"
     )
+# `manage.py lake maintenance`, run by the workers on this cron (default 03:30 daily, off-peak),
+# only while LAKE_ENABLED; `off`: never (cron or a systemd timer may run the command instead).
+LAKE_MAINTENANCE_SCHEDULE: str = env("LAKE_MAINTENANCE_SCHEDULE", "30 3 * * *", parse_cron_or_off)
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""  # the web processes never import the tasks' code...
-PROCRASTINATE_IMPORT_PATHS = ["ingestion.tasks"]  # ...the workers (and a deferral by name) do
+PROCRASTINATE_IMPORT_PATHS = ["ingestion.tasks", "lake.tasks"]  # ...the workers (and a deferral by name) do
 PROCRASTINATE_WORKER_DEFAULTS = {
     "concurrency": WORKER_CONCURRENCY,
     "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,

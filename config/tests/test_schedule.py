@@ -1,10 +1,11 @@
-"""``INGEST_SCHEDULE`` and ``WORKER_STALLED_CHECK``: cron per source, checked when the settings load."""
+"""``INGEST_SCHEDULE``, ``WORKER_STALLED_CHECK``, ``LAKE_MAINTENANCE_SCHEDULE``: cron, checked when the
+settings load."""
 
 from __future__ import annotations
 
 import pytest
 
-from config.schedule import parse_cron, parse_schedule
+from config.schedule import parse_cron, parse_cron_or_off, parse_schedule
 
 
 def test_a_schedule_names_a_cron_expression_per_source() -> None:
@@ -35,3 +36,10 @@ def test_a_bad_schedule_is_refused_saying_why(value: str, problem: str) -> None:
 
 def test_a_sixth_field_counts_seconds() -> None:
     assert parse_cron("* * * * * */5") == "* * * * * */5"
+
+
+def test_the_lake_maintenance_schedule_is_a_cron_expression_or_off() -> None:
+    assert parse_cron_or_off(" 30  3 * * * ") == "30 3 * * *"
+    assert parse_cron_or_off("OFF") == ""
+    with pytest.raises(ValueError, match="not a cron expression"):
+        parse_cron_or_off("daily")

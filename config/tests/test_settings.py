@@ -42,6 +42,8 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ("INGEST_SCHEDULE", "ftp=*/5 * * * *"),
         ("INGEST_SCHEDULE", "local=every five minutes"),
         ("WORKER_STALLED_CHECK", "61 * * * *"),
+        ("LAKE_MAINTENANCE_SCHEDULE", "daily"),
+        ("LAKE_MAINTENANCE_SCHEDULE", "30 25 * * *"),
         ("WORKER_STALLED_SECONDS", "2"),  # less than the grace period + 2 heartbeats (30 + 2 x 10)
         ("INGEST_BULK_MIN_ROWS", "0"),
         ("INGEST_BULK_MIN_ROWS", "many"),

@@ -29,7 +29,10 @@ from dataflow.retry import db_ensure_connection
 from ingestion.tasks import RETRY_STALLED_TASK
 
 DATABASE_UNREACHABLE = "database unreachable: {problem}"
-STARTED = "Worker started (pid {pid}): {concurrency} job(s) at once; scheduled polls: {schedule}."
+STARTED = (
+    "Worker started (pid {pid}): {concurrency} job(s) at once; scheduled polls: {schedule}; "
+    "lake maintenance: {maintenance}."
+)
 WATCH_SECONDS = 1.0
 
 
@@ -107,7 +110,12 @@ class Command(BaseCommand):
             _stop_with(options["stop_with"])
         schedule = "; ".join(f"{k}={v}" for k, v in settings.INGEST_SCHEDULE.items()) or "none"
         concurrency = worker_options.get("concurrency", settings.WORKER_CONCURRENCY)
-        self.stdout.write(STARTED.format(pid=os.getpid(), concurrency=concurrency, schedule=schedule))
+        maintenance = (settings.LAKE_ENABLED and settings.LAKE_MAINTENANCE_SCHEDULE) or "off"
+        self.stdout.write(
+            STARTED.format(
+                pid=os.getpid(), concurrency=concurrency, schedule=schedule, maintenance=maintenance
+            )
+        )
         self.stdout.flush()
         connector = app.connector
         worker_connector = (
