@@ -32,7 +32,9 @@ class RangeForm(forms.Form):
 
     def span(self) -> data.Span:
         end: date = self.cleaned_data.get("end") or timezone.localdate()
-        start: date = self.cleaned_data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
+        # The default start is 30 days back, or the calendar's first day (to=0001-01-01 was a 500).
+        back = min(DEFAULT_DAYS - 1, (end - date.min).days)
+        start: date = self.cleaned_data.get("start") or end - timedelta(days=back)
         return data.Span(first=start, last=end)
 
     def clean(self) -> dict[str, object]:

@@ -12,7 +12,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
-from common.admin import ReadOnlyAdminMixin
+from common.admin import DateHierarchyAdminMixin, ReadOnlyAdminMixin
 from ingestion.models import IngestionRun, QuarantinedRecord
 from ingestion.quarantine_admin import QuarantinedRecordAdmin
 from ingestion.run_display import (
@@ -71,7 +71,7 @@ class QuarantinedRecordInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(IngestionRun)
-class IngestionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class IngestionRunAdmin(ReadOnlyAdminMixin, DateHierarchyAdminMixin, admin.ModelAdmin):
     """Runs are written by the pipeline only; staff with the view permission read them."""
 
     # Readable at 1280 px beside the admin's two sidebars: source and run id under the file name

@@ -20,6 +20,11 @@ RUN_CHOICES = 20
 CODE_CHOICES = 100
 
 
+def _is_id(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts "²", which ``int`` refuses (was a 500)."""
+    return text.isascii() and text.isdigit()
+
+
 class RunFilter(admin.SimpleListFilter):
     title = "run"
     parameter_name = "run"
@@ -32,7 +37,7 @@ class RunFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        return queryset.filter(run_id=int(value)) if value.isdigit() else queryset.none()
+        return queryset.filter(run_id=int(value)) if _is_id(value) else queryset.none()
 
 
 class RuleCodeFilter(admin.SimpleListFilter):
@@ -42,7 +47,7 @@ class RuleCodeFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         table = QuarantinedRecord._meta.db_table
         run = request.GET.get("run", "")
-        where, params = ("WHERE run_id = %s", [int(run)]) if run.isdigit() else ("", [])
+        where, params = ("WHERE run_id = %s", [int(run)]) if _is_id(run) else ("", [])
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT DISTINCT code FROM (SELECT jsonb_array_elements_text(rule_codes) AS code "

@@ -1,14 +1,18 @@
-"""The read-only admin: every admin of records the code writes uses it, and it refuses every write."""
+"""The read-only admin: every admin of records the code writes uses it, and it refuses every write;
+the date hierarchy answers a day beyond the calendar like any bad filter."""
 
 from __future__ import annotations
 
+import pytest
 from django.contrib import admin
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
+from django.urls import reverse
 
-from common.admin import ReadOnlyAdminMixin
+from common.admin import DateHierarchyAdminMixin, ReadOnlyAdminMixin
 
 WRITTEN_BY_THE_CODE = ("etl", "alerts", "customers")
 """Apps whose records only the pipeline writes (runs, quarantined records, alerts, customers)."""
+OUR_PACKAGES = ("alerts", "common", "console", "customers", "ingestion", "lake")
 
 
 def test_every_admin_of_records_the_code_writes_is_read_only() -> None:
@@ -33,3 +37,34 @@ def test_the_mixin_refuses_adding_changing_and_deleting() -> None:
         mixin.has_change_permission(request),
         mixin.has_delete_permission(request),
     ) == (False, False, False)
+
+
+def test_every_admin_of_ours_with_a_date_hierarchy_bounds_its_dates() -> None:
+    with_hierarchy = [
+        a
+        for a in admin.site._registry.values()
+        if a.date_hierarchy and type(a).__module__.split(".")[0] in OUR_PACKAGES
+    ]
+
+    assert with_hierarchy
+    assert [type(a).__name__ for a in with_hierarchy if not isinstance(a, DateHierarchyAdminMixin)] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "day",
+    [
+        {"started_at__year": "9" * 25},
+        {"started_at__year": "9999"},
+        {"started_at__year": "9999", "started_at__month": "12"},
+        {"started_at__year": "9999", "started_at__month": "12", "started_at__day": "31"},
+        {"started_at__year": "2026", "started_at__month": "13"},
+    ],
+)
+def test_a_day_beyond_the_calendar_is_the_admin_s_bad_filter_page(
+    admin_client: Client, day: dict[str, str]
+) -> None:
+    response = admin_client.get(reverse("admin:etl_ingestionrun_changelist"), day)
+
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")

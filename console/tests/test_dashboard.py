@@ -109,6 +109,7 @@ def test_the_default_range_is_the_last_30_days(viewer: Client) -> None:
         ({"from": "2020-01-01", "to": "2026-12-01"}, RANGE_TOO_LONG),
         ({"from": "9" * 5000}, "from: Enter a valid date."),
         ({"from": "0001-01-01", "to": "0001-01-02"}, ""),
+        ({"to": "0001-01-01"}, ""),  # the default start, 29 days earlier, is before the calendar
         ({"from": "9999-12-30", "to": "9999-12-31"}, RANGE_TOO_LATE),
     ],
 )

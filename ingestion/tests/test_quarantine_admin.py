@@ -59,6 +59,13 @@ def test_filter_by_run_lists_only_that_runs_records(model_admin: Any, records: d
     assert _listed(model_admin, run=str(records["second"].pk)) == {records["ragged"].pk}
 
 
+@pytest.mark.parametrize("run", ["\u00b2", "\u0663", "abc", "-1", "9" * 25])
+def test_a_run_that_is_not_an_ascii_number_lists_nothing(
+    model_admin: Any, records: dict[str, Any], run: str
+) -> None:
+    assert _listed(model_admin, run=run) == set()
+
+
 def test_filter_by_rule_lists_every_record_that_failed_it(model_admin: Any, records: dict[str, Any]) -> None:
     assert _listed(model_admin, rule="email.pattern") == {records["email"].pk, records["both"].pk}
 
