@@ -52,6 +52,8 @@ from ingestion.source_audit import source_after_success
 log = structlog.get_logger("etl.ingest")
 
 SKIPPED_MESSAGE = "already loaded by run {run_id} (same sha256); use --force to load it again"
+SKIPPED_UPLOAD_MESSAGE = "already loaded by run {run_id} (same sha256); nothing to do"
+"""An upload (API, admin form) has no ``--force``: the command's hint would not apply."""
 STAGE_FAILED = "{stage} failed: {problem}"
 
 
@@ -128,7 +130,7 @@ def _skipped(
     ctx: StageContext, *, source: Source, previous: int, flags: dict[str, bool], queued: IngestionRun | None
 ) -> IngestResult:
     """These bytes are loaded already: a skipped run, and the source is done with the file."""
-    message = SKIPPED_MESSAGE.format(run_id=previous)
+    message = (SKIPPED_MESSAGE if queued is None else SKIPPED_UPLOAD_MESSAGE).format(run_id=previous)
     run = run_record(
         source=source.kind,
         filename=ctx.filename,

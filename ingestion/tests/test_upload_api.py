@@ -89,7 +89,7 @@ def test_the_same_bytes_uploaded_twice_are_skipped_pointing_at_the_first_run(upl
     _run_queued_jobs()
     run = uploader.get(f"/api/ingestion-runs/{second['id']}/").json()
     assert run["status"] == "skipped"
-    skipped = f"already loaded by run {first['id']} (same sha256); use --force to load it again"
+    skipped = f"already loaded by run {first['id']} (same sha256); nothing to do"
     assert run["warnings"] == [skipped]
 
 

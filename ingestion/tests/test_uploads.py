@@ -99,7 +99,7 @@ def test_the_same_bytes_uploaded_again_are_skipped_naming_the_first_run(uploads:
     assert ingest_upload(run_id=second.pk) == RunStatus.SKIPPED
     second.refresh_from_db()
     assert second.status == RunStatus.SKIPPED
-    skipped = f"already loaded by run {first.pk} (same sha256); use --force to load it again"
+    skipped = f"already loaded by run {first.pk} (same sha256); nothing to do"
     assert second.warnings == [skipped]
     assert Customer.objects.count() == 100
 
