@@ -1,7 +1,9 @@
-"""``manage.py demo_setup`` (run by ``make run``): the curl it prints returns rows of the sample."""
+"""``manage.py demo_setup`` (run by ``make run``): the curl it prints returns rows of the sample; the
+upload it prints sends a shipped file with bad records."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from io import StringIO
 from pathlib import Path
@@ -11,6 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
+
+from testsupport import ROOT, SAMPLE
 
 CURL = re.compile(r'curl "(?P<url>[^"]+)" -H "Authorization: Token (?P<token>[^"]+)"')
 
@@ -34,3 +38,20 @@ def test_the_printed_curl_returns_customers_of_the_sample(settings: Any, tmp_pat
     rows = response.json()["results"]
     assert len(rows) == 4
     assert {row["country"] for row in rows} == {"Solomon Islands"}
+
+
+@pytest.mark.django_db
+def test_the_printed_upload_sends_a_shipped_file_with_bad_records_the_readme_shows(
+    settings: Any, tmp_path: Path
+) -> None:
+    settings.DJANGO_SUPERUSER_PASSWORD = "a long enough demo password 123"
+    out = StringIO()
+    call_command("demo_setup", skip_ingest=True, stdout=out, stderr=StringIO())
+
+    printed = re.search(r'Upload a file: curl -F "file=@(?P<path>[^"]+)"', out.getvalue())
+    assert printed is not None, out.getvalue()
+    sample = ROOT / printed["path"]
+    assert sample.is_file()
+    assert sample.read_bytes() != SAMPLE.read_bytes()  # the sample is loaded already: it would be skipped
+    assert b"not-an-email" in sample.read_bytes()
+    assert hashlib.sha256(sample.read_bytes()).hexdigest()[:8] in (ROOT / "README.md").read_text()

@@ -11,6 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 from customers.services import DEMO_PASSWORD_WARNING, api_token_create, demo_admin_ensure
 
 SAMPLE = "customers-100.csv"
+UPLOAD_SAMPLE = "scripts/samples/partner-a-2026-12-04.csv"
+"""100 records, 3 with a bad email: the printed upload shows a load with quarantined records (the
+sample itself is loaded already, so its upload would only be skipped)."""
 # Four customers of the sample, newest first: the printed curl must show rows (a test runs it).
 DEMO_QUERY = "country=Solomon%20Islands&ordering=-subscription_date"
 
@@ -37,6 +40,6 @@ class Command(BaseCommand):
         base = options["base_url"].rstrip("/")
         self.stdout.write("\nAPI ready. Try:\n")
         self.stdout.write(f'  curl "{base}/api/customers/?{DEMO_QUERY}" -H "Authorization: Token {token}"\n')
-        upload = f'-F "file=@scripts/downloads/{SAMPLE}" "{base}/api/ingestions/"'
+        upload = f'-F "file=@{UPLOAD_SAMPLE}" "{base}/api/ingestions/"'
         self.stdout.write(f'  Upload a file: curl {upload} -H "Authorization: Token {token}"\n')
         self.stdout.write(f"  API docs: {base}/api/docs/  Admin: {base}/admin/  Health: {base}/healthz\n")
