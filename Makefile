@@ -34,7 +34,7 @@ env: ## Write the local .env once (DEBUG on, a new SECRET_KEY), from .env.exampl
 	@$(PYTHON) scripts/make_env.py
 
 run: install ## .env, migrate, demo admin, sample ingest, serve on http://127.0.0.1:8000 (RUN_PORT)
-	@BIN=$(BIN) bash scripts/run.sh
+	@BIN=$(BIN) bash scripts/run.sh || [ $$? -eq 143 ]  # 143: stopped by SIGTERM (kill PID, make stop): no make error
 
 stop: ## Stop what make run started: the server, then the embedded PostgreSQL (unless still in use)
 	@$(BIN)/python scripts/stop.py
