@@ -33,10 +33,10 @@ install-dev: $(DEV_STAMP) ## Install runtime + test/lint requirements into .venv
 env: ## Write the local .env once (DEBUG on, a new SECRET_KEY), from .env.example
 	@$(PYTHON) scripts/make_env.py
 
-run: install ## .env, migrate, demo admin, sample ingest, serve on http://127.0.0.1:8000 (RUN_PORT)
+run: install ## .env, migrate, demo admin, sample ingest, a worker, serve on http://127.0.0.1:8000 (RUN_PORT)
 	@BIN=$(BIN) bash scripts/run.sh || [ $$? -eq 143 ]  # 143: stopped by SIGTERM (kill PID, make stop): no make error
 
-stop: ## Stop what make run started: the server, then the embedded PostgreSQL (unless still in use)
+stop: ## Stop what make run started: the server, its worker, then the embedded PostgreSQL (unless in use)
 	@$(BIN)/python scripts/stop.py
 
 test: install-dev ## Run the whole test suite against a real PostgreSQL (embedded unless DB_HOST is set)
