@@ -61,6 +61,23 @@ class CustomerSerializer(serializers.ModelSerializer[Customer]):
         return row
 
 
+def customer_rows_json(rows: list[Any]) -> list[dict[str, Any]]:
+    """A list page's rows as :class:`CustomerSerializer` renders them, without its machinery per page.
+
+    ``values("pk", *CUSTOMER_FIELDS)`` dicts (what a list page reads, the
+    paginator done with them) are turned into the response's rows in place:
+    ``pk`` dropped, dates and timestamps as text; the keys are then already in
+    the declared order. Anything else goes through the serializer.
+    """
+    if not all(isinstance(row, dict) and next(iter(row), None) == "pk" for row in rows):
+        return list(CustomerSerializer(rows, many=True).data)
+    for row in rows:
+        del row["pk"]
+        for name in _TEMPORAL_FIELDS:
+            row[name] = _json_value(row[name])
+    return rows
+
+
 class TokenObtainRequestSerializer(serializers.Serializer[None]):
     username = serializers.CharField(write_only=True)
     password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})

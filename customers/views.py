@@ -25,6 +25,7 @@ from customers.serializers import (
     CustomerSerializer,
     TokenObtainRequestSerializer,
     TokenResponseSerializer,
+    customer_rows_json,
 )
 from customers.services import api_token_issue
 from customers.throttles import ApiAnonThrottle, TokenObtainThrottle
@@ -90,6 +91,12 @@ class CustomerViewSet(StrictQueryParams, CachedTokenViewMixin, viewsets.ReadOnly
     ordering_fields = ORDERING_FIELDS
     default_ordering = DEFAULT_ORDERING
     lookup_field = "customer_id"
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """DRF's ``list`` (filter, page, respond) with the rows rendered by :func:`customer_rows_json`."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # the paginator always pages
+        return self.get_paginated_response(customer_rows_json(page))
 
 
 @extend_schema(

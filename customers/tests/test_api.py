@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from customers.models import Customer
-from customers.serializers import CUSTOMER_FIELDS, CustomerSerializer
+from customers.serializers import CUSTOMER_FIELDS, CustomerSerializer, customer_rows_json
 from customers.tests.factories import customer_build, customers_create
 
 EXAMPLE_KEYS = {
@@ -113,6 +113,8 @@ def test_fast_rendering_equals_drf_field_rendering(db: None, offset_hours: int) 
     assert CustomerSerializer(rows, many=True).data == expected
     as_dicts = Customer.objects.order_by("pk").values("pk", *CUSTOMER_FIELDS)  # what a list page reads
     assert CustomerSerializer(as_dicts, many=True).data == expected
+    assert customer_rows_json(list(as_dicts)) == expected  # what a list page renders
+    assert customer_rows_json(rows) == expected
 
 
 def test_a_listed_customer_reads_exactly_as_its_detail(api: APIClient) -> None:
