@@ -41,6 +41,7 @@ LOCK_WAIT_MS = 200
 """How long one attempt at the swap's exclusive lock may hold readers queued (then it retries)."""
 LOCK_RETRY_PAUSE_S = 0.2
 LOCK_PATIENCE_S = 120.0
+NOT_EMPTY = "the table is not empty"
 """After retrying this long, the swap waits for its lock like any statement."""
 
 
@@ -63,15 +64,20 @@ def bulk_begin(*, table: str, rows: int, min_rows: int) -> tuple[BulkTable | Non
     version, or ``(None, why not)`` (the lock released then).
 
     The lock (``SHARE ROW EXCLUSIVE``) lets reads through and holds other writers until the commit:
-    nothing can reach the old table between the check that it is empty and the swap.
+    nothing can reach the old table between the check that it is empty and the swap. A table
+    seen with rows first is left unlocked: a large file into it never waits for other writers.
     """
     if rows < min_rows:
         return None, f"{rows} records, fewer than INGEST_BULK_MIN_ROWS ({min_rows})"
+    with connection.cursor() as cursor:  # a table with rows: the upsert, without waiting for a lock
+        cursor.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table)))
+        if cursor.fetchone()[0]:
+            return None, NOT_EMPTY
     point = transaction.savepoint()
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(sql.Identifier(table)))
         cursor.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table)))
-        reason = "the table is not empty" if cursor.fetchone()[0] else bulk_blockers(table)
+        reason = NOT_EMPTY if cursor.fetchone()[0] else bulk_blockers(table)
         cursor.execute(
             "SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = %s::regclass", [table]
         )

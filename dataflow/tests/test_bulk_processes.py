@@ -205,3 +205,33 @@ def test_the_spark_engine_loads_an_empty_table_by_the_bulk_path_alike(
         loaded[engine] = rows_of_customers()
     assert loaded["spark"] == loaded["polars"]
     assert len(loaded["spark"]) == 500
+
+
+def test_a_large_file_into_a_table_with_rows_does_not_wait_for_other_writers(
+    tmp_path: Path, settings: Any
+) -> None:
+    settings.INGEST_BULK_MIN_ROWS, settings.LAKE_ENABLED = 10, False
+    ingest(tmp_path / "first", write_customers(tmp_path / "first.csv", 20))
+    writing, release = threading.Event(), threading.Event()
+
+    def write() -> None:  # another writer's transaction stays open meanwhile
+        try:
+            with transaction.atomic():
+                Customer.objects.filter(pk=Customer.objects.order_by("id").values("id")[:1]).update(city="X")
+                writing.set()
+                release.wait(60)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert writing.wait(30)
+        started = time.monotonic()
+        run = run_of(ingest(tmp_path / "second", write_customers(tmp_path / "second.csv", 50, seed=7)))
+        seconds = time.monotonic() - started
+    finally:
+        release.set()
+        writer.join(30)
+    assert run.report["load"] == {"path": "upsert", "reason": "the table is not empty"}
+    assert seconds < 20
