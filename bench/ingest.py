@@ -8,10 +8,11 @@ In one run:
 2. (a) the raw limit: ``psql \\copy`` of that file into a bare table with the
    same columns and the same indexes as the customers table;
 3. (b) ``manage.py ingest --path`` of the file into an empty customers table,
-   end to end (process start to exit), with the process's peak RSS: the bulk
-   path (``dataflow/bulk.py``: a new table filled, indexed once, swapped in;
-   ``--no-bulk`` times the upsert into the indexed table instead); the run's
-   load path and seconds per step are printed;
+   end to end (process start to exit), with the peak RSS of its process tree
+   (``bench/measure.py``): the bulk path (``dataflow/bulk.py``: a new table
+   filled, indexed once, swapped in; ``--no-bulk`` times the upsert into the
+   indexed table instead); the run's load path and seconds per step are
+   printed; ``--compare-batch N`` runs it again with another batch size;
 4. (c) ``manage.py ingest --force`` of a copy where 10% of the rows changed;
 
 then prints rows/s for each, the ratios b/a, c/a and c/b, and the peak RSS of (b).
@@ -29,13 +30,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.generate import generate, modify  # noqa: E402
+from bench.measure import Timed  # noqa: E402
+from bench.measure import timed as measure_timed  # noqa: E402
 
 TARGETS = [
     "index",
@@ -53,48 +55,9 @@ TARGETS = [
 ]
 
 
-@dataclass
-class Timed:
-    seconds: float
-    peak_rss_kib: int
-    stdout: str
-
-
-def _peak_rss_kib(pid: int) -> int | None:
-    """The process's peak resident set so far (``VmHWM``), or None once it has exited."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return None
-
-
 def timed(cmd: list[str], *, env: dict[str, str]) -> Timed:
-    """Run ``cmd``; wall time and the process's own peak RSS.
-
-    Not ``wait4``'s ``ru_maxrss``: Linux carries it over fork and exec, so it
-    would include this (large) benchmark process. ``VmHWM`` is the child's
-    own high-water mark, sampled until it exits.
-    """
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=err, text=True)
-        peak = 0
-        while proc.poll() is None:
-            peak = max(peak, _peak_rss_kib(proc.pid) or 0)
-            time.sleep(0.05)
-        seconds = time.perf_counter() - started
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if proc.returncode != 0:
-        raise SystemExit(
-            f"{' '.join(cmd[:4])}... failed ({proc.returncode}): {stderr.strip().splitlines()[-1:]}"
-        )
-    return Timed(seconds=seconds, peak_rss_kib=peak, stdout=stdout)
+    """Run ``cmd`` from the project root: wall time, peak RSS of its process tree (bench/measure.py)."""
+    return measure_timed(cmd, env=env, cwd=ROOT)
 
 
 def django_env(db_name: str) -> dict[str, str]:
@@ -185,9 +148,9 @@ def rss_check(
         small_run = full
         big_run = timed([sys.executable, "manage.py", "ingest", "--json", "--path", str(big)], env=env)
     for n, run in ((rows, small_run), (big_rows, big_run)):
-        rate, rss = n / run.seconds, run.peak_rss_kib / 1024
+        rate, rss = n / run.seconds, run.peak_mib
         print(f"{label} {n:>11,} rows  {run.seconds:8.2f}s  {rate:12,.0f} rows/s  peak RSS {rss:,.0f} MiB")
-    ratio = big_run.peak_rss_kib / small_run.peak_rss_kib
+    ratio = big_run.peak_mib / small_run.peak_mib
     print(f"peak RSS {big_rows:,} / {rows:,} rows = {ratio:.2f} (target <= 1.3)")
     big.unlink(missing_ok=True)
 
@@ -206,6 +169,13 @@ def _arguments() -> argparse.Namespace:
         "--no-bulk",
         action="store_true",
         help="(b) through the upsert into the indexed table, not the bulk path",
+    )
+    parser.add_argument(
+        "--compare-batch",
+        type=int,
+        default=0,
+        help="Also (b') the fresh ingest again (tables emptied) with INGEST_BATCH_SIZE set to this, "
+        "e.g. 50000: seconds and peak RSS against (b)",
     )
     parser.add_argument(
         "--rss-rows",
@@ -273,13 +243,29 @@ def _copy_limit(data: Path, *, env: dict[str, str]) -> float:
     return seconds
 
 
+def _batch_compare(
+    data: Path, *, b: Timed, batch: int, env: dict[str, str], pg: tuple[list[str], dict[str, str]]
+) -> None:
+    """(b') the fresh ingest of (b) again into emptied tables, with ``batch`` records per batch."""
+    args, pg_env = pg
+    psql("TRUNCATE customers_customer, etl_ingestionrun CASCADE", args=args, env=pg_env)
+    again = timed(
+        [sys.executable, "manage.py", "ingest", "--json", "--path", str(data)],
+        env=env | {"INGEST_BATCH_SIZE": str(batch)},
+    )
+    print(f"(b') load: {psql_value(LAST_LOAD, args=args, env=pg_env)}")
+    print(
+        f"(b') INGEST_BATCH_SIZE={batch}: {again.seconds:.2f}s, peak RSS {again.peak_mib:,.0f} MiB;"
+        f" against (b) {b.seconds:.2f}s, {b.peak_mib:,.0f} MiB:"
+        f" time b'/b = {again.seconds / b.seconds:.2f}, peak RSS b'/b = {again.peak_mib / b.peak_mib:.2f}"
+    )
+
+
 def _print_report(rows: int, *, a: float, b: Timed, c: Timed) -> None:
     print(f"(a) psql \\copy          {a:8.2f}s  {rows / a:12,.0f} rows/s")
     for label, run in (("(b) ingest, empty table", b), ("(c) ingest, 10% changed", c)):
         rate = rows / run.seconds
-        print(
-            f"{label} {run.seconds:8.2f}s  {rate:12,.0f} rows/s  peak RSS {run.peak_rss_kib / 1024:,.0f} MiB"
-        )
+        print(f"{label} {run.seconds:8.2f}s  {rate:12,.0f} rows/s  peak RSS {run.peak_mib:,.0f} MiB")
     print(
         f"b/a = {a / b.seconds:.2f}   c/a = {a / c.seconds:.2f}   c/b = {b.seconds / c.seconds:.2f}"
         "   (throughput ratios; #16 targets: b/a >= 1.5, c/b >= 2)"
@@ -299,6 +285,8 @@ def main() -> None:
     b = timed([*ingest, str(data)], env=env)
     args, pg_env = connection_args()
     print("(b) load:", psql_value(LAST_LOAD, args=args, env=pg_env))
+    if opts.compare_batch:
+        _batch_compare(data, b=b, batch=opts.compare_batch, env=env, pg=(args, pg_env))
     c = timed([*ingest, str(changed), "--force"], env=env)
     _print_report(opts.rows, a=a, b=b, c=c)
     if opts.rss_rows:
