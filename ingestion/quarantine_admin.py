@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from common.admin import ReadOnlyAdminMixin
 from ingestion.models import IngestionRun, QuarantinedRecord
+from ingestion.run_display import reasons_text
 
 RUN_CHOICES = 20
 """The run filter lists this many latest runs that quarantined something (any run id works in the URL)."""
@@ -66,12 +67,21 @@ class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = [RunFilter, RuleCodeFilter]
     search_fields = ["messages", "raw_text", "raw", "run__filename"]
     list_select_related = ["run"]
-    readonly_fields = [f.name for f in QuarantinedRecord._meta.fields]
+    # Codes and reasons as text, not JSON arrays.
+    readonly_fields = tuple(
+        {"rule_codes": "codes", "messages": "reasons"}.get(f.name, f.name)
+        for f in QuarantinedRecord._meta.fields
+    )
+    fields = readonly_fields
     show_full_result_count = False
 
     @admin.display(description="rules")
     def codes(self, obj: QuarantinedRecord) -> str:
         return ", ".join(obj.rule_codes)
+
+    @admin.display(description="reasons")
+    def reasons(self, obj: QuarantinedRecord) -> str:
+        return reasons_text(obj)
 
     @admin.display(description="first reason")
     def first_message(self, obj: QuarantinedRecord) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
+from django.urls import reverse
 
 from ingestion.models import IngestionRun, QuarantinedRecord
 from ingestion.quarantine_admin import QuarantinedRecordAdmin
@@ -98,3 +99,17 @@ def test_site_admin_lists_a_runs_records_failing_a_rule(admin_client: Any, recor
     page = admin_client.get(url, {"run": records["first"].pk, "rule": "index.type"})
     assert page.status_code == 200
     assert [r.pk for r in page.context["cl"].result_list] == [records["both"].pk]
+
+
+def test_a_quarantined_record_s_page_shows_codes_and_reasons_as_text(admin_client: Client) -> None:
+    run = IngestionRun.objects.create(source="local", filename="a.csv")
+    record = QuarantinedRecord.objects.create(
+        run=run,
+        line_number=4,
+        rule_codes=["email.pattern", "city.required"],
+        messages=["bad email", "no city"],
+    )
+    body = admin_client.get(reverse("admin:etl_quarantinedrecord_change", args=[record.pk])).content.decode()
+    assert "email.pattern, city.required" in body
+    assert "bad email; no city" in body
+    assert "[&quot;" not in body
