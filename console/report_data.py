@@ -34,6 +34,7 @@ REASON_RUNNING = "running since {at}"
 REASON_LOADED = "{verb} {loaded} of {read} records ({inserted} new, {updated} updated, {unchanged} unchanged)"
 REASON_NOT_LOADED_DRY = "dry run: nothing was written"
 REJECTED_NOTE = "rejected as a whole: its valid records were not loaded"
+REJECTED_VALID = "valid, not loaded"
 
 
 @dataclass
@@ -79,7 +80,8 @@ def banner(run: IngestionRun) -> dict[str, str]:
         if run.dry_run:
             reason = f"{reason}; {REASON_NOT_LOADED_DRY}"
     else:
-        reason = first_line(run.error_message)
+        # A skipped run has no error: its reason ("already loaded by run N ...") is its first warning.
+        reason = first_line(run.error_message) or first_line(str((run.warnings or [""])[0]))
     title = f"{run.status} (dry run)" if run.dry_run else str(run.status)
     return {"tone": TONES.get(RunStatus(run.status), "info"), "title": title, "reason": reason}
 
@@ -88,16 +90,20 @@ def equations(run: IngestionRun) -> list[Equation]:
     """The counts' arithmetic: read = loaded + duplicates + quarantined; loaded = inserted +
     updated + unchanged. It holds for a succeeded run; a rejected one loaded nothing."""
     done = run.status == RunStatus.SUCCEEDED
+    rejected = run.status == RunStatus.REJECTED
     loaded = "would load" if run.dry_run else "loaded"
+    parts = [
+        (loaded, run.rows_loaded),
+        ("duplicates", run.rows_duplicates),
+        ("quarantined", run.rows_quarantined),
+    ]
+    if rejected:  # nothing was loaded: the records that passed the rules are a part of their own
+        parts.insert(1, (REJECTED_VALID, max(run.rows_read - run.rows_duplicates - run.rows_quarantined, 0)))
     read = Equation(
         total=("read", run.rows_read),
-        parts=[
-            (loaded, run.rows_loaded),
-            ("duplicates", run.rows_duplicates),
-            ("quarantined", run.rows_quarantined),
-        ],
-        holds=run.rows_read == run.rows_loaded + run.rows_duplicates + run.rows_quarantined if done else None,
-        note=REJECTED_NOTE if run.status == RunStatus.REJECTED else "",
+        parts=parts,
+        holds=run.rows_read == sum(n for _, n in parts) if done or rejected else None,
+        note=REJECTED_NOTE if rejected else "",
     )
     split = Equation(
         total=(loaded, run.rows_loaded),

@@ -62,6 +62,28 @@ def test_the_page_refreshes_itself_while_the_run_is_not_over(viewer: Client, sta
     assert "refreshes every 2 s" in body
 
 
+def test_a_skipped_run_gives_its_reason_in_the_banner(viewer: Client, tmp_path: Path) -> None:
+    first = run_of(ingest(tmp_path, EVERY_RULE))
+    again = run_of(ingest(tmp_path, EVERY_RULE))
+    assert again.status == RunStatus.SKIPPED
+    body = _report(viewer, again.pk)
+    assert f'<span class="run-banner__reason">already loaded by run {first.pk} (same sha256)' in body
+
+
+def test_a_rejected_run_shows_its_valid_records_not_loaded_so_the_counts_add_up(
+    viewer: Client, tmp_path: Path
+) -> None:
+    run = run_of(ingest(tmp_path, EVERY_RULE, reject_above=10.0))
+    assert run.status == RunStatus.REJECTED
+    assert run.rows_loaded == 0
+    body = _report(viewer, run.pk)
+    valid = run.rows_read - run.rows_duplicates - run.rows_quarantined
+    assert valid > 0
+    assert "valid, not loaded" in body
+    assert body.count("adds up") == 1  # read = 0 loaded + valid + duplicates + quarantined
+    assert "rejected as a whole" in body
+
+
 def test_a_failed_run_shows_its_one_line_reason(viewer: Client) -> None:
     run = IngestionRun.objects.create(
         source="local",
