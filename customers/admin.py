@@ -25,11 +25,8 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = (
         "customer_id",
-        "first_name",
-        "last_name",
-        "company",
+        "name",
         "country",
-        "subscription_date",
         "ingested_at",
         "loaded_by",
     )
@@ -40,6 +37,10 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = ("source_file", "ingested_at", "loaded_by")
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
+
+    @admin.display(description="Name", ordering="last_name")
+    def name(self, obj: Customer) -> str:
+        return f"{obj.first_name} {obj.last_name}"
 
     @admin.display(description="Last changed by")
     def loaded_by(self, obj: Customer) -> str:

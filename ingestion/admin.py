@@ -153,7 +153,7 @@ class IngestionRunAdmin(ReadOnlyAdminMixin, DateHierarchyAdminMixin, admin.Model
     def quarantined(self, obj: IngestionRun) -> int:
         return obj.rows_quarantined
 
-    @admin.display(description="Started · duration", ordering="started_at")
+    @admin.display(description="Started", ordering="started_at")
     def started(self, obj: IngestionRun) -> str:
         return format_html(
             '{}<span class="run-sub">{}</span>', time_shown(obj.started_at), duration_shown(obj)

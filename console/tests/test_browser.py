@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from django.db import connections
 from django.urls import reverse
+from django.utils import timezone
 
 from ingestion.models import IngestionRun, RunStatus
 from testsupport import CASES, ROOT
@@ -93,6 +94,19 @@ def _shoot(page: Any, folder: Path, name: str) -> None:
     page.set_viewport_size({"width": WIDTHS[0], "height": 900})
 
 
+def _realistic_dry_run() -> None:
+    IngestionRun.objects.create(
+        source="sftp",
+        filename="acme-partner-customers-export-2026-12-04T093000Z.csv",
+        status=RunStatus.SUCCEEDED,
+        dry_run=True,
+        rows_read=1_234_567,
+        rows_loaded=1_234_000,
+        rows_quarantined=567,
+        finished_at=timezone.now(),
+    )
+
+
 def _upload_and_follow(page: Any, url: str) -> int:
     page.goto(f"{url}{reverse('console:upload')}")
     page.set_input_files("#id_file", str(EVERY_RULE))
@@ -129,6 +143,7 @@ def in_browser(scenario: Callable[[Any], int]) -> int:
 
 
 def test_upload_follow_report_csv_and_dashboard_in_a_browser(console: dict[str, Any]) -> None:
+    _realistic_dry_run()  # a long partner name and two badges: the widest row the runs list shows
     run_id = in_browser(lambda page: _scenario(page, console["url"], console["shots"]))
     assert IngestionRun.objects.get(pk=run_id).status == RunStatus.SUCCEEDED
 
@@ -171,11 +186,14 @@ def _scenario(page: Any, url: str, shots: Path) -> int:
     _shoot(page, shots, "dashboard")
 
     page.goto(f"{url}{reverse('admin:etl_ingestionrun_changelist')}")
-    assert page.locator("#result_list .run-badge--succeeded").count() == 1
+    assert page.locator("#result_list .run-badge--succeeded").count() == 2
     fits = (
         "(() => { const r = document.querySelector('#changelist .results');"
         " return r.scrollWidth <= r.clientWidth; })()"
     )
     assert page.evaluate(fits), "the runs list scrolls sideways at 1280 px"
     _shoot(page, shots, "runs")
+    page.goto(f"{url}{reverse('admin:customers_customer_changelist')}")
+    assert page.evaluate(fits), "the customers list scrolls sideways at 1280 px"
+    _shoot(page, shots, "customers")
     return run_id
