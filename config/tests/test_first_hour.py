@@ -87,13 +87,10 @@ def upload_is_ingested_by_the_worker(base: str, output: str) -> bool:
     return (run["status"], run["rows_loaded"]) == ("succeeded", 5)
 
 
-@pytest.mark.slow
-def test_make_run_then_a_second_shell_then_make_stop(tmp_path: Path) -> None:
-    copy = checkout_copy(tmp_path / "clone")
-    port = free_port()
-    log = tmp_path / "make-run.log"
+def make_run_start(copy: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``make run``'s script in ``copy``, in a session of its own, its output into ``log``."""
     with log.open("wb") as out:
-        server = subprocess.Popen(
+        return subprocess.Popen(
             ["bash", "scripts/run.sh"],
             cwd=copy,
             env=new_shell_env(RUN_PORT=str(port)),
@@ -101,6 +98,14 @@ def test_make_run_then_a_second_shell_then_make_stop(tmp_path: Path) -> None:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+@pytest.mark.slow
+def test_make_run_then_a_second_shell_then_make_stop(tmp_path: Path) -> None:
+    copy = checkout_copy(tmp_path / "clone")
+    port = free_port()
+    log = tmp_path / "make-run.log"
+    server = make_run_start(copy, port, log)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: server.poll() is not None or answers(f"{base}/healthz"), timeout=300)
@@ -142,15 +147,7 @@ def test_kill_term_of_make_run_stops_its_worker(tmp_path: Path) -> None:
     copy = checkout_copy(tmp_path / "clone")
     port = free_port()
     log = tmp_path / "make-run.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            ["bash", "scripts/run.sh"],
-            cwd=copy,
-            env=new_shell_env(RUN_PORT=str(port)),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    server = make_run_start(copy, port, log)
     try:
         wait_until(
             lambda: server.poll() is not None or answers(f"http://127.0.0.1:{port}/healthz"), timeout=300
