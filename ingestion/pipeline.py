@@ -43,6 +43,7 @@ from dataflow.schema import Schema, load_schema
 from dataflow.sources import Source, SourceError
 from dataflow.sources.base import RefusedFileError
 from dataflow.stages import file_checksum
+from ingestion.fetch_folders import fetch_folder
 from ingestion.models import IngestionRun, QuarantinedRecord, RunStatus
 from ingestion.publish import QualityRejected, publish_staged
 from ingestion.selectors import run_loaded, runs_running_among
@@ -243,10 +244,34 @@ def ingest_file(
     command passes :func:`ingestion.hooks.ingest_hooks`). Raises only when the
     database itself is unusable (nothing can be recorded then).
     """
-    schema = schema or load_schema()
+    with fetch_folder(options.work_dir) as folder:
+        return _ingest_fetched(
+            source=source,
+            name=name,
+            options=options,
+            hooks=hooks,
+            progress=progress,
+            schema=schema or load_schema(),
+            queued=queued,
+            folder=folder,
+        )
+
+
+def _ingest_fetched(
+    *,
+    source: Source,
+    name: str,
+    options: IngestOptions,
+    hooks: list[IngestHook],
+    progress: ProgressReporter | None,
+    schema: Schema,
+    queued: IngestionRun | None,
+    folder: Path,
+) -> IngestResult:
+    """:func:`ingest_file` with ``folder``, this ingest's own, to fetch into."""
     flags = {"dry_run": options.dry_run, "forced": options.force}
     try:
-        path = source.fetch(name, options.work_dir)
+        path = source.fetch(name, folder)
     except SourceError as exc:
         return _fetch_failed(source=source, name=name, exc=exc, flags=flags, queued=queued)
     sha256, size = file_checksum(path)

@@ -44,8 +44,8 @@ UPLOAD_RETRY = RetryStrategy(max_attempts=5, exponential_wait=5)
 
 
 class UploadSource(LocalSource):
-    """An accepted upload's folder as a source; each run fetches into a work folder of its own
-    (two uploads named ``customers.csv`` never share a work file)."""
+    """An accepted upload's folder as a source (each ingest fetches into a work folder of its
+    own: :mod:`ingestion.fetch_folders`)."""
 
     kind = UPLOAD_SOURCE
 
@@ -53,18 +53,11 @@ class UploadSource(LocalSource):
         super().__init__(upload_folder(run_id))
         self.run_id = run_id
 
-    def fetch(self, name: str, dest_dir: Path) -> Path:
-        return super().fetch(name, self.work_folder(dest_dir))
-
-    def work_folder(self, work_dir: Path) -> Path:
-        return Path(work_dir) / "uploads" / f"run-{self.run_id}"
-
 
 def _upload_clear(run_id: int) -> None:
-    """The run has ended: the raw zone keeps the bytes (LAKE_ENABLED); the spool and work copies go."""
+    """The run has ended: the raw zone keeps the bytes (LAKE_ENABLED); the spool goes (the work
+    copy went with the ingest's fetch folder)."""
     shutil.rmtree(upload_folder(run_id), ignore_errors=True)
-    work = UploadSource(run_id).work_folder(Path(settings.INGEST_WORK_DIR))
-    shutil.rmtree(work, ignore_errors=True)
 
 
 @app.task(name=INGEST_UPLOAD_TASK, retry=UPLOAD_RETRY)
