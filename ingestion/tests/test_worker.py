@@ -61,6 +61,25 @@ def test_a_queued_upload_is_picked_up_by_a_worker_and_loaded(uploads: Any, tmp_p
     # Done, and not kept (delete_jobs="successful"); a stalled-jobs check may be queued meanwhile.
     assert not ProcrastinateJob.objects.filter(task_name=INGEST_UPLOAD_TASK).exists()
     assert worker.returncode == 0, log.read_text()[-2000:]  # SIGTERM: a graceful stop
+    assert f"Worker stopped (pid {worker.pid})." in log.read_text()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_worker_stopped_the_moment_it_started_ends_gracefully(
+    uploads: Any, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """``kill`` right after ``make run`` printed the pids: before its loop runs, the worker is not
+    killed on the spot (Procrastinate's own handlers come later), it ends as asked, exit code 0."""
+    log = tmp_path / "worker.log"
+    worker = worker_start(worker_env(tmp_path, UPLOAD_DIR=str(uploads.UPLOAD_DIR)), log)
+    try:
+        wait_for(lambda: "Worker started" in log.read_text(), timeout=120, what="the start", log=log)
+        worker.send_signal(signum)
+        worker.wait(timeout=60)
+    finally:
+        worker_stop(worker)
+    assert worker.returncode == 0, log.read_text()[-2000:]
+    assert "Worker stopped" in log.read_text().split("Worker started", 1)[1], log.read_text()[-2000:]
 
 
 def test_a_worker_killed_mid_ingest_has_its_job_retried_by_another_and_nothing_loads_twice(

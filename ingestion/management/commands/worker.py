@@ -5,10 +5,18 @@ jobs of dead workers to live ones (:mod:`ingestion.tasks`). Start as many as you
 like, on as many machines as share the database (and ``UPLOAD_DIR``). SIGTERM
 stops it gracefully: running jobs get ``WORKER_SHUTDOWN_GRACE_SECONDS`` to end.
 ``make run`` starts one beside the server, with ``--stop-with`` the server's pid.
+
+The signals are ours, not Procrastinate's (``install_signal_handlers=False``):
+Procrastinate installs its handlers only once its loop runs, after opening its
+connection and registering the worker, and a SIGTERM before that (``kill`` right
+after ``make run`` printed its pids) killed the process on the spot. Ours are in
+place before anything else: a stop before the worker runs ends it at once, one
+after cancels the worker's task, which Procrastinate turns into a graceful stop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -33,7 +41,36 @@ STARTED = (
     "Worker started (pid {pid}): {concurrency} job(s) at once; scheduled polls: {schedule}; "
     "lake maintenance: {maintenance}."
 )
+STOPPED = "Worker stopped (pid {pid})."
+STOPPED_BEFORE_START = "Worker stopped before it started (pid {pid})."
 WATCH_SECONDS = 1.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class StopRequested(Exception):
+    """SIGTERM or SIGINT before the worker's loop runs: nothing is in progress, end now."""
+
+
+def _stop_now(signum: int, frame: Any) -> None:
+    raise StopRequested(signal.Signals(signum).name)
+
+
+async def _worker_run(options: dict[str, Any]) -> None:
+    """Run the worker until SIGTERM/SIGINT, which cancels it: Procrastinate then stops gracefully
+    (running jobs get their grace period). A second signal gets the default action."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+
+    def stop() -> None:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+        task.cancel()
+
+    for signum in STOP_SIGNALS:  # replaces _stop_now; no await before, so no signal falls between
+        loop.add_signal_handler(signum, stop)
+    async with app.open_async():
+        await app.run_worker_async(install_signal_handlers=False, **options)
 
 
 class QuietStalledChecks(logging.Filter):
@@ -94,9 +131,23 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, _stop_now)
+        try:
+            self._run(options)
+        except StopRequested:
+            self.stdout.write(STOPPED_BEFORE_START.format(pid=os.getpid()))
+            return
+        except asyncio.CancelledError:
+            pass  # our stop(): Procrastinate has stopped gracefully
+        self.stdout.write(STOPPED.format(pid=os.getpid()))
+
+    def _run(self, options: dict[str, Any]) -> None:
         _logging_setup()
         if options["concurrency"] is not None and options["concurrency"] < 1:
             raise CommandError("--concurrency: expected an integer >= 1")
+        if options["stop_with"]:
+            _stop_with(options["stop_with"])
         try:
             db_ensure_connection()  # retried: a database that is restarting delays the start
         except DatabaseError as exc:
@@ -106,8 +157,6 @@ class Command(BaseCommand):
             worker_options["concurrency"] = options["concurrency"]
         if options["name"]:
             worker_options["name"] = options["name"]
-        if options["stop_with"]:
-            _stop_with(options["stop_with"])
         schedule = "; ".join(f"{k}={v}" for k, v in settings.INGEST_SCHEDULE.items()) or "none"
         concurrency = worker_options.get("concurrency", settings.WORKER_CONCURRENCY)
         maintenance = (settings.LAKE_ENABLED and settings.LAKE_MAINTENANCE_SCHEDULE) or "off"
@@ -123,6 +172,6 @@ class Command(BaseCommand):
         )
         try:
             with app.replace_connector(worker_connector):
-                app.run_worker(**worker_options)
+                asyncio.run(_worker_run(worker_options))
         except procrastinate_errors.ConnectorException as exc:
             raise CommandError(DATABASE_UNREACHABLE.format(problem=error_brief(exc))) from exc
