@@ -45,6 +45,8 @@ STOPPED = "Worker stopped (pid {pid})."
 STOPPED_BEFORE_START = "Worker stopped before it started (pid {pid})."
 WATCH_SECONDS = 1.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_stopping = threading.Event()
+"""Set by the first stop signal: ``--stop-with`` then sends none (a second one would end it at once)."""
 
 
 class StopRequested(Exception):
@@ -63,6 +65,7 @@ async def _worker_run(options: dict[str, Any]) -> None:
     assert task is not None
 
     def stop() -> None:
+        _stopping.set()
         for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
         task.cancel()
@@ -106,7 +109,8 @@ def _stop_with(pid: int) -> None:
     def watch() -> None:
         while alive():
             time.sleep(WATCH_SECONDS)
-        os.kill(os.getpid(), signal.SIGTERM)
+        if not _stopping.is_set():  # Ctrl-C reached both: the worker is already stopping
+            os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name=f"stop-with-{pid}", daemon=True).start()
 
