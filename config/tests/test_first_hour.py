@@ -158,7 +158,7 @@ def test_kill_term_of_make_run_stops_its_worker(tmp_path: Path) -> None:
         os.kill(server.pid, signal.SIGTERM)  # the PID make run printed: the server's, after exec
         server.wait(timeout=60)
         assert wait_until(lambda: not pid_alive(worker), timeout=60), log.read_text()
-        assert f"Worker stopped (pid {worker})." in log.read_text()  # a graceful stop, not a kill
+        assert "Worker stopped" in log.read_text()  # a graceful stop (maybe before it started), not a kill
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
