@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import pytest
 
 from customers.models import Customer
 from dataflow.context import HookBase, StageContext
-from ingestion.models import QuarantinedRecord, RunStatus
+from ingestion.models import IngestionRun, QuarantinedRecord, RunStatus
 from ingestion.pipeline import SKIPPED_MESSAGE, ingest_file
 from ingestion.publish import NO_RECORDS_WARNING
 from ingestion.services import STALE_RUN_MESSAGE, run_start
@@ -348,12 +348,12 @@ def test_missing_file_in_the_source_is_a_failed_run(tmp_path: Path) -> None:
     assert run_of(result).status == RunStatus.FAILED
 
 
-def test_work_copy_is_what_was_read(tmp_path: Path) -> None:
+def test_work_copy_is_what_was_read_and_goes_when_the_ingest_ends(tmp_path: Path) -> None:
     source = inbox_with(tmp_path, SAMPLE)
-    ingest_file(source=source, name=SAMPLE.name, options=options_for(tmp_path), hooks=[])
-    copied = tmp_path / "work" / SAMPLE.name
-    assert copied.read_bytes() == SAMPLE.read_bytes()
-    shutil.rmtree(tmp_path / "work")
+    result = ingest_file(source=source, name=SAMPLE.name, options=options_for(tmp_path), hooks=[])
+    run = IngestionRun.objects.get(pk=result.run_id)
+    assert (run.sha256, run.size) == (hashlib.sha256(SAMPLE.read_bytes()).hexdigest(), SAMPLE.stat().st_size)
+    assert os.listdir(tmp_path / "work" / "fetch") == []  # the copy went with its fetch folder
 
 
 def test_lines_after_ragged_rows_are_exact_across_batches(tmp_path: Path) -> None:
