@@ -1,8 +1,8 @@
-"""SQL building blocks the API's queries and the indexes behind them share.
+"""SQL building blocks of the API's queries and the columns behind them.
 
-An index is only used when the query repeats its expression exactly, so the
-search expression is defined once here and used by both ``Customer.Meta.indexes``
-and :func:`customers.selectors.customer_search`.
+The search text is defined once here: ``Customer.search_text`` (a generated
+column, trigram-indexed) is ``lower()`` of it, and
+:func:`customers.selectors.customer_search` compares with that column.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ SEARCH_FIELDS = ("first_name", "last_name", "email", "company", "city", "country
 
 
 class SearchText(Func):
-    """``first_name || E'\\x1f' || last_name || ...``: one text to search, one GIN index.
+    """``first_name || E'\\x1f' || last_name || ...``: one text to search (``Customer.search_text``).
 
     The columns are NOT NULL, so plain ``||`` (immutable, hence indexable) is exact.
     """
@@ -33,20 +33,21 @@ class SearchText(Func):
         super().__init__(*(F(name) for name in SEARCH_FIELDS), **extra)
 
 
-class ILike(Lookup):
-    """``lhs ILIKE rhs``: the form a ``gin_trgm_ops`` index answers.
+class Like(Lookup):
+    """``lhs LIKE rhs``, ``rhs`` an expression (``LOWER(%s)``): a form a ``gin_trgm_ops`` index answers.
 
-    Django's ``icontains`` compiles to ``UPPER(lhs) LIKE UPPER(rhs)``, which
-    no trigram index on ``lhs`` can serve.
+    Django's ``contains`` takes a value, escaped and wrapped in Python; here the
+    pattern is lowercased by PostgreSQL's own ``lower()``, the function the
+    generated ``search_text`` is made with.
     """
 
-    lookup_name = "ilike"
+    lookup_name = "like"
     prepare_rhs = False
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
+        return f"{lhs} LIKE {rhs}", [*lhs_params, *rhs_params]
 
 
 def like_pattern_contains(term: str) -> str:

@@ -7,8 +7,9 @@ or a silently truncated value.
 
 from __future__ import annotations
 
-from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models.functions import Lower
 
 from customers.expressions import SearchText
 
@@ -47,6 +48,14 @@ class Customer(models.Model):
     website = models.CharField(max_length=255, null=True, blank=True)
     source_file = models.CharField(max_length=255)
     ingested_at = models.DateTimeField()
+    # Derived, never written: PostgreSQL computes it on every INSERT, UPDATE and COPY. The
+    # searched columns joined and lowercased once per write, so a search compares bytes
+    # instead of lowercasing six columns per row read (customers.selectors.customer_search).
+    # Not a field of the record: Customer.field_names(), the API, the lake and its change
+    # log leave it out (generated_columns()).
+    search_text = models.GeneratedField(
+        expression=Lower(SearchText()), output_field=models.TextField(), db_persist=True
+    )
 
     class Meta:
         ordering = ["-ingested_at", "-id"]
@@ -57,8 +66,8 @@ class Customer(models.Model):
                 models.Index(fields=[field, "id"], name=f"cust_{field}_keyset")
                 for field in KEYSET_ORDERING_FIELDS
             ),
-            # `search`: ILIKE '%term%' over all searched columns, one trigram index.
-            GinIndex(OpClass(SearchText(), name="gin_trgm_ops"), name="customer_search_trgm"),
+            # `search`: LIKE '%term%' on search_text, one trigram index for rare terms.
+            GinIndex(fields=["search_text"], opclasses=["gin_trgm_ops"], name="customer_search_trgm"),
         ]
 
     def __str__(self) -> str:
@@ -66,8 +75,22 @@ class Customer(models.Model):
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
-        """Every column but the key, in order: the declared fields, then :data:`PROVENANCE_FIELDS`."""
-        return tuple(f.name for f in cls._meta.concrete_fields if not f.primary_key)
+        """Every column but the key and the generated ones, in order: the declared fields, then
+        :data:`PROVENANCE_FIELDS`."""
+        return tuple(f.name for f in cls._meta.concrete_fields if not f.primary_key and not f.generated)
+
+    @classmethod
+    def generated_columns(cls) -> tuple[str, ...]:
+        """Columns PostgreSQL derives from the others (``search_text``): never loaded, never
+        exported; ``to_jsonb(row) - <these>`` is the record."""
+        return tuple(f.column for f in cls._meta.concrete_fields if f.generated)
+
+    @classmethod
+    def row_json_sql(cls, alias: str) -> str:
+        """SQL for the row ``alias`` as JSON without :meth:`generated_columns`: what the lake's
+        change log stores (``to_jsonb(c) - ARRAY['search_text']::text[]``)."""
+        names = ", ".join("'{}'".format(name.replace("'", "''")) for name in cls.generated_columns())
+        return f"(to_jsonb({alias}) - ARRAY[{names}]::text[])"
 
 
 class ThrottleCounter(models.Model):

@@ -89,8 +89,12 @@ _BLOCKERS = (
     ),
     (
         "other objects depend on it",
+        # A generated column's expression (pg_attrdef) depends on the columns it reads: the
+        # table's own, copied by LIKE ... INCLUDING GENERATED, so not a blocker.
         "SELECT DISTINCT pg_describe_object(classid, objid, objsubid) FROM pg_depend"
         " WHERE deptype = 'n' AND classid NOT IN ('pg_rewrite'::regclass, 'pg_constraint'::regclass)"
+        " AND NOT (classid = 'pg_attrdef'::regclass"
+        "  AND objid IN (SELECT oid FROM pg_attrdef WHERE adrelid = %s))"
         " AND ((refclassid = 'pg_class'::regclass AND refobjid = %s) OR (refclassid = 'pg_type'::regclass"
         "  AND refobjid = (SELECT reltype FROM pg_class WHERE oid = %s)))",
     ),

@@ -322,7 +322,7 @@ def customers_upsert_staged(
     With ``changes``, every row inserted or updated is also written there, before and after
     (PostgreSQL 18's ``RETURNING old``/``new``), in the same statement.
     """
-    table = Customer._meta.db_table
+    table, _json = Customer._meta.db_table, Customer.row_json_sql  # JSON without generated columns
     targets = [*schema.field_names, "source_file", "ingested_at"]
     statement = sql.SQL(
         "WITH latest AS ({latest}), changed AS ({changed}), upserted AS ("
@@ -333,7 +333,7 @@ def customers_upsert_staged(
         "{captured}"
         " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted"
     ).format(
-        rows=sql.SQL(", to_jsonb(old) AS before, to_jsonb(new) AS after" if changes else ""),
+        rows=sql.SQL(f", {_json('old')} AS before, {_json('new')} AS after" if changes else ""),
         captured=_captured(changes),
         latest=staged_latest_sql(schema),
         changed=_changed_sql(schema),

@@ -49,7 +49,11 @@ def _columns_problems(
     the API shows the model's columns as the declaration's fields."""
     name = model.__name__
     declared = schema.field_names
-    columns = [f.name for f in model._meta.concrete_fields if not f.primary_key and f.name not in provenance]
+    columns = [
+        f.name
+        for f in model._meta.concrete_fields
+        if not f.primary_key and not f.generated and f.name not in provenance
+    ]
     problems = [
         checks.Error(
             COLUMN_NOT_DECLARED.format(schema=where, model=name, column=c), obj=model, id="customers.E005"

@@ -23,10 +23,19 @@ from lake.outbox import CHANGE_TABLE, capture_lock_shared
 _BEFORE = "_lake_before"
 
 
+def _row_json_sql() -> str:
+    from customers.models import Customer
+
+    return Customer.row_json_sql("c")  # the row without its generated columns (search_text)
+
+
 def _row_json(table: str, pk: Any) -> str | None:
     with connection.cursor() as cursor:
         cursor.execute(
-            sql.SQL("SELECT to_jsonb(c)::text FROM {} c WHERE id = %s").format(sql.Identifier(table)), [pk]
+            sql.SQL(f"SELECT {_row_json_sql()}::text FROM {{}} c WHERE id = %s").format(
+                sql.Identifier(table)
+            ),
+            [pk],
         )
         row = cursor.fetchone()
     return None if row is None else str(row[0])
@@ -42,7 +51,7 @@ def _before(sender: Any, instance: Any, **kwargs: Any) -> None:
 def _record(*, table: str, op: str, before: str | None, after_pk: Any) -> None:
     query = sql.SQL(
         "INSERT INTO {outbox} (run_id, op, before, after)"
-        " SELECT NULL, %s, %s::jsonb, (SELECT to_jsonb(c) FROM {table} c WHERE id = %s)"
+        f" SELECT NULL, %s, %s::jsonb, (SELECT {_row_json_sql()} FROM {{table}} c WHERE id = %s)"
     ).format(outbox=sql.Identifier(CHANGE_TABLE), table=sql.Identifier(table))
     with connection.cursor() as cursor:
         cursor.execute(query, [op, before, after_pk])

@@ -79,11 +79,12 @@ def iceberg_type_of(field: models.Field) -> IcebergType:
 
 
 def customer_columns() -> list[tuple[str, IcebergType]]:
-    """Columns of curated.customers: the customers table's, so a new model field is a new column."""
+    """Columns of curated.customers: the customers table's, so a new model field is a new column
+    (a generated one, derived from the others, is not: ``search_text``)."""
     return [
         (f.column, iceberg_type_of(f))
         for f in Customer._meta.concrete_fields
-        if f.column not in CUSTOMER_EXCLUDED
+        if f.column not in CUSTOMER_EXCLUDED and not f.generated
     ]
 
 

@@ -11,6 +11,7 @@ from django.db import connection
 from structlog.testing import capture_logs
 
 from customers.models import Customer
+from customers.selectors import customer_search
 from dataflow.context import HookBase, StageContext
 from ingestion.models import IngestionRun
 from lake.hook import LakeHook
@@ -61,6 +62,14 @@ def catalog_of_customers() -> dict[str, Any]:
             " JOIN pg_class c ON c.oid = a.attrelid"
             f" JOIN pg_index i ON i.indexrelid = c.oid WHERE i.indrelid = {oid} AND a.attstattarget >= 0"
         ),
+        "column_targets": _query(
+            f"SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = {oid} AND attstattarget >= 0"
+        ),
+        "generated": _query(
+            "SELECT a.attname, a.attgenerated, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a"
+            f" JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid = {oid}"
+            " AND a.attgenerated <> ''"
+        ),
         "sequence": _query(f"SELECT pg_get_serial_sequence('{TABLE}', 'id')"),
         "identity": _query(f"SELECT attidentity FROM pg_attribute WHERE attrelid = {oid} AND attname = 'id'"),
         "leftovers": _query("SELECT relname FROM pg_class WHERE relname LIKE 'etl\\_bulk\\_%%'"),
@@ -93,6 +102,15 @@ def test_an_empty_table_is_replaced_by_a_new_one_with_the_same_indexes_and_names
     assert (result.counts.inserted, result.counts.loaded) == (50, 50)
     assert Customer.objects.count() == 50
     assert catalog_of_customers() == before
+    assert [name for name, *_ in before["generated"]] == ["search_text"]
+    assert ("search_text", 1000) in before["column_targets"]
+    # search_text computed by PostgreSQL on the COPY into the new table: the search finds rows.
+    one = Customer.objects.order_by("id").first()
+    assert one is not None
+    found = customer_search(queryset=Customer.objects.all(), term=one.customer_id.upper())
+    assert list(found.values_list("pk", flat=True)) == []  # customer_id is not searched
+    found = customer_search(queryset=Customer.objects.all(), term=one.email.upper())
+    assert one.pk in found.values_list("pk", flat=True)
     # The id sequence goes on after the loaded rows.
     newest = Customer.objects.order_by("-id").first()
     assert newest is not None

@@ -185,3 +185,11 @@ def test_upsert_writes_each_row_it_changed_before_and_after_into_the_sink(stagin
         captured = cursor.fetchall()
     assert (upsert.inserted, upsert.updated, upsert.unchanged) == (1, 1, 1)
     assert captured == [(7, "u", "Oslo", "K2", "Bergen"), (7, "i", None, "K3", "Oslo")]
+    # The record's columns, not the generated search_text (derived, kept out of the lake's change log).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array(SELECT jsonb_object_keys(j)) FROM sink, LATERAL (VALUES (before), (after)) AS v(j)"
+            " WHERE j IS NOT NULL"
+        )
+        keys = [set(row[0]) for row in cursor.fetchall()]
+    assert keys == [{"id", *Customer.field_names()}] * 3
