@@ -31,7 +31,7 @@ from knox.signals import token_expired
 from rest_framework.exceptions import AuthenticationFailed
 
 from customers import token_cache
-from customers.prepared import prepared_cursor
+from customers.prepared import rows_read
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 INVALID_TOKEN = "Invalid token."  # noqa: S105 (a message, knox's own)
@@ -84,9 +84,7 @@ def auth_token_rows(*, token_key: str) -> list[tuple[Any, ...]]:
     sql = _token_query()[0]
     alias = router.db_for_read(get_token_model())
     # Prepared: the plan (a unique-key seek and the permission joins) is the same for any key.
-    with prepared_cursor(connections[alias], binary=True) as cursor:
-        cursor.execute(sql, [token_key])
-        return list(cursor.fetchall())
+    return rows_read(connections[alias], sql, [token_key], prepare=True, binary=True)
 
 
 def tokens_from_rows(rows: list[tuple[Any, ...]] | tuple[tuple[Any, ...], ...]) -> list[Any]:

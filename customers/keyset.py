@@ -26,7 +26,7 @@ from django.db.models import F, Q, QuerySet, Value
 from django.db.models.sql.datastructures import BaseTable
 
 from customers.expressions import RowCompare
-from customers.prepared import prepared_cursor
+from customers.prepared import rows_read
 
 CURSOR_SALT = "customers.keyset.cursor"
 
@@ -208,9 +208,8 @@ def _values_page(
     # with LIMIT $n the planner would keep planning every run, unsure how many rows it reads.
     sql = f"{select} WHERE {where} {order}" if where else f"{select} {order}"
     sql = f"{sql} LIMIT {int(limit)}"
-    with prepared_cursor(connection, binary=True) if prepare else connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    rows = rows_read(connection, sql, params, prepare=prepare, binary=True)
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def _plain_values_query(query: Any) -> bool:

@@ -81,3 +81,76 @@ def test_prepared_statements_can_be_turned_off() -> None:
     on = run_manage("shell", "-c", code, DEBUG="true")
     off = run_manage("shell", "-c", code, DEBUG="true", DB_PREPARED_STATEMENTS="false")
     assert (on.stdout.split()[-1], off.stdout.split()[-1]) == ("2", "None"), on.stderr + off.stderr
+
+
+def _request_started() -> None:
+    """What Django does when a request starts on a kept connection: its health check is due again."""
+    connection.close_if_unusable_or_obsolete()
+    db: Any = connection  # the health check's attributes are not in the stubs
+    assert db.health_check_enabled
+    assert not db.health_check_done
+
+
+def _page() -> list[dict[str, Any]]:
+    from customers.keyset import Ordering, keyset_page
+    from customers.selectors import customer_list
+    from customers.serializers import CUSTOMER_FIELDS
+
+    queryset = customer_list().values("pk", *CUSTOMER_FIELDS)
+    return keyset_page(queryset=queryset, ordering=Ordering("ingested_at", True), position=None, size=3)[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_sends_no_health_check_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The page's statement is the check: one round trip instead of two.
+    customers_create(4)
+    _page()
+    checks: list[bool] = []
+    is_usable = connection.is_usable
+
+    def counted() -> bool:
+        checks.append(True)
+        return bool(is_usable())
+
+    monkeypatch.setattr(connection, "is_usable", counted)
+    _request_started()
+    assert len(_page()) == 3
+    assert checks == []
+    assert getattr(connection, "health_check_done")  # noqa: B009 (not in the stubs)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_on_a_connection_the_server_dropped_reconnects_and_answers() -> None:
+    import psycopg
+
+    customers_create(4)
+    expected = _page()
+    _request_started()
+    pid = connection.connection.info.backend_pid
+    params = {
+        k: v for k, v in connection.get_connection_params().items() if k not in {"context", "cursor_factory"}
+    }
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    assert _page() == expected
+    assert connection.connection.info.backend_pid != pid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_failing_on_a_live_connection_is_raised_not_repeated() -> None:
+    from django.db import OperationalError
+
+    from customers.prepared import rows_read
+
+    customers_create(1)
+    _page()
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = '50ms'")
+    _request_started()
+    try:
+        with CaptureQueriesContext(connection) as queries, pytest.raises(OperationalError, match="timeout"):
+            rows_read(connection, "SELECT pg_sleep(%s)", [1], prepare=True)
+        assert len(queries) == 1
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
