@@ -56,15 +56,17 @@ INSTALLED_APPS = [
     "console",
 ]
 
+# The config.middleware.Browser* classes are Django's (WhiteNoise's), skipped on /api/ paths:
+# the token-authenticated API has no session, messages or static files (issue #18).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, Swagger UI) served by the app itself under gunicorn.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.middleware.BrowserWhiteNoiseMiddleware",
+    "config.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.BrowserAuthenticationMiddleware",
+    "config.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -1,0 +1,50 @@
+"""Browser middleware that the API's paths skip: sessions, the session user, messages, static files.
+
+The API authenticates by token (no session, no cookie), has no messages and
+serves no static file, yet every request to it ran these four: a session
+store, a lazy user, a message storage built and saved, a static-file lookup.
+Each class here is Django's (or WhiteNoise's), passing an ``/api/`` request
+straight on; every other path (the admin, the console, Swagger UI's assets)
+runs it as before. They stay in ``MIDDLEWARE`` under their own names' subclasses, so
+Django's checks (the admin needs sessions, the session user and messages) see them.
+
+What an API request keeps: the NUL guard, security headers
+(``SecurityMiddleware``, ``XFrameOptionsMiddleware``), ``CommonMiddleware``,
+CSRF (DRF's views are exempt; kept whole for the rest) and django-axes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpRequest
+from whitenoise.middleware import WhiteNoiseMiddleware
+
+API_PREFIX = "/api/"
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+class BrowserSessionMiddleware(SessionMiddleware):
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.get_response(request) if is_api(request) else super().__call__(request)
+
+
+class BrowserAuthenticationMiddleware(AuthenticationMiddleware):
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.get_response(request) if is_api(request) else super().__call__(request)
+
+
+class BrowserMessageMiddleware(MessageMiddleware):
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.get_response(request) if is_api(request) else super().__call__(request)
+
+
+class BrowserWhiteNoiseMiddleware(WhiteNoiseMiddleware):
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.get_response(request) if is_api(request) else super().__call__(request)
