@@ -13,7 +13,7 @@ import pytest
 
 from customers.models import Customer
 from dataflow.context import HookBase, StageContext
-from ingestion.models import IngestionRun, QuarantinedRecord, RunStatus
+from ingestion.models import QuarantinedRecord, RunStatus
 from ingestion.pipeline import SKIPPED_MESSAGE, ingest_file
 from ingestion.publish import NO_RECORDS_WARNING
 from ingestion.services import STALE_RUN_MESSAGE, run_start
@@ -351,7 +351,7 @@ def test_missing_file_in_the_source_is_a_failed_run(tmp_path: Path) -> None:
 def test_work_copy_is_what_was_read_and_goes_when_the_ingest_ends(tmp_path: Path) -> None:
     source = inbox_with(tmp_path, SAMPLE)
     result = ingest_file(source=source, name=SAMPLE.name, options=options_for(tmp_path), hooks=[])
-    run = IngestionRun.objects.get(pk=result.run_id)
+    run = run_of(result)
     assert (run.sha256, run.size) == (hashlib.sha256(SAMPLE.read_bytes()).hexdigest(), SAMPLE.stat().st_size)
     assert os.listdir(tmp_path / "work" / "fetch") == []  # the copy went with its fetch folder
 
