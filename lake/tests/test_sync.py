@@ -11,6 +11,7 @@ import pytest
 
 from ingestion.models import LakeStatus
 from lake import lake_publish_run, lake_sync
+from lake import selectors as lake_selectors
 from lake.catalog import lake_catalog
 from lake.changelog import CHANGE_SEQ
 from lake.config import LakeConfig
@@ -104,4 +105,34 @@ def test_a_rebuild_streams_the_customers_table_in_batches(lake) -> None:
     result = customers_rebuild(tables.base, rows=chunks, properties={})
 
     assert result.rows == 7
+    assert curated_as_pg(lake) == pg_rows()
+
+
+def test_customer_tables_gathers_small_fetches_into_whole_batches(lake) -> None:
+    run = make_run()
+    load([customer(f"K{i}", day=dt.date(2021, 1 + i % 3, 1 + i)) for i in range(7)], run=run)
+
+    chunks = list(customer_tables(batch_size=3, fetch_size=2))
+
+    assert [c.num_rows for c in chunks] == [3, 3, 1]
+    assert all(column.num_chunks == 1 for c in chunks for column in c.columns)
+    days = [d for c in chunks for d in c.column("subscription_date").to_pylist()]
+    assert days == sorted(days)  # date order: a streamed rebuild writes each month from few batches
+    keys = sorted(k for c in chunks for k in c.column("customer_id").to_pylist())
+    assert keys == [f"K{i}" for i in range(7)]
+
+
+def test_a_rebuild_writes_the_base_a_batch_at_a_time(lake, monkeypatch) -> None:
+    """Each write of the rebuild gets at most ``BATCH_ROWS`` rows: no data file holds more."""
+    monkeypatch.setattr(lake_selectors, "BATCH_ROWS", 3)
+    monkeypatch.setattr(lake_selectors, "FETCH_ROWS", 2)
+    run = make_run()
+    load([customer(f"K{i}", day=dt.date(2021, 1 + i % 3, 1 + i)) for i in range(7)], run=run)
+
+    lake_sync(config=lake)
+
+    files = [task.file for task in lake_tables(lake_catalog(lake)).base.scan().plan_files()]
+    assert sum(f.record_count for f in files) == 7
+    assert max(f.record_count for f in files) <= 3
+    assert len(files) > 3  # three months, several batches: a batch boundary splits a month
     assert curated_as_pg(lake) == pg_rows()
