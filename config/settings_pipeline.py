@@ -20,7 +20,14 @@ INGEST_LOCAL_DIR: Path = env(
     "INGEST_LOCAL_DIR", str(BASE_DIR / "scripts" / "downloads"), lambda v: Path(v).expanduser()
 )
 INGEST_WORK_DIR: Path = env("INGEST_WORK_DIR", str(DATA_DIR / "work"), lambda v: Path(v).expanduser())
-INGEST_BATCH_SIZE: int = env("INGEST_BATCH_SIZE", "100000", parse_positive_int)
+# Records per batch: the ingest's memory follows it (issue #16: 1M rows, lake on, peak RSS of the
+# process 436 MiB at 25,000, about 490 at 50,000, 600 at 100,000; docs/benchmarks.md).
+INGEST_BATCH_SIZE: int = env("INGEST_BATCH_SIZE", "25000", parse_positive_int)
+# Arrow's allocator for every process of the project (issue #16, docs/benchmarks.md): pyarrow's
+# default, mimalloc, kept about 180 MiB of freed buffers through a lake rebuild of 1M rows (its
+# threads' heaps); jemalloc gives them back. pyarrow reads the variable once, at its import, which
+# comes after the settings; an ARROW_DEFAULT_MEMORY_POOL set in the environment wins.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
 # A file of at least this many records into an EMPTY customers table is loaded into a new table,
 # indexed once, then swapped in (dataflow/bulk.py, issue #16), unless something depends on the table.
 INGEST_BULK_MIN_ROWS: int = env("INGEST_BULK_MIN_ROWS", "50000", parse_positive_int)
