@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import pyarrow as pa
 from django.db import connection, transaction
 from psycopg import sql
+
+from lake.fetch import rows_table
 
 CHANGE_TABLE = "lake_change"
 OP_REBUILD = "r"
@@ -109,11 +110,6 @@ def rebuild_requested(*, run_ids: Sequence[int]) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def _arrow(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
-    arrays = [pa.array([row[i] for row in rows], type=schema.field(i).type) for i in range(len(schema))]
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
 def run_changes(
     *, run_id: int, table: str, schema: pa.Schema, after_seq: int = 0, batch_size: int = BATCH_ROWS
 ) -> Iterator[pa.Table]:
@@ -136,7 +132,7 @@ def run_changes(
     with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.execute(query.as_string(cursor.connection), [run_id, OP_REBUILD, after_seq])
         while rows := cursor.fetchmany(batch_size):
-            yield _arrow(rows, schema)
+            yield rows_table(rows, schema)
 
 
 def run_count_deltas(*, run_id: int, schema: pa.Schema, after_seq: int = 0) -> pa.Table:
@@ -152,7 +148,7 @@ def run_count_deltas(*, run_id: int, schema: pa.Schema, after_seq: int = 0) -> p
     ).format(outbox=_ident(CHANGE_TABLE))
     with connection.cursor() as cursor:
         cursor.execute(query, [run_id, run_id, after_seq, run_id, after_seq])
-        return _arrow(cursor.fetchall(), schema)
+        return rows_table(cursor.fetchall(), schema)
 
 
 def outbox_clear(*, run_ids: Sequence[int] = (), through_seq: int = 0) -> int:

@@ -12,6 +12,7 @@ from pyiceberg.io.pyarrow import schema_to_pyarrow
 
 from customers.models import Customer
 from ingestion.models import QuarantinedRecord
+from lake import fetch
 from lake.tables import customer_columns, customers_schema
 
 BATCH_ROWS = 25_000
@@ -19,10 +20,6 @@ BATCH_ROWS = 25_000
 month partitions of a table at once, each a copy, with a Parquet writer per thread (a 1M-row
 rebuild peaked 36 MiB lower with 25,000 rows than with 50,000); fewer rows would mean more small
 files (a streamed rebuild writes one file per month a table spans)."""
-FETCH_ROWS = 2_000
-"""Rows per fetch from the server-side cursor. Fetched rows are Python tuples, about ten times
-the size of the same rows in Arrow: they are converted a few thousand at a time and gathered into
-tables of ``BATCH_ROWS``."""
 
 
 def _customers_query(columns: list[str], keys: Sequence[str] | None) -> tuple[sql.Composable, list[Any]]:
@@ -41,30 +38,18 @@ def customer_tables(
     """The customers table (or the rows of ``keys``) as Arrow tables of ``batch_size`` rows (the
     last one fewer; default :data:`BATCH_ROWS`), each one contiguous chunk.
 
-    A server-side cursor read ``fetch_size`` rows at a time (default :data:`FETCH_ROWS`): memory
-    is bounded by the batch (in Arrow) and the fetch (in Python objects) whatever the table's size.
+    A server-side cursor read ``fetch_size`` rows at a time (default
+    :data:`lake.fetch.FETCH_ROWS`): memory is bounded by the batch (in Arrow) and the fetch (in
+    Python objects) whatever the table's size.
     """
-    batch_size = batch_size or BATCH_ROWS
-    fetch_size = fetch_size or FETCH_ROWS
     schema = schema_to_pyarrow(customers_schema(), include_field_ids=False)
     columns = [name for name, _ in customer_columns()]
     query, params = _customers_query(columns, keys)
-    gathered: list[pa.Table] = []
-    count = 0
     with connection.chunked_cursor() as cursor:
         cursor.execute(query.as_string(cursor.connection), params)
-        while rows := cursor.fetchmany(min(fetch_size, batch_size - count)):
-            arrays = [
-                pa.array([row[i] for row in rows], type=schema.field(i).type) for i in range(len(columns))
-            ]
-            gathered.append(pa.Table.from_arrays(arrays, schema=schema))
-            count += len(rows)
-            del rows, arrays
-            if count == batch_size:
-                yield pa.concat_tables(gathered).combine_chunks()
-                gathered, count = [], 0
-    if gathered:
-        yield pa.concat_tables(gathered).combine_chunks()
+        yield from fetch.cursor_tables(
+            cursor, schema, batch_size=batch_size or BATCH_ROWS, fetch_size=fetch_size or fetch.FETCH_ROWS
+        )
 
 
 def quality_failures(*, run_id: int) -> list[tuple[str, int]]:

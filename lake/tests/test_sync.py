@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from ingestion.models import LakeStatus
+from lake import fetch as lake_fetch
 from lake import lake_publish_run, lake_sync
 from lake import selectors as lake_selectors
 from lake.catalog import lake_catalog
@@ -125,7 +126,7 @@ def test_customer_tables_gathers_small_fetches_into_whole_batches(lake) -> None:
 def test_a_rebuild_writes_the_base_a_batch_at_a_time(lake, monkeypatch) -> None:
     """Each write of the rebuild gets at most ``BATCH_ROWS`` rows: no data file holds more."""
     monkeypatch.setattr(lake_selectors, "BATCH_ROWS", 3)
-    monkeypatch.setattr(lake_selectors, "FETCH_ROWS", 2)
+    monkeypatch.setattr(lake_fetch, "FETCH_ROWS", 2)
     run = make_run()
     load([customer(f"K{i}", day=dt.date(2021, 1 + i % 3, 1 + i)) for i in range(7)], run=run)
 
