@@ -25,13 +25,15 @@ import pyarrow as pa
 from django.db import connection, transaction
 from psycopg import sql
 
+from lake import fetch
 from lake.fetch import rows_table
 
 CHANGE_TABLE = "lake_change"
 OP_REBUILD = "r"
 CAPTURE_LOCK = 7_000_016
 """Advisory lock: shared by every capturing transaction, exclusive while a rebuild draws its watermark."""
-BATCH_ROWS = 50_000
+BATCH_ROWS = 25_000
+"""Change rows per Arrow table appended to the change log (one data file each): bounds memory."""
 
 
 def capture_lock_shared() -> None:
@@ -111,9 +113,16 @@ def rebuild_requested(*, run_ids: Sequence[int]) -> bool:
 
 
 def run_changes(
-    *, run_id: int, table: str, schema: pa.Schema, after_seq: int = 0, batch_size: int = BATCH_ROWS
+    *,
+    run_id: int,
+    table: str,
+    schema: pa.Schema,
+    after_seq: int = 0,
+    batch_size: int | None = None,
+    fetch_size: int | None = None,
 ) -> Iterator[pa.Table]:
-    """The run's changes as Arrow tables of ``batch_size`` rows, in ``schema``'s columns.
+    """The run's changes as Arrow tables of ``batch_size`` rows (default :data:`BATCH_ROWS`),
+    fetched ``fetch_size`` at a time (default :data:`lake.fetch.FETCH_ROWS`), in ``schema``'s columns.
 
     ``schema``: the customers columns (values of the row after the change; before it, for a
     delete), then ``_change_seq``, ``_change_op``, ``_change_run``. A server-side cursor: memory
@@ -131,8 +140,9 @@ def run_changes(
     )
     with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.execute(query.as_string(cursor.connection), [run_id, OP_REBUILD, after_seq])
-        while rows := cursor.fetchmany(batch_size):
-            yield rows_table(rows, schema)
+        yield from fetch.cursor_tables(
+            cursor, schema, batch_size=batch_size or BATCH_ROWS, fetch_size=fetch_size or fetch.FETCH_ROWS
+        )
 
 
 def run_count_deltas(*, run_id: int, schema: pa.Schema, after_seq: int = 0) -> pa.Table:

@@ -60,3 +60,25 @@ def test_a_run_writes_only_the_metadata_of_its_commits_no_orphan_file(lake) -> N
         table = catalog.load_table((NAMESPACE, name))
         on_disk = list((Path(table.location().removeprefix("file://")) / "metadata").glob("*.metadata.json"))
         assert len(on_disk) == len(table.metadata.metadata_log) + 1, name  # every file is a version
+
+
+def test_a_runs_changes_are_appended_a_batch_at_a_time(lake, monkeypatch) -> None:
+    """The change log gets the run's changes in tables of at most ``BATCH_ROWS`` rows (fetched a
+    few at a time): one data file each, none larger."""
+    from lake import fetch, outbox
+    from lake.catalog import lake_catalog
+
+    first = make_run()
+    lake_publish_run(run=first, processed=load([customer("A1")], run=first), config=lake)
+    monkeypatch.setattr(outbox, "BATCH_ROWS", 2)
+    monkeypatch.setattr(fetch, "FETCH_ROWS", 1)
+    run = make_run()
+    rows = [customer(f"N{i}") for i in range(4)] + [customer("A1", city="Lyon")]
+
+    outcome = lake_publish_run(run=run, processed=load(rows, run=run), config=lake)
+
+    assert outcome.mode == "changes"
+    changes = publish.lake_tables(lake_catalog(lake)).changes
+    files = [task.file for task in changes.scan().plan_files()]
+    assert sorted(f.record_count for f in files) == [1, 2, 2]
+    assert curated_as_pg(lake) == pg_rows()
