@@ -146,7 +146,7 @@ class IngestHook(Protocol):
 
     def changes_sink(self, ctx: StageContext) -> str | None:
         """Inside the publishing transaction, before the upsert: the table the upsert writes each
-        row it changes into (see :class:`dataflow.load.ChangeSink`), or None."""
+        row it changes into (see :class:`dataflow.upsert.ChangeSink`), or None."""
 
     def in_commit(self, ctx: StageContext) -> None:
         """Inside the publishing transaction, before the run's status is written (the lake marks

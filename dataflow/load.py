@@ -14,7 +14,6 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -22,7 +21,6 @@ from django.conf import settings
 from django.db import connection
 from psycopg import sql
 
-from customers.models import Customer
 from dataflow.columns import CODES_COLUMN, MESSAGES_COLUMN
 from dataflow.readers import LINE_COLUMN, LineFix
 from dataflow.schema import Schema
@@ -229,7 +227,7 @@ def staging_fix_lines(*, fix: LineFix) -> None:
         cursor.execute("DROP TABLE etl_stage_line_steps")
 
 
-def _fields_sql(schema: Schema, prefix: str = "") -> sql.Composable:
+def fields_sql(schema: Schema, prefix: str = "") -> sql.Composable:
     return sql.SQL(", ").join(
         sql.SQL(prefix) + _ident(name) if prefix else _ident(name) for name in schema.field_names
     )
@@ -248,7 +246,7 @@ def staging_counts(*, schema: Schema) -> StagedCounts:
                 "  WHERE {key} IN (SELECT {key} FROM keys WHERE n > 1))"
                 " SELECT (SELECT coalesce(sum(n), 0) FROM keys), (SELECT count(*) FROM keys),"
                 " (SELECT count(*) FROM repeated), (SELECT count(*) FROM (SELECT DISTINCT * FROM repeated) d)"
-            ).format(stage=_ident(STAGE), fields=_fields_sql(schema), key=_ident(schema.key))
+            ).format(stage=_ident(STAGE), fields=fields_sql(schema), key=_ident(schema.key))
         )
         staged, distinct_keys, repeated, repeated_distinct = cursor.fetchone()
     exact = repeated - repeated_distinct
@@ -263,109 +261,8 @@ def staging_counts(*, schema: Schema) -> StagedCounts:
 def staged_latest_sql(schema: Schema) -> sql.Composable:
     # The last occurrence of a key in the file wins.
     return sql.SQL("SELECT DISTINCT ON ({key}) {fields} FROM {stage} ORDER BY {key}, _line DESC").format(
-        key=_ident(schema.key), fields=_fields_sql(schema), stage=_ident(STAGE)
+        key=_ident(schema.key), fields=fields_sql(schema), stage=_ident(STAGE)
     )
-
-
-def _compared(schema: Schema) -> list[str]:
-    return [name for name in schema.field_names if name != schema.key]
-
-
-def _row(schema: Schema, alias: str) -> sql.Composable:
-    return sql.SQL(", ").join(sql.SQL(alias + ".") + _ident(n) for n in _compared(schema))
-
-
-def _changed_sql(schema: Schema) -> sql.Composable:
-    """The records of ``latest`` that are new (``_new``) or differ from their customer: an unchanged
-    one never reaches ``ON CONFLICT``, where it costs an index probe and a row lock (heap write, WAL)."""
-    return sql.SQL(
-        "SELECT l.*, c.{key} IS NULL AS _new FROM latest l LEFT JOIN {table} c ON c.{key} = l.{key}"
-        " WHERE c.{key} IS NULL OR ({old}) IS DISTINCT FROM ({new})"
-    ).format(
-        table=_ident(Customer._meta.db_table),
-        key=_ident(schema.key),
-        old=_row(schema, "c"),
-        new=_row(schema, "l"),
-    )
-
-
-@dataclass(frozen=True)
-class ChangeSink:
-    """Where the upsert writes each row it changed: a table with columns ``run_id``, ``op``
-    (``i``/``u``), ``before`` and ``after`` (the row as JSON; no ``before`` for an insert)."""
-
-    table: str
-    run_id: int
-
-
-def _captured(sink: ChangeSink | None) -> sql.Composable:
-    if sink is None:
-        return sql.SQL("")
-    return sql.SQL(
-        ", captured AS (INSERT INTO {} (run_id, op, before, after)"
-        " SELECT %(sink_run)s, CASE WHEN inserted THEN 'i' ELSE 'u' END,"
-        " CASE WHEN inserted THEN NULL ELSE before END, after FROM upserted)"
-    ).format(_ident(sink.table))
-
-
-def customers_upsert_staged(
-    *,
-    schema: Schema,
-    source_file: str,
-    ingested_at: datetime,
-    distinct_keys: int,
-    changes: ChangeSink | None = None,
-) -> UpsertCounts:
-    """Insert new keys, update keys whose data changed, leave the rest untouched.
-
-    Must run inside the publishing transaction. ``distinct_keys`` comes from :func:`staging_counts`.
-    With ``changes``, every row inserted or updated is also written there, before and after
-    (PostgreSQL 18's ``RETURNING old``/``new``), in the same statement.
-    """
-    table, _json = Customer._meta.db_table, Customer.row_json_sql  # JSON without generated columns
-    targets = [*schema.field_names, "source_file", "ingested_at"]
-    statement = sql.SQL(
-        "WITH latest AS ({latest}), changed AS ({changed}), upserted AS ("
-        " INSERT INTO {table} AS c ({targets}) SELECT {fields}, %(source_file)s, %(ingested_at)s FROM changed"
-        " ON CONFLICT ({key}) DO UPDATE SET {updates}"
-        " WHERE ({old}) IS DISTINCT FROM ({new})"
-        " RETURNING (xmax = 0) AS inserted{rows})"
-        "{captured}"
-        " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted"
-    ).format(
-        rows=sql.SQL(f", {_json('old')} AS before, {_json('new')} AS after" if changes else ""),
-        captured=_captured(changes),
-        latest=staged_latest_sql(schema),
-        changed=_changed_sql(schema),
-        table=_ident(table),
-        targets=sql.SQL(", ").join(_ident(t) for t in targets),
-        fields=_fields_sql(schema),
-        key=_ident(schema.key),
-        updates=sql.SQL(", ").join(
-            sql.SQL("{0} = EXCLUDED.{0}").format(_ident(t)) for t in targets if t != schema.key
-        ),
-        old=_row(schema, "c"),
-        new=_row(schema, "EXCLUDED"),
-    )
-    with connection.cursor() as cursor:
-        params: dict[str, Any] = {"source_file": source_file, "ingested_at": ingested_at}
-        if changes is not None:
-            params["sink_run"] = changes.run_id
-        cursor.execute(statement, params)
-        inserted, updated = cursor.fetchone()
-    return UpsertCounts(inserted=inserted, updated=updated, unchanged=distinct_keys - inserted - updated)
-
-
-def customers_diff_staged(*, schema: Schema) -> UpsertCounts:
-    """What :func:`customers_upsert_staged` would do, without writing (``--dry-run``)."""
-    statement = sql.SQL(
-        "WITH latest AS ({latest}), changed AS ({changed}) SELECT count(*) FILTER (WHERE _new),"
-        " count(*) FILTER (WHERE NOT _new), (SELECT count(*) FROM latest) FROM changed"
-    ).format(latest=staged_latest_sql(schema), changed=_changed_sql(schema))
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-        inserted, updated, total = cursor.fetchone()
-    return UpsertCounts(inserted=inserted, updated=updated, unchanged=total - inserted - updated)
 
 
 def quarantine_publish(*, run_id: int, table: str, max_chars: int | None = None) -> int:

@@ -31,6 +31,7 @@ from dataflow.context import (
 from dataflow.engines import StagedFile
 from dataflow.quality import Outcome, Verdict
 from dataflow.schema import Schema
+from dataflow.upsert import ChangeSink, customers_diff_staged, customers_upsert_staged
 from ingestion.models import IngestionRun, QuarantinedRecord, RunStatus
 from ingestion.quality_alerts import quality_alert
 from ingestion.services import run_finish
@@ -88,7 +89,7 @@ def _upsert(
     assert ctx.options is not None
     assert ctx.run is not None
     if ctx.options.dry_run:
-        return load.customers_diff_staged(schema=schema), None
+        return customers_diff_staged(schema=schema), None
     bulk, sinks = _path_chosen(ctx, counts=counts, hooks=hooks, report=report)
     if bulk is not None:
         filled = bulk_fill(
@@ -99,12 +100,12 @@ def _upsert(
             distinct_keys=counts.loaded,
         )
         return filled, bulk
-    upserted = load.customers_upsert_staged(
+    upserted = customers_upsert_staged(
         schema=schema,
         source_file=ctx.filename,
         ingested_at=ingested_at,
         distinct_keys=counts.loaded,
-        changes=load.ChangeSink(table=sinks[0], run_id=ctx.run.pk) if sinks else None,
+        changes=ChangeSink(table=sinks[0], run_id=ctx.run.pk) if sinks else None,
     )
     return upserted, None
 

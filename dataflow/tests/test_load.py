@@ -13,6 +13,7 @@ from dataflow import load
 from dataflow.columns import CODES_COLUMN, MESSAGES_COLUMN
 from dataflow.readers import LINE_COLUMN, SetAside
 from dataflow.schema import load_schema
+from dataflow.upsert import ChangeSink, customers_diff_staged, customers_upsert_staged
 from ingestion.models import IngestionRun, QuarantinedRecord
 
 pytestmark = pytest.mark.django_db
@@ -69,14 +70,14 @@ def test_duplicates_across_batches_are_counted_and_last_occurrence_wins(staging:
         1,
         2,
     )
-    upsert = load.customers_upsert_staged(schema=SCHEMA, source_file="f.csv", ingested_at=AT, distinct_keys=2)
+    upsert = customers_upsert_staged(schema=SCHEMA, source_file="f.csv", ingested_at=AT, distinct_keys=2)
     assert (upsert.inserted, upsert.updated, upsert.unchanged) == (2, 0, 0)
     assert Customer.objects.get(customer_id="K2").city == "Bergen"
 
 
 def test_upsert_updates_only_changed_rows(staging: None) -> None:
     load.staging_copy(frame=rows({"customer_id": "K1"}, {"customer_id": "K2"}), schema=SCHEMA)
-    load.customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT, distinct_keys=2)
+    customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT, distinct_keys=2)
     load.staging_create(schema=SCHEMA)
     load.staging_copy(
         frame=rows(
@@ -85,9 +86,7 @@ def test_upsert_updates_only_changed_rows(staging: None) -> None:
         schema=SCHEMA,
     )
     later = datetime(2024, 6, 1, tzinfo=UTC)
-    upsert = load.customers_upsert_staged(
-        schema=SCHEMA, source_file="b.csv", ingested_at=later, distinct_keys=3
-    )
+    upsert = customers_upsert_staged(schema=SCHEMA, source_file="b.csv", ingested_at=later, distinct_keys=3)
     assert (upsert.inserted, upsert.updated, upsert.unchanged) == (1, 1, 1)
     unchanged = Customer.objects.get(customer_id="K1")
     assert (unchanged.source_file, unchanged.ingested_at) == ("a.csv", AT)
@@ -97,12 +96,12 @@ def test_upsert_updates_only_changed_rows(staging: None) -> None:
 def test_upsert_never_touches_unchanged_rows(staging: None) -> None:
     """An unchanged record is filtered out before ON CONFLICT, which would lock its row (xmax set)."""
     load.staging_copy(frame=rows({"customer_id": "K1"}, {"customer_id": "K2"}), schema=SCHEMA)
-    load.customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT, distinct_keys=2)
+    customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT, distinct_keys=2)
     load.staging_create(schema=SCHEMA)
     load.staging_copy(
         frame=rows({"customer_id": "K1"}, {"customer_id": "K2", "city": "Bergen"}), schema=SCHEMA
     )
-    upsert = load.customers_upsert_staged(schema=SCHEMA, source_file="b.csv", ingested_at=AT, distinct_keys=2)
+    upsert = customers_upsert_staged(schema=SCHEMA, source_file="b.csv", ingested_at=AT, distinct_keys=2)
     assert (upsert.inserted, upsert.updated, upsert.unchanged) == (0, 1, 1)
     with connection.cursor() as cursor:
         cursor.execute("SELECT xmax::text FROM customers_customer WHERE customer_id = 'K1'")
@@ -111,7 +110,7 @@ def test_upsert_never_touches_unchanged_rows(staging: None) -> None:
 
 def test_dry_run_diff_reports_without_writing(staging: None) -> None:
     load.staging_copy(frame=rows({"customer_id": "K1"}), schema=SCHEMA)
-    diff = load.customers_diff_staged(schema=SCHEMA)
+    diff = customers_diff_staged(schema=SCHEMA)
     assert (diff.inserted, diff.updated, diff.unchanged) == (1, 0, 0)
     assert not Customer.objects.exists()
 
@@ -161,7 +160,7 @@ def test_lock_is_held_for_the_checksum() -> None:
 
 def test_upsert_writes_each_row_it_changed_before_and_after_into_the_sink(staging: None) -> None:
     load.staging_copy(frame=rows({"customer_id": "K1"}, {"customer_id": "K2"}), schema=SCHEMA)
-    load.customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT, distinct_keys=2)
+    customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT, distinct_keys=2)
     load.staging_create(schema=SCHEMA)
     load.staging_copy(
         frame=rows({"customer_id": "K1"}, {"customer_id": "K2", "city": "Bergen"}, {"customer_id": "K3"}),
@@ -170,12 +169,12 @@ def test_upsert_writes_each_row_it_changed_before_and_after_into_the_sink(stagin
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE sink (run_id bigint, op text, before jsonb, after jsonb)")
 
-    upsert = load.customers_upsert_staged(
+    upsert = customers_upsert_staged(
         schema=SCHEMA,
         source_file="b.csv",
         ingested_at=AT,
         distinct_keys=3,
-        changes=load.ChangeSink(table="sink", run_id=7),
+        changes=ChangeSink(table="sink", run_id=7),
     )
 
     with connection.cursor() as cursor:
