@@ -15,7 +15,9 @@ In one run:
    printed; ``--compare-batch N`` runs it again with another batch size;
 4. (c) ``manage.py ingest --force`` of a copy where 10% of the rows changed;
 
-then prints rows/s for each, the ratios b/a, c/a and c/b, and the peak RSS of (b).
+then prints rows/s for each, the ratios b/a, c/a and c/b, the peak RSS of (b), and where (b)'s
+and (c)'s time went (the run's ``report.seconds``). ``--no-copy`` skips (a): c/b alone, e.g. to
+compare the lake on and off.
 Runs in its own database (``--db-name``, default ``bench_ingest``) on the
 configured server (embedded unless ``DB_HOST`` is set), so it never touches
 the demo's data.
@@ -166,6 +168,9 @@ def _arguments() -> argparse.Namespace:
         "--no-lake", action="store_true", help="LAKE_ENABLED=false: measure the PostgreSQL path alone"
     )
     parser.add_argument(
+        "--no-copy", action="store_true", help="Skip (a), psql \\copy: print c/b only (its baseline is (b))"
+    )
+    parser.add_argument(
         "--no-bulk",
         action="store_true",
         help="(b) through the upsert into the indexed table, not the bulk path",
@@ -222,14 +227,20 @@ def _files(opts: argparse.Namespace, workdir: Path) -> tuple[Path, Path]:
     return data, changed
 
 
-def _copy_limit(data: Path, *, env: dict[str, str]) -> float:
-    """(a) the raw limit: ``psql \\copy`` into a bare table with the customers table's columns and
-    indexes, in a freshly migrated and emptied database; its seconds."""
+def _emptied(env: dict[str, str]) -> None:
+    """A freshly migrated database with empty customers and runs tables (what (a) leaves)."""
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "-v0", "--noinput"], cwd=ROOT, env=env, check=True
     )
     args, pg_env = connection_args()
     psql("TRUNCATE customers_customer, etl_ingestionrun CASCADE", args=args, env=pg_env)
+
+
+def _copy_limit(data: Path, *, env: dict[str, str]) -> float:
+    """(a) the raw limit: ``psql \\copy`` into a bare table with the customers table's columns and
+    indexes, in a freshly migrated and emptied database; its seconds."""
+    _emptied(env)
+    args, pg_env = connection_args()
     psql(
         "DROP TABLE IF EXISTS bench_copy;"
         " CREATE TABLE bench_copy (LIKE customers_customer INCLUDING ALL);"
@@ -261,15 +272,14 @@ def _batch_compare(
     )
 
 
-def _print_report(rows: int, *, a: float, b: Timed, c: Timed) -> None:
-    print(f"(a) psql \\copy          {a:8.2f}s  {rows / a:12,.0f} rows/s")
+def _print_report(rows: int, *, a: float | None, b: Timed, c: Timed) -> None:
+    if a is not None:
+        print(f"(a) psql \\copy          {a:8.2f}s  {rows / a:12,.0f} rows/s")
     for label, run in (("(b) ingest, empty table", b), ("(c) ingest, 10% changed", c)):
         rate = rows / run.seconds
         print(f"{label} {run.seconds:8.2f}s  {rate:12,.0f} rows/s  peak RSS {run.peak_mib:,.0f} MiB")
-    print(
-        f"b/a = {a / b.seconds:.2f}   c/a = {a / c.seconds:.2f}   c/b = {b.seconds / c.seconds:.2f}"
-        "   (throughput ratios; #16 targets: b/a >= 1.5, c/b >= 2)"
-    )
+    copy = "" if a is None else f"b/a = {a / b.seconds:.2f}   c/a = {a / c.seconds:.2f}   "
+    print(f"{copy}c/b = {b.seconds / c.seconds:.2f}   (throughput ratios; #16 targets: b/a >= 1.5, c/b >= 2)")
     print(f"(b) {b.stdout.strip()}")
     print(f"(c) {c.stdout.strip()}")
 
@@ -280,7 +290,9 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     env = _environment(opts, workdir)
     data, changed = _files(opts, workdir)
-    a = _copy_limit(data, env=env)
+    a = None if opts.no_copy else _copy_limit(data, env=env)
+    if a is None:
+        _emptied(env)
     ingest = [sys.executable, "manage.py", "ingest", "--json", "--path"]
     b = timed([*ingest, str(data)], env=env)
     args, pg_env = connection_args()
@@ -288,6 +300,7 @@ def main() -> None:
     if opts.compare_batch:
         _batch_compare(data, b=b, batch=opts.compare_batch, env=env, pg=(args, pg_env))
     c = timed([*ingest, str(changed), "--force"], env=env)
+    print("(c) load:", psql_value(LAST_LOAD, args=args, env=pg_env))
     _print_report(opts.rows, a=a, b=b, c=c)
     if opts.rss_rows:
         rss_check(
