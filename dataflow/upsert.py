@@ -14,24 +14,12 @@ from django.db import connection
 from psycopg import sql
 
 from customers.models import Customer
-from dataflow.load import STAGE, UpsertCounts, fields_sql, staged_latest_sql
+from dataflow.load import UpsertCounts, fields_sql, staged_latest_sql
 from dataflow.schema import Schema
 
 
 def _ident(name: str) -> sql.Identifier:
     return sql.Identifier(name)
-
-
-def _latest_sql(schema: Schema, *, repeated_keys: bool) -> sql.Composable:
-    """The last staged record of each key. A file where no key repeats (``staging_counts``) is its own
-    latest records: no ``DISTINCT ON`` sort of the whole file, and the join to the customers table
-    by hash instead of merging two sorted sides (the re-ingest's 1M-row sort, issue #16); the staged
-    table is analyzed first, for that plan."""
-    if repeated_keys:
-        return staged_latest_sql(schema)
-    with connection.cursor() as cursor:  # statistics: unanalyzed, it was joined by 1M index probes (15 s)
-        cursor.execute(sql.SQL("ANALYZE {}").format(_ident(STAGE)))
-    return sql.SQL("SELECT {} FROM {}").format(fields_sql(schema), _ident(STAGE))
 
 
 def _compared(schema: Schema) -> list[str]:
@@ -82,14 +70,10 @@ def customers_upsert_staged(
     ingested_at: datetime,
     distinct_keys: int,
     changes: ChangeSink | None = None,
-    repeated_keys: bool = True,
 ) -> UpsertCounts:
     """Insert new keys, update keys whose data changed, leave the rest untouched.
 
-    Must run inside the publishing transaction. ``distinct_keys`` comes from :func:`staging_counts`;
-    ``repeated_keys=False`` only when it says no key repeats. The changed records are written in key
-    order: the rows of a table loaded in bulk lie in that order, so the heap and the key's indexes
-    are written page after page (in the hash join's order instead, the upsert took 3x as long).
+    Must run inside the publishing transaction. ``distinct_keys`` comes from :func:`staging_counts`.
     With ``changes``, every row inserted or updated is also written there, before and after
     (PostgreSQL 18's ``RETURNING old``/``new``), in the same statement.
     """
@@ -97,8 +81,7 @@ def customers_upsert_staged(
     targets = [*schema.field_names, "source_file", "ingested_at"]
     statement = sql.SQL(
         "WITH latest AS ({latest}), changed AS ({changed}), upserted AS ("
-        " INSERT INTO {table} AS c ({targets})"
-        " SELECT {fields}, %(source_file)s, %(ingested_at)s FROM changed ORDER BY {key}"
+        " INSERT INTO {table} AS c ({targets}) SELECT {fields}, %(source_file)s, %(ingested_at)s FROM changed"
         " ON CONFLICT ({key}) DO UPDATE SET {updates}"
         " WHERE ({old}) IS DISTINCT FROM ({new})"
         " RETURNING (xmax = 0) AS inserted{rows})"
@@ -107,7 +90,7 @@ def customers_upsert_staged(
     ).format(
         rows=sql.SQL(f", {_json('old')} AS before, {_json('new')} AS after" if changes else ""),
         captured=_captured(changes),
-        latest=_latest_sql(schema, repeated_keys=repeated_keys),
+        latest=staged_latest_sql(schema),
         changed=_changed_sql(schema),
         table=_ident(table),
         targets=sql.SQL(", ").join(_ident(t) for t in targets),
@@ -128,12 +111,12 @@ def customers_upsert_staged(
     return UpsertCounts(inserted=inserted, updated=updated, unchanged=distinct_keys - inserted - updated)
 
 
-def customers_diff_staged(*, schema: Schema, repeated_keys: bool = True) -> UpsertCounts:
+def customers_diff_staged(*, schema: Schema) -> UpsertCounts:
     """What :func:`customers_upsert_staged` would do, without writing (``--dry-run``)."""
     statement = sql.SQL(
         "WITH latest AS ({latest}), changed AS ({changed}) SELECT count(*) FILTER (WHERE _new),"
         " count(*) FILTER (WHERE NOT _new), (SELECT count(*) FROM latest) FROM changed"
-    ).format(latest=_latest_sql(schema, repeated_keys=repeated_keys), changed=_changed_sql(schema))
+    ).format(latest=staged_latest_sql(schema), changed=_changed_sql(schema))
     with connection.cursor() as cursor:
         cursor.execute(statement)
         inserted, updated, total = cursor.fetchone()

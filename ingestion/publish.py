@@ -89,7 +89,7 @@ def _upsert(
     assert ctx.options is not None
     assert ctx.run is not None
     if ctx.options.dry_run:
-        return customers_diff_staged(schema=schema, repeated_keys=counts.duplicates > 0), None
+        return customers_diff_staged(schema=schema), None
     bulk, sinks = _path_chosen(ctx, counts=counts, hooks=hooks, report=report)
     if bulk is not None:
         filled = bulk_fill(
@@ -106,7 +106,6 @@ def _upsert(
         ingested_at=ingested_at,
         distinct_keys=counts.loaded,
         changes=ChangeSink(table=sinks[0], run_id=ctx.run.pk) if sinks else None,
-        repeated_keys=counts.duplicates > 0,
     )
     return upserted, None
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
 
 import polars as pl
 import pytest
 from django.db import connection
-from psycopg import sql as pg_sql
 
 from customers.models import Customer
 from dataflow import load
 from dataflow.columns import CODES_COLUMN, MESSAGES_COLUMN
-from dataflow.load import UpsertCounts
 from dataflow.readers import LINE_COLUMN, SetAside
 from dataflow.schema import load_schema
 from dataflow.upsert import ChangeSink, customers_diff_staged, customers_upsert_staged
@@ -195,98 +192,3 @@ def test_upsert_writes_each_row_it_changed_before_and_after_into_the_sink(stagin
         )
         keys = [set(row[0]) for row in cursor.fetchall()]
     assert keys == [{"id", *Customer.field_names()}] * 3
-
-
-def _plans_of_the_upsert(*, distinct_keys: int, repeated_keys: bool) -> tuple[UpsertCounts, str]:
-    """The upsert run, and the plan of its statement (EXPLAIN before it runs)."""
-    plans: list[str] = []
-
-    def explain(execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
-        if "ON CONFLICT" in str(sql if isinstance(sql, str) else sql.as_string(connection.connection)):
-            with connection.connection.cursor() as cursor:  # psycopg's own: not wrapped again
-                cursor.execute(pg_sql.SQL("EXPLAIN ") + sql, params)
-                plans.append("\n".join(row[0] for row in cursor.fetchall()))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(explain):
-        counts = customers_upsert_staged(
-            schema=SCHEMA,
-            source_file="b.csv",
-            ingested_at=AT,
-            distinct_keys=distinct_keys,
-            repeated_keys=repeated_keys,
-        )
-    assert len(plans) == 1
-    return counts, plans[0]
-
-
-def test_a_file_without_repeated_keys_is_not_sorted_whole_to_find_each_key_s_last_record(
-    staging: None,
-) -> None:
-    """DISTINCT ON sorted the whole staged file (1M rows: an external sort of 3.6 s) even when
-    ``staging_counts`` had found no key twice; then the staged table is its own latest records."""
-    load.staging_copy(frame=rows({"customer_id": "K1"}, {"customer_id": "K2"}), schema=SCHEMA)
-    customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT, distinct_keys=2)
-    load.staging_create(schema=SCHEMA)
-    load.staging_copy(
-        frame=rows({"customer_id": "K1"}, {"customer_id": "K2", "city": "Bergen"}, {"customer_id": "K3"}),
-        schema=SCHEMA,
-    )
-
-    upsert, plan = _plans_of_the_upsert(distinct_keys=3, repeated_keys=False)
-
-    assert (upsert.inserted, upsert.updated, upsert.unchanged) == (1, 1, 1)
-    assert "Unique" not in plan, plan
-    assert "_line" not in plan, plan
-    with connection.cursor() as cursor:  # analyzed first: without statistics, 1M index probes
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [f"pg_temp.{load.STAGE}"])
-        assert cursor.fetchone()[0] == 3
-    assert Customer.objects.get(customer_id="K2").city == "Bergen"
-
-
-def test_a_file_with_repeated_keys_still_loads_each_key_s_last_record(staging: None) -> None:
-    load.staging_copy(
-        frame=rows({"customer_id": "K1", "city": "Bergen"}, {"customer_id": "K1", "city": "Molde"}),
-        schema=SCHEMA,
-    )
-    assert load.staging_counts(schema=SCHEMA).duplicates == 1
-
-    upsert, plan = _plans_of_the_upsert(distinct_keys=1, repeated_keys=True)
-
-    assert (upsert.inserted, upsert.updated, upsert.unchanged) == (1, 0, 0)
-    assert "Unique" in plan, plan
-    assert Customer.objects.get(customer_id="K1").city == "Molde"
-    diff = customers_diff_staged(schema=SCHEMA, repeated_keys=True)
-    assert (diff.inserted, diff.updated, diff.unchanged) == (0, 0, 1)
-
-
-def test_changed_records_are_written_in_key_order_whatever_the_file_s_order(staging: None) -> None:
-    """The heap and the key's indexes of a table loaded in bulk are in key order: updates in that
-    order write them page after page (in the file's or a hash join's order: 3x the time at 1M rows).
-    A row trigger (this test's transaction only) logs the order the rows are written in."""
-    keys = [f"K{n:03d}" for n in range(60)]
-    load.staging_copy(frame=rows(*({"customer_id": k} for k in keys)), schema=SCHEMA)
-    customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT, distinct_keys=len(keys))
-    load.staging_create(schema=SCHEMA)
-    changed = [{"customer_id": k, "city": "Bergen"} for k in reversed(keys)]
-    load.staging_copy(frame=rows(*changed, {"customer_id": "A000"}), schema=SCHEMA)
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE written (n serial, customer_id text)")
-        cursor.execute(
-            "CREATE FUNCTION pg_temp.log_write() RETURNS trigger LANGUAGE plpgsql AS"
-            " $$ BEGIN INSERT INTO written (customer_id) VALUES (NEW.customer_id); RETURN NEW; END $$"
-        )
-        cursor.execute(
-            "CREATE TRIGGER log_write BEFORE INSERT OR UPDATE ON customers_customer"
-            " FOR EACH ROW EXECUTE FUNCTION pg_temp.log_write()"
-        )
-
-    upsert = customers_upsert_staged(
-        schema=SCHEMA, source_file="b.csv", ingested_at=AT, distinct_keys=len(keys) + 1, repeated_keys=False
-    )
-
-    assert (upsert.inserted, upsert.updated, upsert.unchanged) == (1, len(keys), 0)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT customer_id FROM written ORDER BY n")
-        # ON CONFLICT fires BEFORE INSERT for every row, then BEFORE UPDATE for a conflicting one
-        assert list(dict.fromkeys(row[0] for row in cursor.fetchall())) == ["A000", *keys]
