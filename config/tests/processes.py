@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -82,6 +83,12 @@ def answers(url: str) -> bool:
         return False
 
 
+def _hangup_default() -> None:
+    """SIGHUP's default action (ends the process), as from a terminal: a test run started under
+    ``nohup`` would otherwise hand its servers an ignored SIGHUP."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def server_start(kind: str, pgdata: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """``runserver --noreload`` or ``gunicorn`` on a free port, serving once ``/healthz`` answers 200."""
     port = free_port()
@@ -92,7 +99,12 @@ def server_start(kind: str, pgdata: Path, log: Path) -> tuple[subprocess.Popen[b
         command += ["--workers", "1"]
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            command, cwd=ROOT, env=project_env(pgdata), stdout=out, stderr=subprocess.STDOUT
+            command,
+            cwd=ROOT,
+            env=project_env(pgdata),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_hangup_default,  # only signal.signal: safe between fork and exec
         )
     base = f"http://127.0.0.1:{port}"
     if not wait_until(lambda: proc.poll() is not None or answers(f"{base}/healthz"), timeout=90):
