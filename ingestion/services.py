@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import psutil
 from django.db import transaction
@@ -16,6 +17,10 @@ from ingestion.selectors import runs_running
 
 STALE_RUN_MESSAGE = "the process running this ingest (pid {pid}) stopped before finishing"
 RETRIED_AS = "retried as run {run_id}"
+GIVEN_UP_MESSAGE = (
+    "its upload job {job_id} ended {job_status} after {attempts} attempt(s) without loading the file; "
+    "the worker's log says why"
+)
 
 
 def run_start(
@@ -136,4 +141,17 @@ def runs_fail_stale() -> list[int]:
         run.error_message = STALE_RUN_MESSAGE.format(pid=run.pid)
         run.save(update_fields=["status", "finished_at", "error_message"])
         failed.append(run.id)
+    return failed
+
+
+def runs_fail_given_up(*, jobs: Mapping[int, tuple[int, str, int]]) -> list[int]:
+    """Mark failed the ``queued`` runs among ``jobs`` (run id -> its upload job's id, final
+    status, attempts); returns their ids. A run a worker took meanwhile is left alone."""
+    failed = []
+    for run_id, (job_id, job_status, attempts) in sorted(jobs.items()):
+        message = GIVEN_UP_MESSAGE.format(job_id=job_id, job_status=job_status, attempts=attempts)
+        if IngestionRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.FAILED, finished_at=timezone.now(), error_message=message
+        ):
+            failed.append(run_id)
     return failed

@@ -5,7 +5,10 @@ under the advisory lock on its checksum, so a task retried, or two workers polli
 same source, never load the same bytes twice. A worker killed mid-task stops sending
 heartbeats; :func:`retry_stalled_jobs`, run every ``WORKER_STALLED_CHECK`` by whichever
 worker is alive, hands its job to a worker again, whose ingest fails the dead run as
-stale (as a command's would) and loads the file under a new run.
+stale (as a command's would) and loads the file under a new run. An upload job that
+ends without loading its file (its attempts spent while the database was unusable, given up
+after its workers died, cancelled) has its run failed by :func:`settle_ended_uploads`, not
+left ``queued``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from django.core.management import CommandError, call_command
 from procrastinate import RetryStrategy
 from procrastinate.blueprints import Blueprint
 from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateJob
 from procrastinate.jobs import Status
 
 from common.errors import error_brief
@@ -29,12 +33,16 @@ from dataflow.sources import LocalSource
 from ingestion.hooks import ingest_hooks
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.pipeline import ingest_file
+from ingestion.services import runs_fail_given_up, runs_fail_stale
 from ingestion.uploads import INGEST_UPLOAD_TASK, UPLOAD_SOURCE, upload_folder
 
 log = structlog.get_logger("etl.worker")
 
 POLL_SOURCE_TASK = "poll_source"
 RETRY_STALLED_TASK = "retry_stalled_jobs"
+SETTLE_UPLOADS_TASK = "settle_ended_uploads"
+JOB_ENDED_UNDONE = (Status.FAILED, Status.CANCELLED, Status.ABORTED)
+"""Final job statuses in which an upload's file was not loaded by its job."""
 STALLED_MAX_ATTEMPTS = 3
 """A job whose worker died this many times is failed, not retried (it may be what kills them)."""
 ENDED = (RunStatus.SUCCEEDED, RunStatus.SKIPPED, RunStatus.REJECTED)
@@ -133,5 +141,30 @@ async def retry_stalled_jobs(timestamp: int) -> int:
     return retried
 
 
+@app.task(name=SETTLE_UPLOADS_TASK, queueing_lock=SETTLE_UPLOADS_TASK, pass_context=False)
+def settle_ended_uploads(timestamp: int) -> int:
+    """Fail the runs of upload jobs that ended without loading their file; returns how many.
+
+    A ``queued`` run whose job failed, was cancelled or aborted gets the job's end as its
+    error; a ``running`` run whose process is gone (its job given up after its workers died)
+    is failed as stale, as the next ingest would.
+    """
+    with task_connection():
+        queued = list(IngestionRun.objects.filter(status=RunStatus.QUEUED).values_list("pk", flat=True))
+        ended = ProcrastinateJob.objects.filter(
+            task_name=INGEST_UPLOAD_TASK,
+            status__in=[status.value for status in JOB_ENDED_UNDONE],
+            args__run_id__in=queued,
+        ).values_list("args__run_id", "id", "status", "attempts")
+        given_up = runs_fail_given_up(
+            jobs={run_id: (job_id, status, attempts) for run_id, job_id, status, attempts in ended}
+        )
+        stale = runs_fail_stale()
+    for run_id in given_up:
+        log.error("upload.given_up", run_id=run_id)
+    return len(given_up) + len(stale)
+
+
 app.periodic(cron=settings.WORKER_STALLED_CHECK, periodic_id="stalled")(retry_stalled_jobs)
+app.periodic(cron=settings.WORKER_STALLED_CHECK, periodic_id="ended_uploads")(settle_ended_uploads)
 schedule_register(app, settings.INGEST_SCHEDULE)

@@ -1,0 +1,103 @@
+"""The worker's periodic settling of upload runs whose job ended without loading the file
+(``ingestion.tasks.settle_ended_uploads``), on the real queue tables: jobs are ended through
+Procrastinate's own job manager, as a worker or an operator's ``procrastinate shell`` would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.core.files.uploadedfile import SimpleUploadedFile
+from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateJob
+from procrastinate.jobs import Status
+
+from ingestion.models import IngestionRun, RunStatus
+from ingestion.services import GIVEN_UP_MESSAGE, STALE_RUN_MESSAGE, run_start
+from ingestion.tasks import settle_ended_uploads
+from ingestion.uploads import INGEST_UPLOAD_TASK, UploadOptions, accept_upload
+from testsupport.ingest import HEADER, customer_lines
+from testsupport.worker import procrastinate_truncate
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def uploads(settings: Any, tmp_path: Path) -> Iterator[Any]:
+    procrastinate_truncate()
+    settings.UPLOAD_DIR = tmp_path / "uploads"
+    settings.INGEST_WORK_DIR = tmp_path / "work"
+    yield settings
+    procrastinate_truncate()
+
+
+def _accepted(seed: int) -> tuple[IngestionRun, ProcrastinateJob]:
+    data = "\n".join([HEADER, *customer_lines(3, seed=seed)]).encode() + b"\n"
+    run = accept_upload(SimpleUploadedFile(f"partner-{seed}.csv", data), options=UploadOptions(), user=None)
+    return run, ProcrastinateJob.objects.get(task_name=INGEST_UPLOAD_TASK, args__run_id=run.pk)
+
+
+def _fail(job: ProcrastinateJob) -> None:
+    async_to_sync(app.job_manager.finish_job_by_id_async)(
+        job_id=job.id, status=Status.FAILED, delete_job=False
+    )
+
+
+def test_a_queued_run_whose_upload_job_failed_for_good_is_failed_with_the_jobs_end(uploads: Any) -> None:
+    run, job = _accepted(seed=1)
+    _fail(job)
+
+    assert settle_ended_uploads(timestamp=0) == 1
+
+    run.refresh_from_db()
+    job.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    expected = GIVEN_UP_MESSAGE.format(job_id=job.id, job_status="failed", attempts=job.attempts)
+    assert run.error_message == expected
+    assert run.finished_at is not None
+
+
+def test_a_cancelled_upload_job_fails_its_run_too(uploads: Any) -> None:
+    run, job = _accepted(seed=2)
+    assert app.job_manager.cancel_job_by_id(job.id)
+
+    assert settle_ended_uploads(timestamp=0) == 1
+
+    run.refresh_from_db()
+    assert (run.status, run.error_message) == (
+        RunStatus.FAILED,
+        GIVEN_UP_MESSAGE.format(job_id=job.id, job_status="cancelled", attempts=0),
+    )
+
+
+def test_runs_whose_jobs_are_waiting_or_that_ended_otherwise_are_left_alone(uploads: Any) -> None:
+    waiting, _ = _accepted(seed=3)
+    done, done_job = _accepted(seed=4)
+    _fail(done_job)
+    IngestionRun.objects.filter(pk=done.pk).update(status=RunStatus.SUCCEEDED)  # a worker's end won
+
+    assert settle_ended_uploads(timestamp=0) == 0
+
+    assert IngestionRun.objects.get(pk=waiting.pk).status == RunStatus.QUEUED
+    assert IngestionRun.objects.get(pk=done.pk).status == RunStatus.SUCCEEDED
+
+
+def test_settling_twice_fails_a_run_once(uploads: Any) -> None:
+    _, job = _accepted(seed=5)
+    _fail(job)
+
+    assert [settle_ended_uploads(timestamp=0), settle_ended_uploads(timestamp=0)] == [1, 0]
+    assert IngestionRun.objects.filter(status=RunStatus.FAILED).count() == 1
+
+
+def test_a_running_run_whose_process_is_gone_is_failed_as_stale(uploads: Any) -> None:
+    """A job given up after its workers died leaves its run ``running``, its file lock free."""
+    run = run_start(source="upload", filename="partner.csv", sha256="ab" * 32, size=10)
+
+    assert settle_ended_uploads(timestamp=0) == 1
+
+    run.refresh_from_db()
+    assert (run.status, run.error_message) == (RunStatus.FAILED, STALE_RUN_MESSAGE.format(pid=run.pid))
