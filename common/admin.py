@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.admin import AdminSite
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.http import HttpRequest
@@ -44,3 +45,18 @@ class DateHierarchyAdminMixin:
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return DateBoundsChangeList
+
+
+def date_hierarchies_bound(site: AdminSite) -> list[str]:
+    """Register anew, with :class:`DateHierarchyAdminMixin`, every admin of ``site`` that has a date
+    hierarchy without it: third-party ones (django-axes's three) had the same 500. Returns the
+    models' labels. Run after the admins are discovered (an ``AppConfig.ready``)."""
+    bound = []
+    for model, model_admin in list(site._registry.items()):
+        if not model_admin.date_hierarchy or isinstance(model_admin, DateHierarchyAdminMixin):
+            continue
+        admin_class = type(model_admin)
+        site.unregister(model)
+        site.register(model, type(admin_class.__name__, (DateHierarchyAdminMixin, admin_class), {}))
+        bound.append(model._meta.label)
+    return bound
