@@ -5,17 +5,20 @@ fails the dead run as stale and loads the file once."""
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from customers.models import Customer
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.services import RETRIED_AS, STALE_RUN_MESSAGE
+from ingestion.tasks import RETRY_STALLED_TASK, SETTLE_UPLOADS_TASK
 from ingestion.uploads import INGEST_UPLOAD_TASK, UploadOptions, accept_upload, upload_folder
 from testsupport.ingest import HEADER, customer_lines
 from testsupport.pause import PAUSE_IN_COMMIT_ENV
@@ -142,3 +145,39 @@ def test_a_scheduled_poll_ingests_the_new_files_of_its_source_without_cron(
     run = IngestionRun.objects.get()
     assert (run.source, run.filename, run.rows_loaded) == ("local", "drop.csv", 12)
     assert Customer.objects.count() == 12
+
+
+def test_the_periodic_checks_run_every_tick_without_a_log_line_each(uploads: Any, tmp_path: Path) -> None:
+    """With the checks every second (the tests' WORKER_STALLED_CHECK), both ran for ticks three
+    seconds after the start and Procrastinate's info lines about them (three per check) stayed out
+    of the worker's log."""
+    log = tmp_path / "worker.log"
+    started = int(time.time())
+    worker = worker_start(worker_env(tmp_path, UPLOAD_DIR=str(uploads.UPLOAD_DIR)), log)
+    try:
+        wait_for(
+            lambda: min(_last_ticks(RETRY_STALLED_TASK, SETTLE_UPLOADS_TASK)) >= started + 3,
+            timeout=120,
+            what="each check deferred for a tick 3 s after the start",
+            log=log,
+        )
+    finally:
+        worker_stop(worker)
+    text = log.read_text()
+    about_checks = [
+        line
+        for line in text.splitlines()
+        if (RETRY_STALLED_TASK in line or SETTLE_UPLOADS_TASK in line) and "[info" in line
+    ]
+    assert "Worker started" in text
+    assert about_checks == []  # a warning about them would stay
+
+
+def _last_ticks(*tasks: str) -> list[int]:
+    """The latest tick each periodic task was deferred for (0 if none yet)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT task_name, max(defer_timestamp) FROM procrastinate_periodic_defers GROUP BY task_name"
+        )
+        ticks = dict(cursor.fetchall())
+    return [ticks.get(task) or 0 for task in tasks]

@@ -34,7 +34,7 @@ from procrastinate.contrib.django.django_connector import DjangoConnector
 
 from common.errors import error_brief
 from dataflow.retry import db_ensure_connection
-from ingestion.tasks import RETRY_STALLED_TASK
+from ingestion.tasks import RETRY_STALLED_TASK, SETTLE_UPLOADS_TASK
 
 DATABASE_UNREACHABLE = "database unreachable: {problem}"
 STARTED = (
@@ -76,19 +76,23 @@ async def _worker_run(options: dict[str, Any]) -> None:
         await app.run_worker_async(install_signal_handlers=False, **options)
 
 
+QUIET_TASKS = frozenset({RETRY_STALLED_TASK, SETTLE_UPLOADS_TASK})
+"""The periodic checks run every WORKER_STALLED_CHECK: what they find they log themselves
+(``worker.job_retried``, ``worker.job_given_up``, ``upload.given_up``)."""
+
+
 class QuietStalledChecks(logging.Filter):
-    """Procrastinate's info lines about the stalled-jobs check (one every WORKER_STALLED_CHECK) are
-    dropped; what it finds is logged by the task itself (``worker.job_retried``)."""
+    """Procrastinate's info lines about the periodic checks of :data:`QUIET_TASKS` (several a
+    minute, every minute) are dropped; its warnings and errors about them are kept."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING:
             return True
         job = getattr(record, "job", None)
-        names = (getattr(record, "task", None), getattr(record, "task_name", None))
-        return not (
-            RETRY_STALLED_TASK in names
-            or (isinstance(job, dict) and job.get("task_name") == RETRY_STALLED_TASK)
-        )
+        names = {getattr(record, "task", None), getattr(record, "task_name", None)}
+        if isinstance(job, dict):
+            names.add(job.get("task_name"))
+        return not names & QUIET_TASKS
 
 
 def _logging_setup() -> None:
