@@ -15,6 +15,9 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -100,67 +103,71 @@ def make_run_start(copy: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-@pytest.mark.slow
-def test_make_run_then_a_second_shell_then_make_stop(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Serving:
+    copy: Path
+    base: str
+    server: subprocess.Popen[bytes]
+    log: Path
+
+
+@contextmanager
+def make_run_serving(tmp_path: Path) -> Iterator[Serving]:
+    """``make run`` in a fresh copy, once it answers ``/healthz``; killed and ``make stop``-ped after."""
     copy = checkout_copy(tmp_path / "clone")
     port = free_port()
     log = tmp_path / "make-run.log"
-    server = make_run_start(copy, port, log)
     base = f"http://127.0.0.1:{port}"
+    server = make_run_start(copy, port, log)
     try:
         wait_until(lambda: server.poll() is not None or answers(f"{base}/healthz"), timeout=300)
         assert server.poll() is None, log.read_text()
         assert answers(f"{base}/healthz"), log.read_text()
-        output = log.read_text()
-        assert output.count(f"Wrote {copy / '.env'}: local settings") == 1, output
+        yield Serving(copy=copy, base=base, server=server, log=log)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+        subprocess.run(["make", "--no-print-directory", "stop"], cwd=copy, env=new_shell_env(), timeout=120)
 
-        ingest = second_shell(copy, "ingest", "--filename", "customers-100.csv")
+
+@pytest.mark.slow
+def test_make_run_then_a_second_shell_then_make_stop(tmp_path: Path) -> None:
+    with make_run_serving(tmp_path) as run:
+        output = run.log.read_text()
+        assert output.count(f"Wrote {run.copy / '.env'}: local settings") == 1, output
+
+        ingest = second_shell(run.copy, "ingest", "--filename", "customers-100.csv")
         assert ingest.returncode == 0, ingest.stderr
         assert "customers-100.csv: skipped" in ingest.stdout
 
         assert try_the_printed_curl(output), "the printed curl returned no customer"
-        assert http_get(f"{base}/")[0] == 200  # redirected to the API docs
-        worker = int((copy / ".data" / "worker.pid").read_text())
-        assert upload_is_ingested_by_the_worker(base, output), log.read_text()
+        assert http_get(f"{run.base}/")[0] == 200  # redirected to the API docs
+        worker = int((run.copy / ".data" / "worker.pid").read_text())
+        assert upload_is_ingested_by_the_worker(run.base, output), run.log.read_text()
 
         stop = subprocess.run(
             ["make", "--no-print-directory", "stop"],
-            cwd=copy,
+            cwd=run.copy,
             env=new_shell_env(),
             capture_output=True,
             text=True,
             timeout=120,
         )
         assert stop.returncode == 0, stop.stdout + stop.stderr
-        assert f"Stopped the server (pid {server.pid})." in stop.stdout
-        server.wait(timeout=30)
+        assert f"Stopped the server (pid {run.server.pid})." in stop.stdout
+        run.server.wait(timeout=30)
         assert not pid_alive(worker), stop.stdout  # make run's worker stopped too
-        assert wait_until(lambda: not postmasters(copy / ".data" / "postgres"), timeout=30), stop.stdout
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
+        assert wait_until(lambda: not postmasters(run.copy / ".data" / "postgres"), timeout=30), stop.stdout
 
 
 @pytest.mark.slow
 def test_kill_term_of_make_run_stops_its_worker(tmp_path: Path) -> None:
-    copy = checkout_copy(tmp_path / "clone")
-    port = free_port()
-    log = tmp_path / "make-run.log"
-    server = make_run_start(copy, port, log)
-    try:
-        wait_until(
-            lambda: server.poll() is not None or answers(f"http://127.0.0.1:{port}/healthz"), timeout=300
-        )
-        assert server.poll() is None, log.read_text()
-        worker = int((copy / ".data" / "worker.pid").read_text())
-        assert pid_alive(worker), log.read_text()
-        os.kill(server.pid, signal.SIGTERM)  # the PID make run printed: the server's, after exec
-        server.wait(timeout=60)
-        assert wait_until(lambda: not pid_alive(worker), timeout=60), log.read_text()
-        assert "Worker stopped" in log.read_text()  # a graceful stop (maybe before it started), not a kill
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
-        subprocess.run(["make", "--no-print-directory", "stop"], cwd=copy, env=new_shell_env(), timeout=120)
+    with make_run_serving(tmp_path) as run:
+        worker = int((run.copy / ".data" / "worker.pid").read_text())
+        assert pid_alive(worker), run.log.read_text()
+        os.kill(run.server.pid, signal.SIGTERM)  # the PID make run printed: the server's, after exec
+        run.server.wait(timeout=60)
+        assert wait_until(lambda: not pid_alive(worker), timeout=60), run.log.read_text()
+        # A graceful stop (maybe before it started), not a kill.
+        assert "Worker stopped" in run.log.read_text()
