@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +71,10 @@ class QuarantinedRecordInline(ReadOnlyAdminMixin, admin.TabularInline):
         return record_text(obj)
 
 
+SHOWN_AS = {"warnings": "warnings_text", "report": "report_json"}
+"""Fields shown through a display method rather than as Django renders them."""
+
+
 @admin.register(IngestionRun)
 class IngestionRunAdmin(ReadOnlyAdminMixin, DateHierarchyAdminMixin, admin.ModelAdmin):
     """Runs are written by the pipeline only; staff with the view permission read them."""
@@ -92,7 +97,7 @@ class IngestionRunAdmin(ReadOnlyAdminMixin, DateHierarchyAdminMixin, admin.Model
     readonly_fields = (
         "report_page",
         "quarantined_records",
-        *[f.name if f.name != "warnings" else "warnings_text" for f in IngestionRun._meta.fields],
+        *[SHOWN_AS.get(f.name, f.name) for f in IngestionRun._meta.fields],
     )
     fields = readonly_fields
     inlines = [QuarantinedRecordInline]
@@ -162,6 +167,11 @@ class IngestionRunAdmin(ReadOnlyAdminMixin, DateHierarchyAdminMixin, admin.Model
     @admin.display(description="Report")
     def report_page(self, obj: IngestionRun) -> str:
         return format_html('<a href="{}">the run\'s report</a>', run_page_url(obj.pk))
+
+    @admin.display(description="Report (JSON)")
+    def report_json(self, obj: IngestionRun) -> str:
+        # Indented, in a scrolling block: one line of JSON was unreadable beside the readable report.
+        return format_html('<pre class="run-report-json">{}</pre>', json.dumps(obj.report, indent=2))
 
     @admin.display(description="Warnings")
     def warnings_text(self, obj: IngestionRun) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -177,3 +179,14 @@ def test_the_runs_list_links_the_dashboard_and_the_upload_form(admin_client: Cli
     body = admin_client.get(reverse(CHANGELIST)).content.decode()
     assert f'href="{reverse("console:dashboard")}"' in body
     assert f'href="{reverse("console:upload")}"' in body
+
+
+def test_run_page_shows_the_report_as_indented_json(admin_client: Client, tmp_path: Path) -> None:
+    run = run_of(ingest(tmp_path, CASES / "ragged.csv"))
+
+    body = admin_client.get(reverse("admin:etl_ingestionrun_change", args=[run.pk])).content.decode()
+
+    shown = re.search(r'<pre class="run-report-json">(.*?)</pre>', body, re.S)
+    assert shown is not None
+    assert json.loads(html.unescape(shown.group(1))) == run.report
+    assert "\n  " in shown.group(1)  # indented, not one line
