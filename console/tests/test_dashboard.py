@@ -127,3 +127,13 @@ def test_not_staff_are_sent_to_the_login(not_staff: Client) -> None:
 
 def test_staff_without_the_view_permission_get_403(staff_without_permissions: Client) -> None:
     assert staff_without_permissions.get(reverse(DASHBOARD)).status_code == 403
+
+
+def test_no_quarantined_record_in_the_range_says_so_instead_of_an_empty_chart(viewer: Client) -> None:
+    _run(1, source="local", rows_quarantined=0, rows_loaded=100)
+
+    body = viewer.get(reverse(DASHBOARD), {"from": "2026-12-01", "to": "2026-12-03"}).content.decode()
+
+    assert 'id="no-failing-rules"' in body
+    assert 'id="chart-rules"' not in body
+    assert 'id="chart-days"' in body

@@ -43,7 +43,8 @@
   loadedAndRate("chart-days", data.days, true);
   loadedAndRate("chart-sources", data.sources, false);
   loadedAndRate("chart-patterns", data.patterns, false);
-  new Chart(document.getElementById("chart-rules"), {
+  const rules = document.getElementById("chart-rules"); // absent when no record was quarantined
+  if (rules) new Chart(rules, {
     type: "bar",
     data: {
       labels: data.rules.labels,
