@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Max, QuerySet
+from django.db.models import Count, Max, QuerySet
 
 from ingestion.models import IngestionRun, RunStatus
 
@@ -53,3 +53,14 @@ def run_that_loaded(*, filename: str, at: datetime) -> IngestionRun | None:
         .order_by("-id")
         .first()
     )
+
+
+def runs_started_since(*, source: str, since: datetime) -> dict[str, int]:
+    """How many runs of ``source`` started at or after ``since``, per status (only those present)."""
+    rows = (
+        IngestionRun.objects.filter(source=source, started_at__gte=since)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by("status")
+    )
+    return {str(status): n for status, n in rows}

@@ -20,6 +20,7 @@ from pathlib import Path
 import structlog
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from procrastinate import RetryStrategy
 from procrastinate.blueprints import Blueprint
 from procrastinate.contrib.django import app
@@ -33,6 +34,7 @@ from dataflow.sources import LocalSource
 from ingestion.hooks import ingest_hooks
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.pipeline import ingest_file
+from ingestion.selectors import runs_started_since
 from ingestion.services import runs_fail_given_up, runs_fail_stale
 from ingestion.uploads import INGEST_UPLOAD_TASK, UPLOAD_SOURCE, upload_folder
 
@@ -99,15 +101,20 @@ def ingest_upload(run_id: int, warn_above: float | None = None, reject_above: fl
 
 @app.task(name=POLL_SOURCE_TASK, pass_context=False)
 def poll_source(timestamp: int, kind: str) -> str:
-    """``manage.py ingest --source KIND --all``, as the cron recipe runs it (``INGEST_SCHEDULE``)."""
+    """``manage.py ingest --source KIND --all``, as the cron recipe runs it (``INGEST_SCHEDULE``).
+
+    Logged with the runs it started, per status (a poll that found nothing new started none)."""
     out, err = io.StringIO(), io.StringIO()
+    started = timezone.now()
     with task_connection():
         try:
             call_command("ingest", "--all", "--source", kind, stdout=out, stderr=err)
         except CommandError as exc:  # the runs and alerts say the rest; the next tick tries again
-            log.warning("poll.not_all_loaded", source=kind, problem=error_brief(exc))
+            runs = runs_started_since(source=kind, since=started)
+            log.warning("poll.not_all_loaded", source=kind, problem=error_brief(exc), runs=runs)
             return "not all loaded"
-    log.info("poll.done", source=kind, scheduled_at=timestamp, lines=len(out.getvalue().splitlines()))
+        runs = runs_started_since(source=kind, since=started)
+    log.info("poll.done", source=kind, scheduled_at=timestamp, runs=runs)
     return "done"
 
 

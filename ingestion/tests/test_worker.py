@@ -145,6 +145,9 @@ def test_a_scheduled_poll_ingests_the_new_files_of_its_source_without_cron(
     run = IngestionRun.objects.get()
     assert (run.source, run.filename, run.rows_loaded) == ("local", "drop.csv", 12)
     assert Customer.objects.count() == 12
+    polls = [line for line in log.read_text().splitlines() if "poll.done" in line]
+    assert "runs={'succeeded': 1}" in polls[0], polls
+    assert all("runs={}" in line for line in polls[1:]), polls
 
 
 def test_the_periodic_checks_run_every_tick_without_a_log_line_each(uploads: Any, tmp_path: Path) -> None:
