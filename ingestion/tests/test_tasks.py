@@ -4,8 +4,6 @@ Procrastinate's own job manager, as a worker or an operator's ``procrastinate sh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,18 +18,8 @@ from ingestion.services import GIVEN_UP_MESSAGE, STALE_RUN_MESSAGE, run_start
 from ingestion.tasks import settle_ended_uploads
 from ingestion.uploads import INGEST_UPLOAD_TASK, UploadOptions, accept_upload
 from testsupport.ingest import HEADER, customer_lines
-from testsupport.worker import procrastinate_truncate
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def uploads(settings: Any, tmp_path: Path) -> Iterator[Any]:
-    procrastinate_truncate()
-    settings.UPLOAD_DIR = tmp_path / "uploads"
-    settings.INGEST_WORK_DIR = tmp_path / "work"
-    yield settings
-    procrastinate_truncate()
 
 
 def _accepted(seed: int) -> tuple[IngestionRun, ProcrastinateJob]:
@@ -46,7 +34,9 @@ def _fail(job: ProcrastinateJob) -> None:
     )
 
 
-def test_a_queued_run_whose_upload_job_failed_for_good_is_failed_with_the_jobs_end(uploads: Any) -> None:
+def test_a_queued_run_whose_upload_job_failed_for_good_is_failed_with_the_jobs_end(
+    worker_uploads: Any,
+) -> None:
     run, job = _accepted(seed=1)
     _fail(job)
 
@@ -60,7 +50,7 @@ def test_a_queued_run_whose_upload_job_failed_for_good_is_failed_with_the_jobs_e
     assert run.finished_at is not None
 
 
-def test_a_cancelled_upload_job_fails_its_run_too(uploads: Any) -> None:
+def test_a_cancelled_upload_job_fails_its_run_too(worker_uploads: Any) -> None:
     run, job = _accepted(seed=2)
     assert app.job_manager.cancel_job_by_id(job.id)
 
@@ -73,7 +63,7 @@ def test_a_cancelled_upload_job_fails_its_run_too(uploads: Any) -> None:
     )
 
 
-def test_runs_whose_jobs_are_waiting_or_that_ended_otherwise_are_left_alone(uploads: Any) -> None:
+def test_runs_whose_jobs_are_waiting_or_that_ended_otherwise_are_left_alone(worker_uploads: Any) -> None:
     waiting, _ = _accepted(seed=3)
     done, done_job = _accepted(seed=4)
     _fail(done_job)
@@ -85,7 +75,7 @@ def test_runs_whose_jobs_are_waiting_or_that_ended_otherwise_are_left_alone(uplo
     assert IngestionRun.objects.get(pk=done.pk).status == RunStatus.SUCCEEDED
 
 
-def test_settling_twice_fails_a_run_once(uploads: Any) -> None:
+def test_settling_twice_fails_a_run_once(worker_uploads: Any) -> None:
     _, job = _accepted(seed=5)
     _fail(job)
 
@@ -93,7 +83,7 @@ def test_settling_twice_fails_a_run_once(uploads: Any) -> None:
     assert IngestionRun.objects.filter(status=RunStatus.FAILED).count() == 1
 
 
-def test_a_running_run_whose_process_is_gone_is_failed_as_stale(uploads: Any) -> None:
+def test_a_running_run_whose_process_is_gone_is_failed_as_stale(worker_uploads: Any) -> None:
     """A job given up after its workers died leaves its run ``running``, its file lock free."""
     run = run_start(source="upload", filename="partner.csv", sha256="ab" * 32, size=10)
 

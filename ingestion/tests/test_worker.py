@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +21,9 @@ from ingestion.tasks import RETRY_STALLED_TASK, SETTLE_UPLOADS_TASK
 from ingestion.uploads import INGEST_UPLOAD_TASK, UploadOptions, accept_upload, upload_folder
 from testsupport.ingest import HEADER, customer_lines
 from testsupport.pause import PAUSE_IN_COMMIT_ENV
-from testsupport.worker import procrastinate_truncate, wait_for, worker_env, worker_start, worker_stop
+from testsupport.worker import wait_for, worker_env, worker_start, worker_stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def uploads(settings: Any, tmp_path: Path) -> Iterator[Any]:
-    procrastinate_truncate()
-    settings.UPLOAD_DIR = tmp_path / "uploads"
-    settings.INGEST_WORK_DIR = tmp_path / "work"
-    yield settings
-    procrastinate_truncate()
 
 
 def _accepted(rows: int) -> IngestionRun:
@@ -46,10 +36,10 @@ def _status(run: IngestionRun) -> str:
     return str(run.status)
 
 
-def test_a_queued_upload_is_picked_up_by_a_worker_and_loaded(uploads: Any, tmp_path: Path) -> None:
+def test_a_queued_upload_is_picked_up_by_a_worker_and_loaded(worker_uploads: Any, tmp_path: Path) -> None:
     run = _accepted(40)
     log = tmp_path / "worker.log"
-    worker = worker_start(worker_env(tmp_path, UPLOAD_DIR=str(uploads.UPLOAD_DIR)), log)
+    worker = worker_start(worker_env(tmp_path, UPLOAD_DIR=str(worker_uploads.UPLOAD_DIR)), log)
     try:
         wait_for(
             lambda: _status(run) not in ("queued", "running"), timeout=120, what="the run's end", log=log
@@ -69,12 +59,12 @@ def test_a_queued_upload_is_picked_up_by_a_worker_and_loaded(uploads: Any, tmp_p
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_worker_stopped_the_moment_it_started_ends_gracefully(
-    uploads: Any, tmp_path: Path, signum: signal.Signals
+    worker_uploads: Any, tmp_path: Path, signum: signal.Signals
 ) -> None:
     """``kill`` right after ``make run`` printed the pids: before its loop runs, the worker is not
     killed on the spot (Procrastinate's own handlers come later), it ends as asked, exit code 0."""
     log = tmp_path / "worker.log"
-    worker = worker_start(worker_env(tmp_path, UPLOAD_DIR=str(uploads.UPLOAD_DIR)), log)
+    worker = worker_start(worker_env(tmp_path, UPLOAD_DIR=str(worker_uploads.UPLOAD_DIR)), log)
     try:
         wait_for(lambda: "Worker started" in log.read_text(), timeout=120, what="the start", log=log)
         worker.send_signal(signum)
@@ -86,12 +76,12 @@ def test_a_worker_stopped_the_moment_it_started_ends_gracefully(
 
 
 def test_a_worker_killed_mid_ingest_has_its_job_retried_by_another_and_nothing_loads_twice(
-    uploads: Any, tmp_path: Path
+    worker_uploads: Any, tmp_path: Path
 ) -> None:
     run = _accepted(30)
     marker = tmp_path / "in-commit"
     log = tmp_path / "workers.log"
-    env = worker_env(tmp_path, UPLOAD_DIR=str(uploads.UPLOAD_DIR))
+    env = worker_env(tmp_path, UPLOAD_DIR=str(worker_uploads.UPLOAD_DIR))
     first = worker_start(
         env | {"DJANGO_SETTINGS_MODULE": "testsupport.settings_pause", PAUSE_IN_COMMIT_ENV: str(marker)}, log
     )
@@ -123,13 +113,15 @@ def test_a_worker_killed_mid_ingest_has_its_job_retried_by_another_and_nothing_l
 
 
 def test_a_scheduled_poll_ingests_the_new_files_of_its_source_without_cron(
-    uploads: Any, tmp_path: Path
+    worker_uploads: Any, tmp_path: Path
 ) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "drop.csv").write_text("\n".join([HEADER, *customer_lines(12, seed=3)]) + "\n")
     log = tmp_path / "worker.log"
-    env = worker_env(tmp_path, UPLOAD_DIR=str(uploads.UPLOAD_DIR), INGEST_SCHEDULE="local=* * * * * */2")
+    env = worker_env(
+        tmp_path, UPLOAD_DIR=str(worker_uploads.UPLOAD_DIR), INGEST_SCHEDULE="local=* * * * * */2"
+    )
     worker = worker_start(env, log)
     try:
         wait_for(
@@ -150,13 +142,15 @@ def test_a_scheduled_poll_ingests_the_new_files_of_its_source_without_cron(
     assert all("runs={}" in line for line in polls[1:]), polls
 
 
-def test_the_periodic_checks_run_every_tick_without_a_log_line_each(uploads: Any, tmp_path: Path) -> None:
+def test_the_periodic_checks_run_every_tick_without_a_log_line_each(
+    worker_uploads: Any, tmp_path: Path
+) -> None:
     """With the checks every second (the tests' WORKER_STALLED_CHECK), both ran for ticks three
     seconds after the start and Procrastinate's info lines about them (three per check) stayed out
     of the worker's log."""
     log = tmp_path / "worker.log"
     started = int(time.time())
-    worker = worker_start(worker_env(tmp_path, UPLOAD_DIR=str(uploads.UPLOAD_DIR)), log)
+    worker = worker_start(worker_env(tmp_path, UPLOAD_DIR=str(worker_uploads.UPLOAD_DIR)), log)
     try:
         wait_for(
             lambda: min(_last_ticks(RETRY_STALLED_TASK, SETTLE_UPLOADS_TASK)) >= started + 3,
