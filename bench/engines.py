@@ -8,7 +8,7 @@ for E = polars, then spark, each in a fresh process into an empty customers
 table. Prints, per engine: wall time (process start to exit), rows/s, the
 Spark session start-up (from the run report) and the peak resident memory of
 the whole process tree (the Python process plus the JVM and Spark's Python
-workers: sampled every 100 ms from /proc, summed over the tree), and the
+workers: sampled every 50 ms from /proc, summed over the tree: bench/measure.py), and the
 ratio spark / polars. Runs in its own database (``--db-name``, default
 ``bench_engines``) with the lake off, so only the engines are compared.
 """
@@ -21,8 +21,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,37 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.generate import generate  # noqa: E402
-
-PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(ppid, []).append(int(entry.name))
-    return tree
-
-
-def tree_rss_kib(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants, in KiB."""
-    tree = _children()
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            resident = int((Path("/proc") / str(current) / "statm").read_text().split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        total += resident * PAGE_KIB
-        todo.extend(tree.get(current, []))
-    return total
+from bench.measure import timed  # noqa: E402
 
 
 @dataclass
@@ -72,27 +40,13 @@ class Measured:
 
 
 def measured(cmd: list[str], *, env: dict[str, str]) -> Measured:
-    """Run ``cmd``; wall time, peak RSS of its whole process tree, its JSON output."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, tree_rss_kib(proc.pid))
-            done.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate()
-    done.set()
-    sampler.join()
-    seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[2:])} failed ({proc.returncode}): {err.strip().splitlines()[-1:]}")
-    return Measured(seconds=seconds, peak_rss_kib=peak, result=json.loads(out.strip().splitlines()[-1]))
+    """Run ``cmd``; wall time, peak RSS of its whole process tree (``bench/measure.py``), its JSON output."""
+    run = timed(cmd, env=env, cwd=ROOT)
+    return Measured(
+        seconds=run.seconds,
+        peak_rss_kib=max(run.tree_peak_kib, run.own_peak_kib),
+        result=json.loads(run.stdout.strip().splitlines()[-1]),
+    )
 
 
 def run_report(run_id: int, *, env: dict[str, str]) -> dict[str, Any]:
