@@ -8,6 +8,7 @@ one ``ImproperlyConfigured`` line that names the variable, never a bare
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
@@ -53,6 +54,14 @@ def parse_positive_int(value: str | int) -> int:
     if number < 1:
         raise ValueError("expected an integer >= 1")
     return number
+
+
+def parse_pg_size(value: str) -> str:
+    """A PostgreSQL memory or disk size with its unit (``512MB``, ``4GB``), as PostgreSQL spells it."""
+    match = re.fullmatch(r"\s*(\d+)\s*(kB|MB|GB|TB)\s*", value)
+    if not match or int(match[1]) < 1:
+        raise ValueError("expected a size with its unit: kB, MB, GB or TB (e.g. 512MB)")
+    return f"{int(match[1])}{match[2]}"
 
 
 def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

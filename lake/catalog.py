@@ -41,7 +41,8 @@ def database_url(params: dict[str, Any], *, schema: str = "") -> str:
     if params["ENGINE"] == "config.embedded_pg":
         from config.embedded_pg import ensure_server
 
-        server = ensure_server(params["OPTIONS"]["embedded_pgdata"])
+        options = params["OPTIONS"]
+        server = ensure_server(options["embedded_pgdata"], options.get("embedded_settings"))
         host, port, user = server.socket_dir, server.port, user or server.user
     if host and host.startswith("/"):
         # A Unix-socket directory goes in the query; libpq derives the socket name from the port.

@@ -38,9 +38,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_connection_params(self) -> dict[str, Any]:
         params: dict[str, Any] = super().get_connection_params()
-        pgdata = self.settings_dict.get("OPTIONS", {}).get("embedded_pgdata")
+        options = self.settings_dict.get("OPTIONS", {})
         params.pop("embedded_pgdata", None)
-        server = ensure_server(pgdata)
+        params.pop("embedded_settings", None)
+        server = ensure_server(options.get("embedded_pgdata"), options.get("embedded_settings"))
         params["host"] = server.socket_dir
         params["port"] = server.port
         if not params.get("user"):

