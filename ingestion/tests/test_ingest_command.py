@@ -8,13 +8,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core import checks
 from django.core.management import call_command
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, SystemCheckError
 from django.db import connection
 
 from alerts.models import AlertRecord
@@ -51,6 +53,39 @@ def run_command(*args: str) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
     call_command("ingest", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def failing_check() -> Iterator[Callable[[str], None]]:
+    """Registers a check that always fails, under a tag; unregistered after the test."""
+    added: list[Any] = []
+
+    def add(tag: str) -> None:
+        def always_fails(app_configs: Any = None, **kwargs: Any) -> list[checks.Error]:
+            return [checks.Error(f"a failing {tag} check", id="tests.E001")]
+
+        checks.register(always_fails, tag)
+        added.append(always_fails)
+
+    yield add
+    for check in added:
+        checks.registry.registry.registered_checks.discard(check)
+
+
+@pytest.mark.django_db
+def test_ingest_runs_the_model_checks_first(inbox: Path, failing_check: Callable[[str], None]) -> None:
+    failing_check(checks.Tags.models)
+    with pytest.raises(SystemCheckError, match="a failing models check"):
+        call_command("ingest", "--filename", SAMPLE.name, skip_checks=False, stdout=StringIO())
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_ingest_skips_the_web_side_checks(inbox: Path, failing_check: Callable[[str], None]) -> None:
+    failing_check(checks.Tags.urls)
+    out = StringIO()
+    call_command("ingest", "--filename", SAMPLE.name, skip_checks=False, stdout=out)
+    assert out.getvalue().startswith("customers-100.csv: succeeded (run ")
 
 
 @pytest.mark.django_db

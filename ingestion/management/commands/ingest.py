@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
@@ -81,6 +82,10 @@ def _first_line(exc: BaseException) -> str:
 
 class Command(BaseCommand):
     help = "Ingest partner customer files (CSV, JSON, NDJSON, gzip) into PostgreSQL, once per file."
+    # The checks of what a load writes (the models, the customers table against its schema
+    # declaration: ingestion/checks.py); not the web side's (URLs, admin, templates), which
+    # import every view on each run and which migrate, runserver and `check` run (#16).
+    requires_system_checks = [Tags.models]
 
     def add_arguments(self, parser: CommandParser) -> None:
         # Not required=True: argparse would then name the missing choice before an unknown
