@@ -16,7 +16,8 @@ In one run:
 4. (c) ``manage.py ingest --force`` of a copy where 10% of the rows changed;
 
 then prints rows/s for each, the ratios b/a, c/a and c/b, the peak RSS of (b), and where (b)'s
-and (c)'s time went (the run's ``report.seconds``). ``--no-copy`` skips (a): c/b alone, e.g. to
+and (c)'s time went (the run's ``report.seconds``) with the WAL each wrote and the checkpoints
+during each. ``--no-copy`` skips (a): c/b alone, e.g. to
 compare the lake on and off. ``--rss-rows 5000000 --rss-full --rss-empty`` then ingests a
 5M-row file into emptied tables and compares the peak RSS of the two fresh loads.
 Runs in its own database (``--db-name``, default ``bench_ingest``) on the
@@ -105,6 +106,24 @@ LAST_LOAD = (
     "SELECT json_build_object('load', report->'load', 'seconds', report->'seconds')"
     " FROM etl_ingestionrun ORDER BY id DESC LIMIT 1"
 )
+
+
+WAL_AND_CHECKPOINTS = (
+    "SELECT pg_current_wal_lsn() || ' ' || (SELECT num_timed + num_requested FROM pg_stat_checkpointer)"
+)
+
+
+def server_counters(*, args: list[str], env: dict[str, str]) -> tuple[str, int]:
+    """The server's WAL position and how many checkpoints it has begun (PostgreSQL 17+)."""
+    lsn, checkpoints = psql_value(WAL_AND_CHECKPOINTS, args=args, env=env).split()
+    return lsn, int(checkpoints)
+
+
+def server_work(before: tuple[str, int], *, args: list[str], env: dict[str, str]) -> str:
+    """WAL written and checkpoints begun since ``before``: what a run cost the server."""
+    lsn, checkpoints = server_counters(args=args, env=env)
+    wal = int(psql_value(f"SELECT pg_wal_lsn_diff('{lsn}', '{before[0]}')", args=args, env=env))
+    return f"WAL {wal / 2**20:,.0f} MiB, {checkpoints - before[1]} checkpoint(s)"
 
 
 def psql_value(sql: str, *, args: list[str], env: dict[str, str]) -> str:
@@ -310,13 +329,17 @@ def main() -> None:
     if a is None:
         _emptied(env)
     ingest = [sys.executable, "manage.py", "ingest", "--json", "--path"]
-    b = timed([*ingest, str(data)], env=env)
     args, pg_env = connection_args()
+    before = server_counters(args=args, env=pg_env)
+    b = timed([*ingest, str(data)], env=env)
     print("(b) load:", psql_value(LAST_LOAD, args=args, env=pg_env))
+    print("(b) server:", server_work(before, args=args, env=pg_env))
     if opts.compare_batch:
         _batch_compare(data, b=b, batch=opts.compare_batch, env=env, pg=(args, pg_env))
+    before = server_counters(args=args, env=pg_env)
     c = timed([*ingest, str(changed), "--force"], env=env)
     print("(c) load:", psql_value(LAST_LOAD, args=args, env=pg_env))
+    print("(c) server:", server_work(before, args=args, env=pg_env))
     _print_report(opts.rows, a=a, b=b, c=c)
     if opts.rss_rows:
         rss_check(
