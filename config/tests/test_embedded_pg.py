@@ -237,7 +237,9 @@ def test_the_project_server_runs_with_the_configured_settings() -> None:
         for name in wanted:
             cursor.execute(f"SHOW {name}")
             shown[name] = cursor.fetchone()[0]
-    assert {k: _size(v) for k, v in shown.items()} == {k: _size(v) for k, v in wanted.items()}
+    assert {k: _size(v) for k, v in shown.items()} == {k: _size(v) for k, v in wanted.items()}, (
+        "a server started before the settings changed keeps its values: stop its users to restart it"
+    )
 
 
 def _size(value: str) -> str | int:
