@@ -22,20 +22,19 @@ base (:func:`customers_compact`) and sums the counts (:func:`counts_compact`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyiceberg.io.pyarrow import _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 from pyiceberg.types import DateType, LongType, NestedField, StringType
 
 from lake.curated import month_ordinal, months_filter
-from lake.tables import RUN_ID, CommitResult, conform, customer_columns, files_commit, table_replace
+from lake.tables import RUN_ID, conform, customer_columns, files_commit, table_replace
 
 BASE = "customers_base"
 CHANGES = "customers_changes"
@@ -84,32 +83,6 @@ def rebuilt_seq(base: Table) -> int:
     if snapshot is None or snapshot.summary is None:
         return 0
     return int(snapshot.summary.additional_properties.get(REBUILT_SEQ, 0))
-
-
-def files_append(table: Table, *, chunks: Iterable[pa.Table], properties: dict[str, str]) -> CommitResult:
-    """Append ``chunks`` (each written as it comes: bounded memory) in ONE snapshot, even an empty one.
-
-    A fast append: the new manifest is added to the manifest list, no existing
-    manifest is read or rewritten, so the cost follows the rows appended.
-    """
-    added = 0
-    counter = iter(range(1 << 62))  # unique file names across the chunks
-    with table.transaction() as tx, tx.update_snapshot(snapshot_properties=properties).fast_append() as app:
-        for chunk in chunks:
-            if not chunk.num_rows:
-                continue
-            for data_file in _dataframe_to_data_files(
-                table_metadata=tx.table_metadata,
-                df=conform(chunk, table),
-                io=table.io,
-                write_uuid=app.commit_uuid,
-                counter=counter,  # type: ignore[arg-type]
-            ):
-                app.append_data_file(data_file)
-                added += 1
-    snapshot = table.current_snapshot()  # the commit updated the table's metadata: no refresh
-    assert snapshot is not None
-    return CommitResult(snapshot_id=snapshot.snapshot_id, files_removed=0, files_added=added)
 
 
 def latest_changes(changes: pa.Table) -> pa.Table:

@@ -43,7 +43,6 @@ from lake.changelog import (
     base_schema,
     changes_schema,
     counts_schema,
-    files_append,
     rebuilt_seq,
     run_published,
 )
@@ -62,6 +61,7 @@ from lake.tables import (
     OPERATION,
     RUN_ID,
     customers_spec,
+    files_append,
     files_commit,
     schema_evolve,
     table_replace,

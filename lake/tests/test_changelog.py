@@ -32,11 +32,10 @@ from lake.changelog import (
     counts_schema,
     customers_compact,
     customers_read,
-    files_append,
     run_published,
 )
 from lake.config import LakeConfig
-from lake.tables import RUN_ID, arrow_schema, conform, customers_spec, files_commit, identifier
+from lake.tables import RUN_ID, arrow_schema, conform, customers_spec, files_append, files_commit, identifier
 from lake.tests import support as lake_support
 from lake.tests.support import customer
 
