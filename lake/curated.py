@@ -16,6 +16,7 @@ from pyiceberg.table import Table
 from lake.tables import (
     CommitResult,
     conform,
+    files_append,
     files_commit,
     schema_evolve,
 )
@@ -95,15 +96,28 @@ class RunQuality:
     """(rule code, failing records); empty for a clean run (stored as one "(none)" row)."""
 
 
-def data_quality_runs(table: Table) -> set[int]:
-    if table.current_snapshot() is None:
+def data_quality_runs(table: Table, *, run_ids: Iterable[int]) -> set[int]:
+    """Which of ``run_ids`` the table holds rows of: a scan pruned by the files' run_id bounds
+    (the files of other runs are not read)."""
+    wanted = {int(r) for r in run_ids}
+    if table.current_snapshot() is None or not wanted:
         return set()
-    return {int(v) for v in table.scan(selected_fields=("run_id",)).to_arrow().column("run_id").to_pylist()}
+    found = table.scan(row_filter=ex.In("run_id", wanted), selected_fields=("run_id",)).to_arrow()
+    return {int(v) for v in found.column("run_id").to_pylist()}
 
 
-def data_quality_append(table: Table, *, runs: Sequence[RunQuality], properties: dict[str, str]) -> int:
-    """Append each run's rule → failures rows, once per run (a repair never doubles them); one snapshot."""
-    present = data_quality_runs(table)
+def data_quality_append(
+    table: Table,
+    *,
+    runs: Sequence[RunQuality],
+    properties: dict[str, str],
+    present: set[int] | None = None,
+) -> int:
+    """Append each run's rule → failures rows, once per run (a repair never doubles them); one
+    fast-append snapshot (no manifest of earlier runs read or rewritten). ``present``: the runs
+    of ``runs`` the table holds already, when the caller has looked them up."""
+    if present is None:
+        present = data_quality_runs(table, run_ids=[r.run_id for r in runs])
     rows = [
         (run, rule, count)
         for run in runs
@@ -124,5 +138,5 @@ def data_quality_append(table: Table, *, runs: Sequence[RunQuality], properties:
             "recorded_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
         }
     )
-    files_commit(table, remove=[], add=conform(frame, table), properties=properties)
+    files_append(table, chunks=[frame], properties=properties)
     return len({r.run_id for r, _, _ in rows})

@@ -46,7 +46,7 @@ from lake.changelog import (
     rebuilt_seq,
     run_published,
 )
-from lake.curated import RunQuality, customers_rebuild, data_quality_append
+from lake.curated import RunQuality, customers_rebuild, data_quality_append, data_quality_runs
 from lake.outbox import (
     external_claim,
     outbox_clear,
@@ -192,12 +192,7 @@ def quality_publish(quality: Table, *, runs: Sequence[int], properties: dict[str
     candidates = list(finished.filter(Q(pk__in=list(runs)) | rejected).order_by("id"))
     if not candidates:
         return
-    present: set[int] = set()
-    if quality.current_snapshot() is not None:
-        found = quality.scan(
-            row_filter=ex.In("run_id", {c.pk for c in candidates}), selected_fields=("run_id",)
-        ).to_arrow()
-        present = {int(v) for v in found.column("run_id").to_pylist()}
+    present = data_quality_runs(quality, run_ids=[c.pk for c in candidates])
     rows = [
         RunQuality(
             run_id=run.pk,
@@ -209,7 +204,7 @@ def quality_publish(quality: Table, *, runs: Sequence[int], properties: dict[str
         for run in candidates
         if run.pk not in present
     ]
-    data_quality_append(quality, runs=rows, properties=properties | {OPERATION: "append"})
+    data_quality_append(quality, runs=rows, properties=properties | {OPERATION: "append"}, present=present)
     IngestionRun.objects.filter(pk__in=[c.pk for c in candidates if c.status == RunStatus.REJECTED]).update(
         lake_status=LakeStatus.SUCCEEDED
     )

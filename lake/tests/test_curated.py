@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
+from pyiceberg.table.snapshots import Operation
 
 from customers.models import Customer
 from ingestion.models import LakeStatus, QuarantinedRecord
@@ -12,7 +14,7 @@ from lake import lake_publish_run
 from lake.catalog import lake_catalog
 from lake.changelog import BASE, CHANGES
 from lake.maintenance import lake_snapshots
-from lake.publish import lake_tables
+from lake.publish import lake_tables, quality_publish
 from lake.tables import customers_schema
 from lake.tests import support as lake_support
 from lake.tests.support import curated_as_pg, curated_rows, customer, load, make_run, pg_rows
@@ -171,6 +173,27 @@ def test_data_quality_table_holds_each_runs_rule_failures(lake) -> None:
         (run.pk, "email.pattern", 2),
     ]
     assert {r["rows_quarantined"] for r in rows} == {2}
+
+
+def test_data_quality_rows_are_fast_appended_once_per_run(lake) -> None:
+    """Each run adds one append snapshot that keeps the earlier runs' manifests as they are (none
+    is read or rewritten: the cost stays flat however many runs came before); a retried run adds
+    nothing."""
+    runs = [make_run() for _ in range(3)]
+    for number, run in enumerate(runs):
+        lake_publish_run(run=run, processed=load([customer(f"A{number}")], run=run), config=lake)
+    quality = lake_tables(lake_catalog(lake)).quality
+    snapshots = quality.snapshots()
+    assert [s.summary.operation if s.summary else None for s in snapshots] == [Operation.APPEND] * 3
+    for before, after in itertools.pairwise(snapshots):
+        kept = {m.manifest_path for m in before.manifests(quality.io)}
+        assert kept < {m.manifest_path for m in after.manifests(quality.io)}
+
+    quality_publish(quality, runs=[runs[0].pk], properties={})
+
+    assert len(quality.refresh().snapshots()) == 3
+    rows = curated_rows(lake, "data_quality")
+    assert sorted(int(str(r["run_id"])) for r in rows) == [run.pk for run in runs]
 
 
 def test_a_run_that_loads_no_record_still_adds_its_snapshot(lake) -> None:
