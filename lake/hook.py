@@ -40,7 +40,6 @@ from dataflow.mapping import extra_columns
 from dataflow.processed import SOURCE_LINE, processed_frame
 from ingestion.models import IngestionRun, LakeStatus, RunStatus
 from lake.outbox import CHANGE_TABLE, capture_lock_shared, rebuild_request
-from lake.prefetch import lake_modules_prefetch, lake_modules_wait
 
 if TYPE_CHECKING:
     import polars as pl
@@ -122,7 +121,6 @@ class LakeHook(HookBase):
         )
         if self._publishes(ctx):
             self._spools_clear(self._spool(ctx).parent)
-            lake_modules_prefetch()  # imported while the file is read and loaded
 
     def _spools_clear(self, folder: Path) -> None:
         """Drop the spools of runs that are over (rejected and failed runs never publish theirs;
@@ -185,7 +183,6 @@ class LakeHook(HookBase):
         if not settings.LAKE_ENABLED:  # recorded without importing the lake's heavy modules
             IngestionRun.objects.filter(pk=run.pk).update(lake_status=LakeStatus.DISABLED)
             return
-        lake_modules_wait()
         from lake.sync import lake_publish_run, lake_step_failed
 
         spool = self._spool(ctx)
