@@ -5,6 +5,7 @@ Every wait is bounded; every process started here is ended by the test (``worker
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ FAST_WORKER = {
     "WORKER_STALLED_CHECK": "* * * * * *",
     "LOG_LEVEL": "info",
     "PYTHONUNBUFFERED": "1",
+    "PYTHONFAULTHANDLER": "1",  # worker_wait's SIGABRT prints every thread's stack to the log
 }
 
 
@@ -59,6 +61,19 @@ def worker_stop(worker: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait(timeout=30)
+
+
+def worker_wait(worker: subprocess.Popen[bytes], *, timeout: float, log: Path) -> None:
+    """Wait for the worker to end; one still there after ``timeout`` is aborted, and the failure
+    shows its log with where each of its threads was (faulthandler)."""
+    try:
+        worker.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        worker.send_signal(signal.SIGABRT)
+        worker.wait(timeout=30)
+        raise AssertionError(
+            f"the worker did not end within {timeout:.0f} s\n{log.read_text()[-8000:]}"
+        ) from None
 
 
 def wait_for(check: Callable[[], bool], *, timeout: float, what: str, log: Path | None = None) -> None:

@@ -4,6 +4,7 @@ fails the dead run as stale and loads the file once."""
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from pathlib import Path
@@ -15,13 +16,14 @@ from django.db import connection
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from customers.models import Customer
+from ingestion.management.commands.worker import QuietStalledChecks
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.services import RETRIED_AS, STALE_RUN_MESSAGE
 from ingestion.tasks import RETRY_STALLED_TASK, SETTLE_UPLOADS_TASK
 from ingestion.uploads import INGEST_UPLOAD_TASK, UploadOptions, accept_upload, upload_folder
 from testsupport.ingest import HEADER, customer_lines
 from testsupport.pause import PAUSE_IN_COMMIT_ENV
-from testsupport.worker import wait_for, worker_env, worker_start, worker_stop
+from testsupport.worker import wait_for, worker_env, worker_start, worker_stop, worker_wait
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -68,7 +70,7 @@ def test_a_worker_stopped_the_moment_it_started_ends_gracefully(
     try:
         wait_for(lambda: "Worker started" in log.read_text(), timeout=120, what="the start", log=log)
         worker.send_signal(signum)
-        worker.wait(timeout=60)
+        worker_wait(worker, timeout=60, log=log)
     finally:
         worker_stop(worker)
     assert worker.returncode == 0, log.read_text()[-2000:]
@@ -178,3 +180,20 @@ def _last_ticks(*tasks: str) -> list[int]:
         )
         ticks = dict(cursor.fetchall())
     return [ticks.get(task) or 0 for task in tasks]
+
+
+def test_the_stop_s_wait_for_a_periodic_check_is_not_logged_but_for_an_ingest_it_is() -> None:
+    """At a stop Procrastinate logs each running job's call string in the message only (its
+    extra names no job): a check's line is dropped, an upload's kept, a warning always kept."""
+
+    def waiting(call: str, level: int = logging.INFO) -> logging.LogRecord:
+        message = f"Waiting for job to finish: worker: {call} (started 0.128 s ago)"
+        record = logging.LogRecord("procrastinate.worker.worker", level, __file__, 1, message, None, None)
+        record.action = "ending_job"
+        return record
+
+    quiet = QuietStalledChecks()
+    assert not quiet.filter(waiting(f"{SETTLE_UPLOADS_TASK}[6](timestamp=1796396532)"))
+    assert not quiet.filter(waiting(f"{RETRY_STALLED_TASK}[7](timestamp=1796396532)"))
+    assert quiet.filter(waiting(f"{INGEST_UPLOAD_TASK}[8](run_id=3)"))
+    assert quiet.filter(waiting(f"{SETTLE_UPLOADS_TASK}[6](timestamp=1)", level=logging.WARNING))

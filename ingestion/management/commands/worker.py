@@ -59,21 +59,34 @@ def _stop_now(signum: int, frame: Any) -> None:
 
 async def _worker_run(options: dict[str, Any]) -> None:
     """Run the worker until SIGTERM/SIGINT, which cancels it: Procrastinate then stops gracefully
-    (running jobs get their grace period). A second signal gets the default action."""
+    (running jobs get their grace period). A second signal gets the default action.
+
+    A stop while the connection pool opens is not a cancel: cancelled there, psycopg's pool
+    kept reconnecting in tasks that the loop's shutdown then waited for, forever. The open
+    completes, the pool closes, and the worker ends without starting."""
     loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
+    stop_requested = asyncio.Event()
+    worker: asyncio.Task[None] | None = None
 
     def stop() -> None:
         _stopping.set()
         for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
-        task.cancel()
+        stop_requested.set()
+        if worker is not None:
+            worker.cancel()
 
     for signum in STOP_SIGNALS:  # replaces _stop_now; no await before, so no signal falls between
         loop.add_signal_handler(signum, stop)
     async with app.open_async():
-        await app.run_worker_async(install_signal_handlers=False, **options)
+        if stop_requested.is_set():
+            return
+        worker = asyncio.create_task(app.run_worker_async(install_signal_handlers=False, **options))
+        try:
+            await worker
+        except asyncio.CancelledError:
+            if not stop_requested.is_set():
+                raise  # not ours: the loop is being torn down
 
 
 QUIET_TASKS = frozenset({RETRY_STALLED_TASK, SETTLE_UPLOADS_TASK})
@@ -92,7 +105,12 @@ class QuietStalledChecks(logging.Filter):
         names = {getattr(record, "task", None), getattr(record, "task_name", None)}
         if isinstance(job, dict):
             names.add(job.get("task_name"))
-        return not names & QUIET_TASKS
+        if names & QUIET_TASKS:
+            return False
+        # "Waiting for job to finish: worker: <call string> ..." at a stop names its job only in
+        # the message (its extra has no job).
+        message = record.getMessage()
+        return not any(f": {task}[" in message for task in QUIET_TASKS)
 
 
 def _logging_setup() -> None:
@@ -146,8 +164,6 @@ class Command(BaseCommand):
         except StopRequested:
             self.stdout.write(STOPPED_BEFORE_START.format(pid=os.getpid()))
             return
-        except asyncio.CancelledError:
-            pass  # our stop(): Procrastinate has stopped gracefully
         self.stdout.write(STOPPED.format(pid=os.getpid()))
 
     def _run(self, options: dict[str, Any]) -> None:
