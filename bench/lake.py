@@ -11,7 +11,9 @@ lake in a temporary folder (catalog in that database, as by default):
    customers with ``LAKE_ENABLED=false`` (the baseline), then ``lake sync``
    (runs loaded with the lake off are not in it), then ``--repeat`` times
    the same with the lake on; wall time (process start to exit) and the peak
-   RSS of the process tree;
+   RSS of the process tree; after each series, ``--repeat`` more files ingested
+   one after another in one warmed-up process (``bench/warm.py``), as a worker
+   runs them: the cost per run without the process's start and imports;
 3. ``manage.py lake maintenance`` (what accumulated is compacted), then the
    lake's customer count is checked against PostgreSQL's.
 
@@ -23,6 +25,7 @@ the last (target: flat).
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
@@ -51,6 +54,8 @@ class SizeResult:
     sync_seconds: float
     off: list[Timed] = field(default_factory=list)
     on: list[Timed] = field(default_factory=list)
+    warm_off: list[float] = field(default_factory=list)
+    warm_on: list[float] = field(default_factory=list)
     maintenance_seconds: float = 0.0
     maintenance: str = ""
 
@@ -65,6 +70,10 @@ class SizeResult:
     @property
     def ratio(self) -> float:
         return self.on_s / self.off_s
+
+    @property
+    def warm_ratio(self) -> float:
+        return statistics.median(self.warm_on) / statistics.median(self.warm_off)
 
 
 def _manage(*args: str, env: dict[str, str]) -> Timed:
@@ -112,16 +121,35 @@ class Bench:
                 f"[{rows:,}] lake {label} {run.seconds:6.2f}s  peak RSS {run.peak_mib:,.0f} MiB", flush=True
             )
 
+    def _warm(self, rows: int, label: str, env: dict[str, str], runs: list[float]) -> None:
+        """A warm-up file, then ``--repeat`` files, in one process (bench/warm.py)."""
+        files = [str(self.run_file()) for _ in range(self.opts.repeat + 1)]
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "warm.py"), *files],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        runs.extend(out["runs"])
+        times = " / ".join(f"{t:.2f}s" for t in out["runs"])
+        warm_up = out["warm_up"]
+        print(f"[{rows:,}] lake {label} in one process: warm-up {warm_up:.2f}s, then {times}", flush=True)
+
     def size(self, db: Psql, rows: int) -> SizeResult:
         added, fill_s = customers_fill(db, rows=rows, seed=self.opts.seed, workdir=self.workdir)
         print(f"[{rows:,}] filled {added:,} rows in {fill_s:.1f}s", flush=True)
         result = SizeResult(rows=rows, fill_seconds=fill_s, sync_seconds=0.0)
         # Lake off first: a run loaded while the lake is off makes the next lake step a rebuild.
         self._runs(rows, "off", self.off_env, result.off)
+        self._warm(rows, "off", self.off_env, result.warm_off)
         sync = _manage("lake", "sync", env=self.on_env)
         result.sync_seconds = sync.seconds
         print(f"[{rows:,}] lake sync {sync.seconds:.1f}s, peak RSS {sync.peak_mib:,.0f} MiB", flush=True)
         self._runs(rows, "on ", self.on_env, result.on)
+        self._warm(rows, "on ", self.on_env, result.warm_on)
         maintenance = _manage("lake", "maintenance", env=self.on_env)
         result.maintenance_seconds, result.maintenance = maintenance.seconds, maintenance.stdout.strip()
         lake_count = _manage(
@@ -143,6 +171,10 @@ def _report(results: list[SizeResult], *, run_rows: int) -> None:
             f"{r.maintenance_seconds:>11.1f}s"
         )
     print("target: on/off <= 1.5 at every size")
+    print("the same files in one warmed-up process, as a worker runs them (median of the runs):")
+    for r in results:
+        off, on = statistics.median(r.warm_off), statistics.median(r.warm_on)
+        print(f"{r.rows:>11,} {off:>8.2f}s {on:>8.2f}s {r.warm_ratio:>7.2f}")
     if len(results) > 1:
         first, last = results[0], results[-1]
         print(
