@@ -372,6 +372,69 @@ class CuttingProxy:
             _close(src, dst)
 
 
+class SlowProxy:
+    """Forwards 127.0.0.1:<port> to ``upstream`` (a Unix socket's path, or host and port);
+    every connection after the first ``fast`` ones is held ``delay`` seconds before it is
+    forwarded: a database that is slow to accept new connections. ``connections`` counts
+    the connections accepted so far."""
+
+    def __init__(self, upstream: str | tuple[str, int], *, fast: int, delay: float) -> None:
+        self.upstream, self.fast, self.delay = upstream, fast, delay
+        self.connections = 0
+        self._listener = socket.create_server((HOST, 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def start(self) -> SlowProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        _close(self._listener)
+        self._thread.join(timeout=10)
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            slow = self.connections > self.fast
+            threading.Thread(target=self._forward, args=(client, slow), daemon=True).start()
+
+    def _connect(self) -> socket.socket:
+        if isinstance(self.upstream, str):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(self.upstream)
+            return sock
+        return socket.create_connection(self.upstream, timeout=30)
+
+    def _forward(self, client: socket.socket, slow: bool) -> None:
+        if slow and self._stopped.wait(self.delay):
+            _close(client)
+            return
+        try:
+            upstream = self._connect()
+        except OSError:
+            _close(client)
+            return
+        threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
+        _pump(client, upstream)
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        _close(src, dst)
+
+
 def _close(*sockets: socket.socket) -> None:
     for sock in sockets:
         with contextlib.suppress(OSError):

@@ -23,6 +23,7 @@ from ingestion.tasks import RETRY_STALLED_TASK, SETTLE_UPLOADS_TASK
 from ingestion.uploads import INGEST_UPLOAD_TASK, UploadOptions, accept_upload, upload_folder
 from testsupport.ingest import HEADER, customer_lines
 from testsupport.pause import PAUSE_IN_COMMIT_ENV
+from testsupport.servers import SlowProxy
 from testsupport.worker import wait_for, worker_env, worker_start, worker_stop, worker_wait
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -75,6 +76,45 @@ def test_a_worker_stopped_the_moment_it_started_ends_gracefully(
         worker_stop(worker)
     assert worker.returncode == 0, log.read_text()[-2000:]
     assert "Worker stopped" in log.read_text().split("Worker started", 1)[1], log.read_text()[-2000:]
+
+
+def _database_upstream() -> str | tuple[str, int]:
+    """Where this test database's server listens: its Unix socket, or host and port."""
+    params = connection.get_connection_params()
+    host, port = str(params.get("host") or "/tmp"), int(params.get("port") or 5432)
+    return f"{host}/.s.PGSQL.{port}" if host.startswith("/") else (host, port)
+
+
+def test_a_worker_stopped_while_its_connection_pool_opens_ends_gracefully(
+    worker_uploads: Any, tmp_path: Path
+) -> None:
+    """A stop while Procrastinate's pool waits for its connections (the database slow to accept
+    them, here 3 s each) is no cancel of the open: cancelled there, psycopg's pool went on
+    reconnecting in tasks that the shutdown waited for, and the worker never ended."""
+    proxy = SlowProxy(_database_upstream(), fast=1, delay=3).start()
+    user = str(connection.get_connection_params().get("user") or "")
+    env = worker_env(
+        tmp_path,
+        UPLOAD_DIR=str(worker_uploads.UPLOAD_DIR),
+        DB_HOST="127.0.0.1",
+        DB_PORT=str(proxy.port),
+        DB_USER=user,
+    )
+    log = tmp_path / "worker.log"
+    try:
+        worker = worker_start(env, log)
+        try:
+            wait_for(lambda: "Worker started" in log.read_text(), timeout=120, what="the start", log=log)
+            # The first connection was the start's check; the next ones are the pool's, held.
+            wait_for(lambda: proxy.connections >= 2, timeout=60, what="the pool's first connection", log=log)
+            worker.send_signal(signal.SIGTERM)
+            worker_wait(worker, timeout=60, log=log)
+        finally:
+            worker_stop(worker)
+    finally:
+        proxy.stop()
+    assert worker.returncode == 0, log.read_text()[-2000:]
+    assert f"Worker stopped (pid {worker.pid})." in log.read_text()
 
 
 def test_a_worker_killed_mid_ingest_has_its_job_retried_by_another_and_nothing_loads_twice(
