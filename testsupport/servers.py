@@ -21,7 +21,7 @@ from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import asyncssh
 from aiosmtpd.controller import Controller
@@ -294,38 +294,25 @@ class SmtpServer:
         self._controller.stop()
 
 
-# --- TCP proxy that cuts a transfer -----------------------------------------------------
+# --- TCP proxies: one that cuts a transfer, one slow to connect -------------------------
 
 
-class CuttingProxy:
-    """Forwards 127.0.0.1:<port> to ``upstream``; cuts a response mid-body on demand.
+class _Proxy:
+    """A listener on 127.0.0.1:<port> whose accept loop runs in a thread until :meth:`stop`;
+    each accepted connection goes to :meth:`_accepted`."""
 
-    After :meth:`cut_next`, the next connection whose request starts with
-    ``match`` (e.g. ``b"GET /bucket/big.csv"``) is closed once ``after_bytes``
-    of the answer have gone through: the client sees a connection dropped
-    in the middle of the download.
-    """
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.match = b""
-        self.after_bytes = 0
-        self.cuts_remaining = 0
-        self.cuts_done = 0
-        self._lock = threading.Lock()
+    def __init__(self) -> None:
         self._listener = socket.create_server((HOST, 0))
         self.port = int(self._listener.getsockname()[1])
+        self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
 
-    def cut_next(self, *, match: bytes, after_bytes: int, times: int = 1) -> None:
-        with self._lock:
-            self.match, self.after_bytes, self.cuts_remaining = match, after_bytes, times
-
-    def start(self) -> CuttingProxy:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self._stopped.set()
         _close(self._listener)  # shutdown() is what wakes the thread blocked in accept()
         self._thread.join(timeout=10)
 
@@ -335,10 +322,39 @@ class CuttingProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(self.upstream, timeout=30)
-            armed = threading.Event()
-            threading.Thread(target=self._requests, args=(client, upstream, armed), daemon=True).start()
-            threading.Thread(target=self._responses, args=(upstream, client, armed), daemon=True).start()
+            self._accepted(client)
+
+    def _accepted(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class CuttingProxy(_Proxy):
+    """Forwards 127.0.0.1:<port> to ``upstream``; cuts a response mid-body on demand.
+
+    After :meth:`cut_next`, the next connection whose request starts with
+    ``match`` (e.g. ``b"GET /bucket/big.csv"``) is closed once ``after_bytes``
+    of the answer have gone through: the client sees a connection dropped
+    in the middle of the download.
+    """
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        super().__init__()
+        self.upstream = upstream
+        self.match = b""
+        self.after_bytes = 0
+        self.cuts_remaining = 0
+        self.cuts_done = 0
+        self._lock = threading.Lock()
+
+    def cut_next(self, *, match: bytes, after_bytes: int, times: int = 1) -> None:
+        with self._lock:
+            self.match, self.after_bytes, self.cuts_remaining = match, after_bytes, times
+
+    def _accepted(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(self.upstream, timeout=30)
+        armed = threading.Event()
+        threading.Thread(target=self._requests, args=(client, upstream, armed), daemon=True).start()
+        threading.Thread(target=self._responses, args=(upstream, client, armed), daemon=True).start()
 
     def _requests(self, src: socket.socket, dst: socket.socket, armed: threading.Event) -> None:
         try:
@@ -372,38 +388,21 @@ class CuttingProxy:
             _close(src, dst)
 
 
-class SlowProxy:
+class SlowProxy(_Proxy):
     """Forwards 127.0.0.1:<port> to ``upstream`` (a Unix socket's path, or host and port);
     every connection after the first ``fast`` ones is held ``delay`` seconds before it is
     forwarded: a database that is slow to accept new connections. ``connections`` counts
     the connections accepted so far."""
 
     def __init__(self, upstream: str | tuple[str, int], *, fast: int, delay: float) -> None:
+        super().__init__()
         self.upstream, self.fast, self.delay = upstream, fast, delay
         self.connections = 0
-        self._listener = socket.create_server((HOST, 0))
-        self.port = int(self._listener.getsockname()[1])
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
 
-    def start(self) -> SlowProxy:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopped.set()
-        _close(self._listener)
-        self._thread.join(timeout=10)
-
-    def _accept_loop(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            slow = self.connections > self.fast
-            threading.Thread(target=self._forward, args=(client, slow), daemon=True).start()
+    def _accepted(self, client: socket.socket) -> None:
+        self.connections += 1
+        slow = self.connections > self.fast
+        threading.Thread(target=self._forward, args=(client, slow), daemon=True).start()
 
     def _connect(self) -> socket.socket:
         if isinstance(self.upstream, str):
