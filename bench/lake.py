@@ -71,10 +71,6 @@ class SizeResult:
     def ratio(self) -> float:
         return self.on_s / self.off_s
 
-    @property
-    def warm_ratio(self) -> float:
-        return statistics.median(self.warm_on) / statistics.median(self.warm_off)
-
 
 def _manage(*args: str, env: dict[str, str]) -> Timed:
     return timed([sys.executable, "manage.py", *args], env=env, cwd=ROOT)
@@ -174,7 +170,7 @@ def _report(results: list[SizeResult], *, run_rows: int) -> None:
     print("the same files in one warmed-up process, as a worker runs them (median of the runs):")
     for r in results:
         off, on = statistics.median(r.warm_off), statistics.median(r.warm_on)
-        print(f"{r.rows:>11,} {off:>8.2f}s {on:>8.2f}s {r.warm_ratio:>7.2f}")
+        print(f"{r.rows:>11,} {off:>8.2f}s {on:>8.2f}s {on / off:>7.2f}")
     if len(results) > 1:
         first, last = results[0], results[-1]
         print(
