@@ -13,14 +13,11 @@ btree serves both directions); a page boundary on a NULL value is handled by
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.core import signing
-from django.core.exceptions import EmptyResultSet, FullResultSet, ValidationError
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, models
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.sql.datastructures import BaseTable
@@ -28,12 +25,6 @@ from django.db.models.sql.datastructures import BaseTable
 from customers.expressions import RowCompare
 from customers.prepared import rows_read
 
-CURSOR_SALT = "customers.keyset.cursor"
-
-INVALID_CURSOR = "Invalid cursor: it was changed or was not produced by this API."
-CURSOR_ORDERING_MISMATCH = (
-    "This cursor belongs to ordering {cursor!r}, not {requested!r}; start again without it."
-)
 UNKNOWN_ORDERING = "Unknown ordering {value!r}; use one of: {allowed} (prefix '-' for descending)."
 
 
@@ -253,43 +244,3 @@ def _statement_parts(
     else:
         order = f"ORDER BY {column} ASC{' NULLS LAST' if sort.null else ''}, {pk} ASC"
     return f"SELECT {columns} FROM {quote(table)}", order, names
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return value
-
-
-def cursor_encode(*, ordering: Ordering, row: models.Model | Mapping[str, Any], forward: bool) -> str:
-    """A signed token for the page after (or before) ``row``: a model or a ``values()`` dict with "pk"."""
-    if isinstance(row, Mapping):
-        value, pk = row[ordering.field], row["pk"]
-    else:
-        value, pk = getattr(row, ordering.field), row.pk
-    payload = {"o": ordering.param, "v": _json_value(value), "i": pk, "f": forward}
-    return signing.dumps(payload, salt=CURSOR_SALT, compress=True)
-
-
-def cursor_decode(*, token: str, ordering: Ordering, model: type[models.Model]) -> Position:
-    """The position ``token`` stands for; a changed or foreign token is a :class:`KeysetError`."""
-    try:
-        payload = signing.loads(token, salt=CURSOR_SALT)
-    except signing.BadSignature as exc:
-        raise KeysetError("cursor", INVALID_CURSOR) from exc
-    # Signed by us, so well-formed unless SECRET_KEY was reused elsewhere; check anyway.
-    if not isinstance(payload, dict) or set(payload) != {"o", "v", "i", "f"}:
-        raise KeysetError("cursor", INVALID_CURSOR)
-    if payload["o"] != ordering.param:
-        raise KeysetError(
-            "cursor", CURSOR_ORDERING_MISMATCH.format(cursor=payload["o"], requested=ordering.param)
-        )
-    pk, forward = payload["i"], payload["f"]
-    if not isinstance(pk, int) or isinstance(pk, bool) or not isinstance(forward, bool):
-        raise KeysetError("cursor", INVALID_CURSOR)
-    field = _field(model, ordering.field)
-    try:
-        value = None if payload["v"] is None else field.to_python(payload["v"])
-    except (ValidationError, TypeError, ValueError) as exc:
-        raise KeysetError("cursor", INVALID_CURSOR) from exc
-    return Position(ordering=ordering, value=value, pk=pk, forward=forward)

@@ -11,15 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from customers.keyset import (
-    INVALID_CURSOR,
-    KeysetError,
-    Ordering,
-    cursor_decode,
-    cursor_encode,
-    keyset_page,
-    ordering_parse,
-)
+from customers.cursors import INVALID_CURSOR, cursor_decode, cursor_encode
+from customers.keyset import KeysetError, Ordering, keyset_page, ordering_parse
 
 INVALID_PAGE_SIZE = "Enter a whole number from 1 to {maximum}."
 

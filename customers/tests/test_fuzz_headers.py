@@ -18,7 +18,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customers.keyset import CURSOR_SALT
+from customers.cursors import CURSOR_SALT
 from customers.services import api_token_create
 from customers.tests.factories import customers_create
 from ingestion.models import IngestionRun, QuarantinedRecord

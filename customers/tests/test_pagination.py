@@ -11,9 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from customers.cursors import CURSOR_ORDERING_MISMATCH, INVALID_CURSOR
 from customers.keyset import (
-    CURSOR_ORDERING_MISMATCH,
-    INVALID_CURSOR,
     UNKNOWN_ORDERING,
     Ordering,
     Position,
