@@ -14,15 +14,18 @@ btree serves both directions); a page boundary on a NULL value is handled by
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, models
 from django.db.models import F, Q, QuerySet, Value
+from django.db.models.expressions import Col
 from django.db.models.sql.datastructures import BaseTable
 
-from customers.expressions import RowCompare
+from customers.expressions import LikeContains, RowCompare
 from customers.prepared import rows_read
 
 UNKNOWN_ORDERING = "Unknown ordering {value!r}; use one of: {allowed} (prefix '-' for descending)."
@@ -114,7 +117,12 @@ def keyset_page(
     # Without filters the plan is an index walk from the bound whatever its value: prepared.
     # A filter's best plan may depend on its value (a rare date, a common search term).
     unfiltered = not queryset.query.where
-    bound = _prebuilt_bound(queryset, travel, position) if unfiltered else None
+    walk = _walk_filter(queryset.query)
+    bound = _prebuilt_bound(queryset, travel, position) if unfiltered or walk else None
+    if walk is not None and (position is None or bound is not None):
+        walked = _walked_page(queryset, travel, size + 1, walk=walk, bound=bound)
+        if walked is not None:
+            return _page_in_order(walked, size, reverse=travel != ordering)
     if position is not None and bound is None:
         after = keyset_after(model=model, ordering=travel, value=position.value, pk=position.pk)
         queryset = queryset.filter(after)
@@ -125,11 +133,148 @@ def keyset_page(
                 keyset_after(model=model, ordering=travel, value=position.value, pk=position.pk)
             )
         rows = list(queryset.order_by(*_order_by(model, travel))[: size + 1])
+    return _page_in_order(rows, size, reverse=travel != ordering)
+
+
+def _page_in_order(rows: list[Any], size: int, *, reverse: bool) -> tuple[list[Any], bool]:
     more = len(rows) > size
     rows = rows[:size]
-    if travel != ordering:
+    if reverse:
         rows.reverse()
     return rows, more
+
+
+WALK_ROWS = 10_000
+"""Rows of the ordering index a searched page reads, in order, before it asks the planner.
+
+A common term (``alice``: one row in 180) fills a page within the first few
+thousand rows in any order: reading them and keeping the matches is the best
+plan, and as one prepared statement it skips the planning that a custom plan
+pays on every request (matching the pattern against the column's statistics).
+A rare term does not fill the page within them; its page is then the planned
+statement (the trigram index), and the term is remembered as short
+(:class:`_ShortWalks`) so its next pages go to the planner directly.
+"""
+
+
+class _ShortWalks:
+    """The last :attr:`size` terms whose walk came up short, per process (most recent kept).
+
+    A hint, never a result: a term wrongly held short (it became common
+    since) gets the planned statement, which is always exact.
+    """
+
+    size = 1024
+
+    def __init__(self) -> None:
+        self._terms: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, term: str) -> bool:
+        with self._lock:
+            return term in self._terms
+
+    def add(self, term: str) -> None:
+        with self._lock:
+            self._terms[term] = None
+            self._terms.move_to_end(term)
+            while len(self._terms) > self.size:
+                self._terms.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._terms.clear()
+
+
+short_walks = _ShortWalks()
+
+
+def _walk_filter(query: Any) -> tuple[str, str] | None:
+    """``(column, term)`` when the query's one filter is a :class:`LikeContains` on its own column."""
+    where = query.where
+    if where.negated or len(where.children) != 1:
+        return None
+    lookup = where.children[0]
+    if not isinstance(lookup, LikeContains) or not isinstance(lookup.lhs, Col):
+        return None
+    return lookup.lhs.target.column, lookup.term
+
+
+def _walked_page(
+    queryset: QuerySet[Any],
+    ordering: Ordering,
+    limit: int,
+    *,
+    walk: tuple[str, str],
+    bound: tuple[str, list[Any]] | None,
+) -> list[dict[str, Any]] | None:
+    """The first ``limit`` rows matching ``walk`` among the next :data:`WALK_ROWS` rows in ``ordering``.
+
+    None when the walk does not cover the query or came up short: fewer than
+    ``limit`` matches there (a rare term, or the end of the table) says
+    nothing of the rows beyond, so the caller asks the planner. Exact when it
+    answers: the first matches in the order are the page.
+    """
+    column, term = walk
+    if term in short_walks or not _plain_values_query(queryset.query):
+        return None
+    connection = connections[queryset.db]
+    model: Any = queryset.model
+    names = tuple(queryset.query.values_select)
+    bounded = bound is not None
+    sql = _walk_statement(model, names, ordering, connection.alias, column, bounded, limit, WALK_ROWS)
+    if sql is None:
+        return None
+    params = [*(bound[1] if bound is not None else ()), term]
+    rows = rows_read(connection, sql, params, prepare=True, binary=True)
+    if len(rows) < limit:
+        short_walks.add(term)
+        return None
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+@functools.cache
+def _walk_statement(
+    model: type[models.Model],
+    names: tuple[str, ...],
+    ordering: Ordering,
+    alias: str,
+    column: str,
+    bounded: bool,
+    limit: int,
+    walk_rows: int,
+) -> str | None:
+    """``SELECT ... FROM (the next walk_rows rows in order) w WHERE strpos(w.column, lower(%s)) > 0
+    ORDER BY ... LIMIT n`` reading ``names``: the same plan for every term, hence prepared.
+
+    The outer ``ORDER BY`` repeats the walk's, which PostgreSQL knows the
+    subquery's rows are in: no sort, and the walk stops at the page's last match.
+    """
+    if _statement_parts(model, names, ordering, alias) is None:
+        return None
+    sort = _field(model, ordering.field)
+    if sort.null:
+        return None
+    quote = connections[alias].ops.quote_name
+    table = quote(model._meta.db_table)
+    fields = [model._meta.pk if name == "pk" else _field(model, name) for name in names]
+    selected = [quote(field.column) for field in fields if field is not None]
+    direction = "DESC" if ordering.descending else "ASC"
+    keys = (quote(sort.column), quote(model._meta.pk.column))
+    inner = dict.fromkeys([*selected, *keys, quote(column)])
+
+    def order_by(prefix: str) -> str:
+        return "ORDER BY " + ", ".join(f"{prefix}.{key} {direction}" for key in keys)
+
+    where = f" WHERE {_bound_sql(model, ordering, alias)}" if bounded else ""
+    walked = (
+        f"SELECT {', '.join(f'{table}.{name}' for name in inner)} FROM {table}{where} "
+        f"{order_by(table)} LIMIT {int(walk_rows)}"
+    )
+    return (
+        f"SELECT {', '.join(f'w.{name}' for name in selected)} FROM ({walked}) AS w "
+        f"WHERE strpos(w.{quote(column)}, lower(%s)) > 0 {order_by('w')} LIMIT {int(limit)}"
+    )
 
 
 def _prebuilt_bound(

@@ -61,7 +61,9 @@ def test_a_database_error_is_djangos(db: None) -> None:
         cursor.execute("SELECT no_such_column FROM customers_customer WHERE id = %s", [1])
 
 
-def test_the_token_lookup_and_unfiltered_pages_are_prepared_filtered_ones_are_not(api: APIClient) -> None:
+def test_the_token_lookup_unfiltered_pages_and_the_search_walk_are_prepared_filtered_ones_are_not(
+    api: APIClient,
+) -> None:
     customers_create(30)
     for _ in range(3):
         first = api.get(f"{URL}?page_size=5").json()
@@ -71,8 +73,10 @@ def test_the_token_lookup_and_unfiltered_pages_are_prepared_filtered_ones_are_no
     statements = _prepared_statements()
     assert any('FROM "knox_authtoken"' in s for s in statements)
     pages = [s for s in statements if 'FROM "customers_customer"' in s]
-    assert len(pages) == 2  # the first page and the page after a cursor
-    assert not [s for s in pages if "ILIKE" in s or "UPPER" in s]
+    # The first page, the page after a cursor, and the search's walk (the same text for any term).
+    assert len(pages) == 3
+    assert len([s for s in pages if "strpos(" in s]) == 1
+    assert not [s for s in pages if "ILIKE" in s or "UPPER" in s or "LIKE" in s]
 
 
 def test_prepared_statements_can_be_turned_off() -> None:

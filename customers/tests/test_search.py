@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.db.models import Lookup, Value
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from customers import keyset
 from customers.expressions import SearchText, like_pattern_contains
+from customers.keyset import short_walks
 from customers.models import Customer
 from customers.selectors import SEARCH_CONTROL_CHARACTERS, SEARCH_TOO_SHORT, customer_search
-from customers.tests.factories import customer_build, customers_create
+from customers.tests.factories import INGESTED_AT, customer_build, customers_create
 
 URL = "/api/customers/"
 
@@ -159,3 +164,135 @@ def test_search_text_keeps_a_thousand_histogram_bounds(db: None) -> None:
         # The expression's statistics (0003) went with the expression's index.
         cursor.execute("SELECT count(*) FROM pg_statistic_ext WHERE stxname = 'customer_search_text_stats'")
         assert cursor.fetchone() == (0,)
+
+
+# The walk first: a search's page read from the next WALK_ROWS rows in the page's order
+# (customers.keyset), the planned statement only when the walk comes up short.
+
+
+@pytest.fixture
+def searchable(db: None) -> list[Customer]:
+    """120 rows, every third one matching "quimb" in another column and letter case; ties on most keys."""
+    rows = []
+    for n in range(120):
+        overrides: dict[str, Any] = {"ingested_at": INGESTED_AT + dt.timedelta(minutes=n % 4)}
+        if n % 3 == 0:
+            column = ("first_name", "last_name", "email", "company", "city", "country")[n % 6]
+            overrides[column] = "QUIMBY" if column != "email" else f"x{n}@Quimby.example"
+        rows.append(customer_build(**overrides))
+    return Customer.objects.bulk_create(rows)
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_short_walks() -> Iterator[None]:
+    short_walks.clear()
+    yield
+    short_walks.clear()
+
+
+def _pages(api: APIClient, url: str, link: str = "next") -> list[str]:
+    ids: list[str] = []
+    next_url: str | None = url
+    for _ in range(200):  # bounded: a looping cursor fails the test instead of hanging
+        if next_url is None:
+            return ids
+        body = api.get(next_url).json()
+        results = body["results"] if link == "next" else list(reversed(body["results"]))
+        ids.extend(r["customer_id"] for r in results)
+        next_url = body[link]
+    raise AssertionError(f"{link} links did not end")
+
+
+def _expected(term: str, ordering: str) -> list[str]:
+    field = ordering.removeprefix("-")
+    order = [f"-{field}", "-id"] if ordering.startswith("-") else [field, "id"]
+    rows = Customer.objects.filter(ILikeForTest(SearchText(), Value(like_pattern_contains(term))))
+    return list(rows.order_by(*order).values_list("customer_id", flat=True))
+
+
+WALK_ORDERINGS = ["-ingested_at", "ingested_at", "country", "-subscription_date", "index"]
+
+
+@pytest.mark.parametrize("walk_rows", [10_000, 12])
+@pytest.mark.parametrize("ordering", WALK_ORDERINGS)
+def test_a_searched_walk_returns_every_match_once_in_order_whether_or_not_the_walk_answers(
+    api: APIClient,
+    searchable: list[Customer],
+    monkeypatch: pytest.MonkeyPatch,
+    ordering: str,
+    walk_rows: int,
+) -> None:
+    # 12 rows walked hold about 4 matches: pages of 3 (4 rows asked) are sometimes the walk's,
+    # sometimes the planner's; nothing is remembered as short, so every page tries the walk.
+    monkeypatch.setattr(keyset, "WALK_ROWS", walk_rows)
+    monkeypatch.setattr(keyset._ShortWalks, "size", 0)
+    url = f"{URL}?search=qUiMb&ordering={ordering}&page_size=3"
+    expected = _expected("quimb", ordering)
+    assert len(expected) == 40
+    with CaptureQueriesContext(connection) as queries:
+        assert _pages(api, url) == expected
+        last = api.get(url).json()
+        while last["next"]:
+            last = api.get(last["next"]).json()
+        backwards = _pages(api, last["previous"], link="previous") if last["previous"] else []  # last first
+    assert [*reversed(backwards), *(r["customer_id"] for r in last["results"])] == expected
+    walks = [q["sql"] for q in queries if "strpos(" in q["sql"]]
+    planned = [q["sql"] for q in queries if "LIKE" in q["sql"]]
+    assert len(walks) > len(planned) > 0  # both paths taken; the walk answered most pages
+
+
+def test_a_common_terms_page_is_the_walks_one_prepared_statement(
+    api: APIClient, searchable: list[Customer]
+) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get(f"{URL}?search=quimb&page_size=5").json()
+    pages = [q["sql"] for q in queries if 'FROM "customers_customer"' in q["sql"]]
+    assert len(pages) == 1
+    assert "strpos(" in pages[0]
+    assert "LIKE" not in pages[0]
+    assert [r["customer_id"] for r in body["results"]] == _expected("quimb", "-ingested_at")[:5]
+    assert "quimb" not in short_walks
+
+
+def test_a_rare_term_walks_once_then_goes_to_the_planner(api: APIClient, searchable: list[Customer]) -> None:
+    customer_build(last_name="Rasmussen-Vega").save()
+    for expected_statements in (["strpos(", "LIKE"], ["LIKE"]):
+        with CaptureQueriesContext(connection) as queries:
+            body = api.get(URL, {"search": "rasmussen"}).json()
+        pages = [q["sql"] for q in queries if 'FROM "customers_customer"' in q["sql"]]
+        assert [next(m for m in ("strpos(", "LIKE") if m in sql) for sql in pages] == expected_statements
+        assert len(body["results"]) == 1
+    assert "rasmussen" in short_walks
+
+
+def test_the_remembered_short_walks_are_the_most_recent_ones() -> None:
+    walks = keyset._ShortWalks()
+    for n in range(walks.size + 5):
+        walks.add(f"term{n}")
+    walks.add("term10")  # seen again: kept as recent
+    walks.add("one more")
+    assert [term in walks for term in ("term0", "term5", "term10", "one more", f"term{walks.size + 4}")] == [
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_the_walk_reads_the_ordering_index_without_sorting(searchable: list[Customer], bounded: bool) -> None:
+    ordering = keyset.Ordering(field="ingested_at", descending=True)
+    names = ("pk", "customer_id", "ingested_at")
+    sql = keyset._walk_statement(Customer, names, ordering, "default", "search_text", bounded, 21, 10_000)
+    assert sql is not None
+    params: list[Any] = [INGESTED_AT + dt.timedelta(minutes=2), 60] if bounded else []
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer")
+        # What a million rows decide; 120 rows would be read whole, or by bitmap and sorted.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {sql}", [*params, "quimb"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "cust_ingested_at_keyset" in plan, plan
+    assert "Sort" not in plan, plan
