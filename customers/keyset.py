@@ -148,7 +148,7 @@ WALK_ROWS = 10_000
 """Rows of the ordering index a searched page reads, in order, before it asks the planner.
 
 A common term (``alice``: one row in 180) fills a page within the first few
-thousand rows in any order: reading them and keeping the matches is the best
+thousand rows in the default order: reading them and keeping the matches is the best
 plan, and as one prepared statement it skips the planning that a custom plan
 pays on every request (matching the pattern against the column's statistics).
 A rare term does not fill the page within them; its page is then the planned

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from common.errors import error_brief, error_line, error_text, text_line
+from testsupport.source import source_tree
 
 
 class Unreadable(Exception):
@@ -99,7 +100,7 @@ def _is_first(index: ast.expr) -> bool:
 def hand_written_first_lines(source: str) -> list[int]:
     """Lines of ``source`` taking an error's first line by hand."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(source_tree(source)):
         if isinstance(node, ast.Subscript) and _is_first(node.slice):
             text = _lines_of(node.value)
             if text is not None and _shows_an_error(text):

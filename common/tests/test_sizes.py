@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from testsupport.source import source_tree
+
 ROOT = Path(__file__).resolve().parents[2]
 MAX_FUNCTION_LINES = 60
 MAX_MODULE_LINES = 400
@@ -16,7 +18,7 @@ def long_functions(source: str, *, limit: int = MAX_FUNCTION_LINES) -> list[tupl
     """``(name, lines)`` of every function (methods and nested ones too) longer than ``limit``."""
     return [
         (node.name, node.end_lineno - node.lineno + 1)
-        for node in ast.walk(ast.parse(source))
+        for node in ast.walk(source_tree(source))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         and node.end_lineno is not None
         and node.end_lineno - node.lineno + 1 > limit
