@@ -17,6 +17,7 @@ from django.db import models
 
 from customers.keyset import KeysetError, Ordering, Position
 
+# The module the tokens were first signed in: kept, so links handed out before stay valid.
 CURSOR_SALT = "customers.keyset.cursor"
 
 INVALID_CURSOR = "Invalid cursor: it was changed or was not produced by this API."
