@@ -15,7 +15,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from customers.keyset import KeysetError, Ordering, Position
+from customers.keyset import KeysetError, Ordering, Position, model_field
 
 # The module the tokens were first signed in: kept, so links handed out before stay valid.
 CURSOR_SALT = "customers.keyset.cursor"
@@ -58,8 +58,7 @@ def cursor_decode(*, token: str, ordering: Ordering, model: type[models.Model]) 
     pk, forward = payload["i"], payload["f"]
     if not isinstance(pk, int) or isinstance(pk, bool) or not isinstance(forward, bool):
         raise KeysetError("cursor", INVALID_CURSOR)
-    field = model._meta.get_field(ordering.field)
-    assert isinstance(field, models.Field)
+    field = model_field(model, ordering.field)
     try:
         value = None if payload["v"] is None else field.to_python(payload["v"])
     except (ValidationError, TypeError, ValueError) as exc:

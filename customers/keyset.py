@@ -72,14 +72,22 @@ def ordering_parse(*, value: str, allowed: tuple[str, ...]) -> Ordering:
     return Ordering(field=field, descending=text.startswith("-"))
 
 
-def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+def model_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """``model``'s concrete field ``name`` (an ordering's or a selected column's)."""
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field)
     return field
 
 
+def _selected_fields(model: type[models.Model], names: tuple[str, ...]) -> list[models.Field[Any, Any]]:
+    """The fields behind a ``values()`` row's keys, ``"pk"`` included."""
+    pk = model._meta.pk
+    assert pk is not None
+    return [pk if name == "pk" else model_field(model, name) for name in names]
+
+
 def _order_by(model: type[models.Model], ordering: Ordering) -> list[Any]:
-    nullable = _field(model, ordering.field).null
+    nullable = model_field(model, ordering.field).null
     column = F(ordering.field)
     if ordering.descending:
         first = column.desc(nulls_first=True) if nullable else column.desc()
@@ -89,7 +97,7 @@ def _order_by(model: type[models.Model], ordering: Ordering) -> list[Any]:
 
 def keyset_after(*, model: type[models.Model], ordering: Ordering, value: Any, pk: int) -> Q:
     """Rows strictly after ``(value, pk)`` in ``ordering`` (NULLs last ascending, first descending)."""
-    field = _field(model, ordering.field)
+    field = model_field(model, ordering.field)
     operator = "<" if ordering.descending else ">"
     pk_after = Q(pk__lt=pk) if ordering.descending else Q(pk__gt=pk)
     if value is None:
@@ -255,13 +263,12 @@ def _walk_statement(
     """
     if _statement_parts(model, names, ordering, alias) is None:
         return None
-    sort = _field(model, ordering.field)
+    sort = model_field(model, ordering.field)
     if sort.null:
         return None
     quote = connections[alias].ops.quote_name
     table = quote(model._meta.db_table)
-    fields = [model._meta.pk if name == "pk" else _field(model, name) for name in names]
-    selected = [quote(field.column) for field in fields if field is not None]
+    selected = [quote(field.column) for field in _selected_fields(model, names)]
     direction = "DESC" if ordering.descending else "ASC"
     keys = (quote(sort.column), quote(model._meta.pk.column))
     inner = dict.fromkeys([*selected, *keys, quote(column)])
@@ -291,7 +298,7 @@ def _prebuilt_bound(
     """
     if position is None or position.value is None:
         return None
-    field = _field(queryset.model, ordering.field)
+    field = model_field(queryset.model, ordering.field)
     if field.null:
         return None
     connection = connections[queryset.db]
@@ -304,7 +311,7 @@ def _prebuilt_bound(
 def _bound_sql(model: type[models.Model], ordering: Ordering, alias: str) -> str:
     quote = connections[alias].ops.quote_name
     table = quote(model._meta.db_table)
-    column = f"{table}.{quote(_field(model, ordering.field).column)}"
+    column = f"{table}.{quote(model_field(model, ordering.field).column)}"
     pk = f"{table}.{quote(model._meta.pk.column)}"
     return f"({column}, {pk}) {'<' if ordering.descending else '>'} (%s, %s)"
 
@@ -376,15 +383,14 @@ def _statement_parts(
     connection = connections[alias]
     quote = connection.ops.quote_name
     table = model._meta.db_table
-    fields = [model._meta.pk if name == "pk" else _field(model, name) for name in names]
+    fields = _selected_fields(model, names)
     for field in fields:
-        assert field is not None
         if hasattr(field, "from_db_value") or connection.ops.get_db_converters(field.get_col(table)):
             return None
         if field.db_type(connection) in _TEXT_READ_TYPES:  # a prepared page reads binary rows
             return None
-    columns = ", ".join(f"{quote(table)}.{quote(field.column)}" for field in fields if field is not None)
-    sort = _field(model, ordering.field)
+    columns = ", ".join(f"{quote(table)}.{quote(field.column)}" for field in fields)
+    sort = model_field(model, ordering.field)
     column = f"{quote(table)}.{quote(sort.column)}"
     pk = f"{quote(table)}.{quote(model._meta.pk.column)}"
     if ordering.descending:
