@@ -1,16 +1,23 @@
-"""Fixtures of real servers on 127.0.0.1 (SFTP, S3, HTTP, SMTP) for the source and alert tests."""
+"""Fixtures shared by the apps' tests: real servers on 127.0.0.1 (SFTP, S3, HTTP, SMTP), a lake of
+the test's own, a fresh database for child processes."""
 
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncssh
+import psycopg
 import pytest
+from django.db import connection
 from moto.server import ThreadedMotoServer
+from psycopg import sql
+from pytest_django import DjangoDbBlocker
 
+from lake.catalog import lake_catalogs_close
 from testsupport import SAMPLE
 from testsupport.servers import HOST, HttpRecorder, SftpServer, SmtpServer
 
@@ -84,3 +91,27 @@ def moto_endpoint() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+@pytest.fixture
+def lake_on(settings: Any, tmp_path: Path) -> Iterator[Any]:
+    """The lake on (off by default under tests), in a lake and a catalog of the test's own."""
+    settings.LAKE_ENABLED = True
+    settings.LAKE_URI = str(tmp_path / "lake")
+    settings.LAKE_CATALOG_NAME = f"t{uuid.uuid4().hex[:12]}"
+    settings.INGEST_WORK_DIR = tmp_path / "work"
+    yield settings
+    lake_catalogs_close()
+
+
+@pytest.fixture
+def fresh_database(django_db_blocker: DjangoDbBlocker) -> Iterator[str]:
+    """The name of a database that does not exist yet, on the test database's server, for child
+    processes (``testsupport.manage.manage_in``); dropped after the test, whatever they left in it."""
+    name = f"fresh_{uuid.uuid4().hex[:12]}"
+    yield name
+    with django_db_blocker.unblock():
+        params = connection.get_connection_params()
+    server = {key: params[key] for key in ("host", "port", "user", "password") if params.get(key)}
+    with psycopg.connect(**server, dbname="postgres", autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -7,8 +7,6 @@ is marked ``spark``; ``-m "not spark"`` skips them.
 from __future__ import annotations
 
 import io
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,6 @@ from dataflow.parsing import date_from_text
 from dataflow.schema import load_schema
 from dataflow.tests.spark_support import spark_fixture  # noqa: F401  (the shared session: `spark`)
 from ingestion.models import IngestionRun, LakeStatus, QuarantinedRecord, RunStatus
-from lake.catalog import lake_catalogs_close
 from testsupport.ingest import CASES, HEADER, SAMPLE, customer_lines, ingest, run_of
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -134,16 +131,6 @@ def test_csv_that_fails_the_range_check_is_read_on_the_driver_alike(
     assert outcomes["spark"] == outcomes["polars"]
     assert run.report["spark_read"]["mode"] == "driver"
     assert run.report["spark_read"]["reason"].startswith("range ")
-
-
-@pytest.fixture
-def lake_on(settings: Any, tmp_path: Path) -> Iterator[Any]:
-    settings.LAKE_ENABLED = True
-    settings.LAKE_URI = str(tmp_path / "lake")
-    settings.LAKE_CATALOG_NAME = f"t{uuid.uuid4().hex[:12]}"
-    settings.INGEST_WORK_DIR = tmp_path / "work"
-    yield settings
-    lake_catalogs_close()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +15,10 @@ from dataflow.context import HookBase, StageContext
 from ingestion.hooks import ingest_hooks
 from ingestion.models import IngestionRun, LakeStatus, RunStatus
 from ingestion.pipeline import ingest_file
-from lake.catalog import lake_catalogs_close
 from lake.hook import LakeHook
 from testsupport.ingest import SAMPLE, inbox_with, options_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def lake_on(settings: Any, tmp_path: Path) -> Iterator[Any]:
-    settings.LAKE_ENABLED = True
-    settings.LAKE_URI = str(tmp_path / "lake")
-    settings.LAKE_CATALOG_NAME = f"t{uuid.uuid4().hex[:12]}"
-    settings.INGEST_WORK_DIR = tmp_path / "work"
-    yield settings
-    lake_catalogs_close()
 
 
 def _ingest_command(path: Path) -> IngestionRun:

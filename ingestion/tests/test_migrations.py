@@ -8,22 +8,12 @@ Child processes on a database of their own, as ``customers/tests/test_migrations
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import uuid
-from collections.abc import Iterator
 from io import StringIO
-from pathlib import Path
 
-import psycopg
 import pytest
 from django.core.management import call_command
-from django.db import connection
-from psycopg import sql
-from pytest_django import DjangoDbBlocker
 
-ROOT = Path(__file__).resolve().parents[2]
+from testsupport.manage import manage_in
 
 PRE_MOVE = {
     "etl": "0004_lake_status_pending",
@@ -83,30 +73,8 @@ print(json.dumps({
 """
 
 
-def _server_params(django_db_blocker: DjangoDbBlocker) -> dict[str, object]:
-    with django_db_blocker.unblock():
-        params = connection.get_connection_params()
-    return {k: params[k] for k in ("host", "port", "user", "password") if params.get(k)}
-
-
-@pytest.fixture
-def fresh_database(django_db_blocker: DjangoDbBlocker) -> Iterator[str]:
-    name = f"moved_{uuid.uuid4().hex[:12]}"
-    yield name
-    params = _server_params(django_db_blocker)
-    with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:  # type: ignore[arg-type]
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def _manage(db_name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, DEBUG="true", DB_NAME=db_name, REDIS_URL="", LOG_LEVEL="warning")
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
 def _shell(db_name: str, code: str) -> str:
-    done = _manage(db_name, "shell", "--no-imports", "-c", code)
+    done = manage_in(db_name, "shell", "--no-imports", "-c", code)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout.strip().splitlines()[-1]
 
@@ -117,7 +85,7 @@ def test_a_database_of_before_the_move_migrates_and_keeps_its_runs_quarantine_al
 ) -> None:
     _shell(fresh_database, PRE_MOVE_DATABASE.format(pre_move=PRE_MOVE))
 
-    migrated = _manage(fresh_database, "migrate", "--noinput")
+    migrated = manage_in(fresh_database, "migrate", "--noinput")
 
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     found = json.loads(_shell(fresh_database, READ_WITH_TODAYS_MODELS))

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from ingestion.models import LakeStatus
 from lake import lake_publish_run
-from lake.catalog import lake_catalogs_close
 from lake.errors import ERR_BAD_AS_OF
 from lake.management.commands.lake import ERR_UNREACHABLE
 from lake.tests.support import customer, load, make_run
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def lake_settings(settings, tmp_path):
-    settings.LAKE_ENABLED = True
-    settings.LAKE_URI = str(tmp_path / "lake")
-    settings.LAKE_CATALOG_NAME = f"t{uuid.uuid4().hex[:12]}"
-    yield settings
-    lake_catalogs_close()
 
 
 def _lake(*args: str) -> str:
@@ -40,7 +29,7 @@ def _publish(rows) -> int:
     return run.pk
 
 
-def test_query_prints_json_rows(lake_settings) -> None:
+def test_query_prints_json_rows(lake_on) -> None:
     _publish([customer("A1", country="Chile"), customer("B2", country="Chile")])
     out = _lake(
         "query", "SELECT country, count(*) AS n FROM curated.customers GROUP BY 1", "--format", "json"
@@ -48,7 +37,7 @@ def test_query_prints_json_rows(lake_settings) -> None:
     assert json.loads(out) == [{"country": "Chile", "n": 2}]
 
 
-def test_query_as_of_a_snapshot_prints_the_earlier_state_as_csv(lake_settings) -> None:
+def test_query_as_of_a_snapshot_prints_the_earlier_state_as_csv(lake_on) -> None:
     _publish([customer("A1", city="Paris")])
     first = json.loads(_lake("snapshots", "curated.customers", "--format", "json"))[0]["snapshot_id"]
     _publish([customer("A1", city="Lyon")])
@@ -56,14 +45,14 @@ def test_query_as_of_a_snapshot_prints_the_earlier_state_as_csv(lake_settings) -
     assert out == "city\nParis\n"
 
 
-def test_snapshots_json_lists_id_timestamp_and_run_id_oldest_first(lake_settings) -> None:
+def test_snapshots_json_lists_id_timestamp_and_run_id_oldest_first(lake_on) -> None:
     run_ids = [_publish([customer("A1")]), _publish([customer("B2")])]
     rows = json.loads(_lake("snapshots", "curated.customers", "--format", "json"))
     assert [r["run_id"] for r in rows] == run_ids
     assert {"snapshot_id", "timestamp", "run_id"} <= set(rows[0])
 
 
-def test_snapshots_table_names_the_physical_table_of_each_snapshot(lake_settings) -> None:
+def test_snapshots_table_names_the_physical_table_of_each_snapshot(lake_on) -> None:
     _publish([customer("A1")])
     _publish([customer("B2")])
     lines = _lake("snapshots", "curated.customers").splitlines()
@@ -71,18 +60,18 @@ def test_snapshots_table_names_the_physical_table_of_each_snapshot(lake_settings
     assert [line.split("|")[1].strip() for line in lines[2:4]] == ["customers_base", "customers_changes"]
 
 
-def test_bad_as_of_is_a_one_line_command_error(lake_settings) -> None:
+def test_bad_as_of_is_a_one_line_command_error(lake_on) -> None:
     _publish([customer("A1")])
     with pytest.raises(CommandError, match=ERR_BAD_AS_OF.format(value="soon")):
         _lake("query", "SELECT 1 FROM curated.customers", "--as-of", "soon")
 
 
-def test_sync_repairs_and_reports(lake_settings, tmp_path) -> None:
-    good_uri = lake_settings.LAKE_URI
-    lake_settings.LAKE_URI = str(tmp_path / "blocker")
+def test_sync_repairs_and_reports(lake_on, tmp_path) -> None:
+    good_uri = lake_on.LAKE_URI
+    lake_on.LAKE_URI = str(tmp_path / "blocker")
     (tmp_path / "blocker").write_text("")
     failed = _publish([customer("A1")])
-    lake_settings.LAKE_URI = good_uri
+    lake_on.LAKE_URI = good_uri
 
     out = _lake("sync")
 
@@ -90,7 +79,7 @@ def test_sync_repairs_and_reports(lake_settings, tmp_path) -> None:
     assert make_run().__class__.objects.get(pk=failed).lake_status == LakeStatus.REPAIRED
 
 
-def test_maintenance_reports_each_table(lake_settings) -> None:
+def test_maintenance_reports_each_table(lake_on) -> None:
     _publish([customer("A1")])
     lines = _lake("maintenance").splitlines()
     assert [line.split(":")[0] for line in lines] == [
@@ -101,8 +90,8 @@ def test_maintenance_reports_each_table(lake_settings) -> None:
     ]
 
 
-def test_an_unreachable_catalog_is_a_one_line_command_error(lake_settings, tmp_path) -> None:
-    lake_settings.LAKE_CATALOG_URI = f"postgresql+psycopg:///nowhere?host={tmp_path}/no-socket"
+def test_an_unreachable_catalog_is_a_one_line_command_error(lake_on, tmp_path) -> None:
+    lake_on.LAKE_CATALOG_URI = f"postgresql+psycopg:///nowhere?host={tmp_path}/no-socket"
     with pytest.raises(CommandError) as error:
         _lake("sync")
     message = str(error.value)
@@ -110,7 +99,7 @@ def test_an_unreachable_catalog_is_a_one_line_command_error(lake_settings, tmp_p
     assert "\n" not in message
 
 
-def test_verbose_query_prints_each_physical_scan_once(lake_settings) -> None:
+def test_verbose_query_prints_each_physical_scan_once(lake_on) -> None:
     _publish([customer("A1")])
     _publish([customer("B2")])
     err = io.StringIO()

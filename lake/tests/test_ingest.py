@@ -7,18 +7,14 @@ import hashlib
 import io
 import json
 import shutil
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from ingestion.models import IngestionRun, LakeStatus, QuarantinedRecord, RunStatus
 from lake import lake_processed_read, lake_raw_read, lake_raw_receipts
-from lake.catalog import lake_catalogs_close
 from lake.config import lake_config
 from lake.maintenance import lake_snapshots
 from lake.tests.support import curated_as_pg, curated_rows, pg_rows
@@ -26,17 +22,6 @@ from lake.tests.support import curated_as_pg, curated_rows, pg_rows
 pytestmark = pytest.mark.django_db
 SAMPLE = Path(__file__).resolve().parents[2] / "scripts" / "downloads" / "customers-100.csv"
 HEADER, *LINES = SAMPLE.read_text().splitlines()
-
-
-@pytest.fixture
-def lake_on(settings: Any, tmp_path: Path) -> Iterator[Any]:
-    """Ingest with the lake on (off by default under tests), in a lake of its own."""
-    settings.LAKE_ENABLED = True
-    settings.LAKE_URI = str(tmp_path / "lake")
-    settings.LAKE_CATALOG_NAME = f"t{uuid.uuid4().hex[:12]}"
-    settings.INGEST_WORK_DIR = tmp_path / "work"
-    yield settings
-    lake_catalogs_close()
 
 
 def _file(tmp_path: Path, name: str, lines: list[str], header: str = HEADER) -> Path:

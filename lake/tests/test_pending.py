@@ -7,8 +7,6 @@ import io
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +16,12 @@ from django.core.management import call_command
 from customers.models import Customer
 from ingestion.models import IngestionRun, LakeStatus, RunStatus
 from ingestion.pipeline import PAUSE_AFTER_COMMIT_ENV
-from lake.catalog import lake_catalogs_close
 from lake.config import lake_config
 from lake.tests.support import curated_as_pg, pg_rows
 from testsupport.ingest import child_env, write_customers
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def lake_on(settings: Any, tmp_path: Path) -> Iterator[Any]:
-    settings.LAKE_ENABLED = True
-    settings.LAKE_URI = str(tmp_path / "lake")
-    settings.LAKE_CATALOG_NAME = f"t{uuid.uuid4().hex[:12]}"
-    settings.INGEST_WORK_DIR = tmp_path / "work"
-    yield settings
-    lake_catalogs_close()
 
 
 def _killed_after_commit(tmp_path: Path, settings: Any, path: Path) -> IngestionRun:
