@@ -128,9 +128,15 @@ def counter_incr_with_generation(*, key: str, window: int, expires_at: float) ->
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT, [key, window, expires_at])
         (count,) = cursor.fetchone()
-        if random.randrange(PURGE_ONE_IN) == 0:  # noqa: S311 (housekeeping, not security)
+        if purge_due():
             cursor.execute(_PURGE)
     return int(count), None
+
+
+def purge_due() -> bool:
+    """Whether this request also purges the counters of windows long over: about one in
+    :data:`PURGE_ONE_IN` (a test that counts a request's statements turns it off)."""
+    return random.randrange(PURGE_ONE_IN) == 0  # noqa: S311 (housekeeping, not security)
 
 
 class WindowCounterThrottle(SimpleRateThrottle):

@@ -6,6 +6,7 @@ import contextlib
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,15 +14,18 @@ import requests
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework.views import APIView
 
+from customers import throttles
 from customers.auth import ApiTokenAuthentication
+from customers.models import ThrottleCounter
 from customers.services import api_token_create, user_roles_grant
 from customers.tests.conftest import PASSWORD, throttle_rates
 from customers.tests.servers import gunicorn
-from customers.throttles import ApiUserThrottle, counter_incr
+from customers.throttles import ApiUserThrottle, counter_incr, purge_due
 
 URL = "/api/customers/"
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -110,6 +114,37 @@ def test_a_throttle_check_costs_one_database_statement_without_redis(token: str)
         assert ApiUserThrottle().allow_request(request, APIView())
     assert len(queries) == 1, [q["sql"] for q in queries]
     assert "ON CONFLICT" in queries[0]["sql"]
+
+
+def test_without_redis_a_purging_request_deletes_only_counters_a_day_past_their_window(
+    token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = timezone.now()
+    ThrottleCounter.objects.bulk_create(
+        [
+            ThrottleCounter(key="old", window=1, count=5, expires_at=now - timedelta(days=2)),
+            ThrottleCounter(key="recent", window=2, count=5, expires_at=now - timedelta(hours=2)),
+        ]
+    )
+    _throttle_check(token)
+    assert set(ThrottleCounter.objects.values_list("key", flat=True)) >= {"old", "recent"}
+
+    monkeypatch.setattr(throttles, "purge_due", lambda: True)
+    request = _authenticated(token)
+    with CaptureQueriesContext(connection) as queries:
+        assert ApiUserThrottle().allow_request(request, APIView())
+
+    assert [q["sql"].split()[0] for q in queries] == ["INSERT", "DELETE"]
+    keys = set(ThrottleCounter.objects.values_list("key", flat=True))
+    assert "old" not in keys
+    assert "recent" in keys
+    assert len(keys) == 2  # and the request's own counter
+
+
+def test_about_one_request_in_purge_one_in_purges() -> None:
+    # purge_due as imported, not the autouse fixture's stand-in (customers/tests/conftest.py).
+    draws = [purge_due() for _ in range(20 * throttles.PURGE_ONE_IN)]
+    assert 2 <= sum(draws) <= 50  # 20 expected; outside this range about 5 times in 10^8 runs
 
 
 def _use_redis(settings: Any) -> Any:
