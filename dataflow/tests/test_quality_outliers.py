@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import narwhals as nw
@@ -32,6 +32,8 @@ def _find(values: list[Any], *checks: OutlierCheck, warn_above: float = 100) -> 
 
 def test_days_since_epoch_matches_the_calendar() -> None:
     days = [date(1970, 1, 1), date(2000, 2, 29), date(1969, 12, 31), date(2026, 11, 27), date(1600, 3, 1)]
+    days += [date(1, 1, 1), date(1900, 3, 1), date(2100, 12, 31), date(2400, 2, 29), date(9999, 12, 31)]
+    days += [date(1970, 1, 1) + timedelta(days=n) for n in range(-719_000, 2_932_000, 1_009)]
     frame = nw.from_native(pl.DataFrame({"d": days}))
     assert frame.select(days_since_epoch(nw.col("d")))["d"].to_list() == [
         (d - date(1970, 1, 1)).days for d in days
