@@ -14,6 +14,8 @@ In one run:
    indexed table instead); the run's load path and seconds per step are
    printed; ``--compare-batch N`` runs it again with another batch size;
 4. (c) ``manage.py ingest --force`` of a copy where 10% of the rows changed;
+   with ``--unchanged``, first (c0) ``ingest --force`` of (b)'s own file, nothing changed: what
+   any re-ingest of the file costs before it writes a row, so b/c0 is the most c/b can be;
 
 then prints rows/s for each, the ratios b/a, c/a and c/b, the peak RSS of (b), and where (b)'s
 and (c)'s time went (the run's ``report.seconds``) with the WAL each wrote and the checkpoints
@@ -200,6 +202,11 @@ def _arguments() -> argparse.Namespace:
         "--no-copy", action="store_true", help="Skip (a), psql \\copy: print c/b only (its baseline is (b))"
     )
     parser.add_argument(
+        "--unchanged",
+        action="store_true",
+        help="Also (c0), before (c): (b)'s file again with --force, nothing changed; b/c0 bounds c/b",
+    )
+    parser.add_argument(
         "--no-bulk",
         action="store_true",
         help="(b) through the upsert into the indexed table, not the bulk path",
@@ -307,14 +314,18 @@ def _batch_compare(
     )
 
 
-def _print_report(rows: int, *, a: float | None, b: Timed, c: Timed) -> None:
+def _print_report(rows: int, *, a: float | None, b: Timed, c: Timed, c0: Timed | None) -> None:
     if a is not None:
         print(f"(a) psql \\copy          {a:8.2f}s  {rows / a:12,.0f} rows/s")
-    for label, run in (("(b) ingest, empty table", b), ("(c) ingest, 10% changed", c)):
-        rate = rows / run.seconds
-        print(f"{label} {run.seconds:8.2f}s  {rate:12,.0f} rows/s  peak RSS {run.peak_mib:,.0f} MiB")
+    runs = [("(b) ingest, empty table", b), ("(c0) ingest, unchanged", c0), ("(c) ingest, 10% changed", c)]
+    for label, run in runs:
+        if run is not None:
+            rate = rows / run.seconds
+            print(f"{label:23} {run.seconds:8.2f}s  {rate:12,.0f} rows/s  peak RSS {run.peak_mib:,.0f} MiB")
     copy = "" if a is None else f"b/a = {a / b.seconds:.2f}   c/a = {a / c.seconds:.2f}   "
     print(f"{copy}c/b = {b.seconds / c.seconds:.2f}   (throughput ratios; #16 targets: b/a >= 1.5, c/b >= 2)")
+    if c0 is not None:
+        print(f"b/c0 = {b.seconds / c0.seconds:.2f}   (c/b with nothing to write: the most c/b can be)")
     print(f"(b) {b.stdout.strip()}")
     print(f"(c) {c.stdout.strip()}")
 
@@ -336,11 +347,15 @@ def main() -> None:
     print("(b) server:", server_work(before, args=args, env=pg_env))
     if opts.compare_batch:
         _batch_compare(data, b=b, batch=opts.compare_batch, env=env, pg=(args, pg_env))
+    c0 = None
+    if opts.unchanged:
+        c0 = timed([*ingest, str(data), "--force"], env=env)
+        print("(c0) load:", psql_value(LAST_LOAD, args=args, env=pg_env))
     before = server_counters(args=args, env=pg_env)
     c = timed([*ingest, str(changed), "--force"], env=env)
     print("(c) load:", psql_value(LAST_LOAD, args=args, env=pg_env))
     print("(c) server:", server_work(before, args=args, env=pg_env))
-    _print_report(opts.rows, a=a, b=b, c=c)
+    _print_report(opts.rows, a=a, b=b, c=c, c0=c0)
     if opts.rss_rows:
         rss_check(
             rows=opts.rows,
