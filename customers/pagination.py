@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import QuerySet
+from django.utils.encoding import escape_uri_path
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination, Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from customers.cursors import INVALID_CURSOR, cursor_decode, cursor_encode
 from customers.keyset import KeysetError, Ordering, keyset_page, ordering_parse
@@ -99,19 +100,15 @@ class KeysetPagination(BasePagination):
         # Going forward, rows lie behind us iff we came from a cursor (and vice versa).
         has_next = more if forward else position is not None
         has_previous = position is not None if forward else more
-        url = request.build_absolute_uri()
+        link = _Link(request, self.cursor_query_param)
         self.next_url = self.previous_url = None
         if rows and has_next:
-            self.next_url = replace_query_param(
-                url, self.cursor_query_param, cursor_encode(ordering=ordering, row=rows[-1], forward=True)
-            )
+            self.next_url = link.to(cursor_encode(ordering=ordering, row=rows[-1], forward=True))
         if rows and has_previous:
-            self.previous_url = replace_query_param(
-                url, self.cursor_query_param, cursor_encode(ordering=ordering, row=rows[0], forward=False)
-            )
+            self.previous_url = link.to(cursor_encode(ordering=ordering, row=rows[0], forward=False))
         elif not rows and position is not None:
             # Everything on the far side was deleted meanwhile: offer the way back to the start.
-            self.previous_url = remove_query_param(url, self.cursor_query_param)
+            self.previous_url = link.to(None)
         return rows
 
     def get_paginated_response(self, data: Any) -> Response:
@@ -190,3 +187,18 @@ class IdCursorPagination(CursorPagination):
             if not text.lstrip("-").isdigit() or not text.isascii() or abs(int(text)) > BIGINT_MAX:
                 raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]})
         return cursor
+
+
+class _Link:
+    """The request's URL with one parameter replaced (or removed), as DRF's ``replace_query_param``
+    and ``remove_query_param`` build it (parameters sorted, repeated ones kept), from the query
+    Django has already parsed: those parse the whole URL again, cursor included, for every link."""
+
+    def __init__(self, request: Request, param: str) -> None:
+        self.base = request.build_absolute_uri(escape_uri_path(request.path))
+        self.param = param
+        self.query = {key: values for key, values in request.query_params.lists() if key != param}
+
+    def to(self, value: str | None) -> str:
+        query = self.query if value is None else {**self.query, self.param: [value]}
+        return f"{self.base}?{urlencode(sorted(query.items()), doseq=True)}" if query else self.base

@@ -9,7 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from customers.cursors import CURSOR_ORDERING_MISMATCH, INVALID_CURSOR
 from customers.keyset import (
@@ -22,7 +24,7 @@ from customers.keyset import (
     keyset_page,
 )
 from customers.models import Customer
-from customers.pagination import INVALID_PAGE_SIZE
+from customers.pagination import INVALID_PAGE_SIZE, _Link
 from customers.selectors import customer_list, customer_search
 from customers.serializers import CUSTOMER_FIELDS
 from customers.tests.factories import INGESTED_AT, customers_create
@@ -274,3 +276,36 @@ def test_a_prebuilt_keyset_bound_reads_what_the_orm_bound_reads(
     queryset = rows if values else Customer.objects.all()  # a model queryset goes through the ORM
     page, _more = keyset_page(queryset=queryset, ordering=ordering, position=position, size=5)
     assert [row["pk"] if values else row.pk for row in page] == [row["pk"] for row in expected]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "page_size=5",
+        "cursor=old&search=b&country=a",
+        "country=a&country=b&cursor=",
+        "search=&x",
+        "search=caf%C3%A9+x%2By%26z%3D1",
+        "search=%ff%fe",
+    ],
+)
+@pytest.mark.parametrize("value", ["tok:en", None])
+def test_a_link_is_the_url_drf_would_build_from_the_whole_request_url(query: str, value: str | None) -> None:
+    request = Request(APIRequestFactory().get(f"{URL}?{query}" if query else URL, secure=True))
+    url = request.build_absolute_uri()
+    drf = remove_query_param(url, "cursor") if value is None else replace_query_param(url, "cursor", value)
+
+    assert _Link(request, "cursor").to(value) == drf
+
+
+def test_a_link_keeps_a_raw_utf8_parameter_as_the_filter_read_it() -> None:
+    # Sent unescaped, as some clients do: the WSGI server hands the query string over as Latin-1.
+    # DRF's replace_query_param, re-reading the URL, turned "café" into "cafÃ©" in the links.
+    request = Request(APIRequestFactory().get(f"{URL}?search=caf\u00e9&ordering=-city", secure=True))
+    assert request.query_params["search"] == "caf\u00e9"
+
+    link = _Link(request, "cursor").to("tok:en")
+
+    expected = {"search": ["caf\u00e9"], "ordering": ["-city"], "cursor": ["tok:en"]}
+    assert parse_qs(urlsplit(link).query) == expected
