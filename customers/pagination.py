@@ -177,6 +177,15 @@ class IdCursorPagination(CursorPagination):
 
     ordering = "-id"
 
+    def paginate_queryset(
+        self, queryset: QuerySet[Any], request: Request, view: Any = None
+    ) -> list[Any] | None:
+        page = super().paginate_queryset(queryset, request, view)
+        # The URL DRF builds its links on, from the parsed query (see _Link): DRF's own, re-read
+        # from the Latin-1 request URL, turned a raw UTF-8 filter ("café") into "cafÃ©" in them.
+        self.base_url = _Link(request, self.cursor_query_param).to(None)
+        return page
+
     def decode_cursor(self, request: Request) -> Cursor | None:
         try:
             cursor = super().decode_cursor(request)

@@ -107,3 +107,15 @@ def test_run_list_is_cursor_paginated(api: APIClient, run: IngestionRun, setting
     second = api.get(first["next"]).json()
     assert len(first["results"]) == 3
     assert [r["filename"] for r in second["results"]] == ["partner.csv"]
+
+
+def test_a_filter_sent_as_raw_utf8_holds_on_the_next_page(api: APIClient) -> None:
+    for i in range(3):
+        IngestionRun.objects.create(source="local", filename=f"caf\u00e9-{i}.csv")
+    IngestionRun.objects.create(source="local", filename="other.csv")
+    # Unescaped in the URL, as some clients send it (the test client passes it on as a WSGI server does).
+    first = api.get("/api/ingestion-runs/?filename_prefix=caf\u00e9&page_size=2").json()
+    second = api.get(first["next"]).json()
+    assert [r["filename"] for r in [*first["results"], *second["results"]]] == [
+        f"caf\u00e9-{i}.csv" for i in (2, 1, 0)
+    ]
