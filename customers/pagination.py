@@ -201,7 +201,8 @@ class IdCursorPagination(CursorPagination):
 class _Link:
     """The request's URL with one parameter replaced (or removed), as DRF's ``replace_query_param``
     and ``remove_query_param`` build it (parameters sorted, repeated ones kept), from the query
-    Django has already parsed: those parse the whole URL again, cursor included, for every link."""
+    Django has already parsed. Those re-read the whole URL, cursor included, for every link, and
+    from the WSGI URL, which is Latin-1: a parameter sent as raw UTF-8 came back garbled."""
 
     def __init__(self, request: Request, param: str) -> None:
         self.base = request.build_absolute_uri(escape_uri_path(request.path))
