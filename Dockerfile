@@ -13,7 +13,10 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-RUN useradd --create-home --uid 1000 app \
+# The project's own bytecode, once: with PYTHONDONTWRITEBYTECODE no process writes it, so each
+# would compile the ~120 modules an ingest imports again (about 0.1 s per `manage.py` run, measured).
+RUN python -m compileall -q /app \
+    && useradd --create-home --uid 1000 app \
     && DEBUG=true python manage.py collectstatic --noinput \
     && mkdir -p /app/.data/uploads \
     && chown -R app:app /app

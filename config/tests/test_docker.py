@@ -63,3 +63,11 @@ def test_compose_web_is_set_up_by_migrate_alone() -> None:
     web = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]
     assert "manage.py migrate --noinput" in web["command"]
     assert "createcachetable" not in web["command"]
+
+
+def test_the_image_compiles_the_project_once_as_no_process_writes_bytecode() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    env_block = dockerfile[dockerfile.index("\nENV ") : dockerfile.index("\nWORKDIR")]
+    assert "PYTHONDONTWRITEBYTECODE=1" in env_block
+    compile_step = dockerfile.index("python -m compileall -q /app")
+    assert dockerfile.index("COPY . .") < compile_step < dockerfile.index("\nUSER app")
