@@ -38,6 +38,7 @@ from pyiceberg.types import (
 
 from customers.models import Customer
 from lake.config import NAMESPACE
+from lake.transaction import transaction_begin
 
 CUSTOMERS = "customers"
 BY_COUNTRY = "customers_by_country"
@@ -229,7 +230,7 @@ def files_commit(
     counter = itertools.count(0)  # unique file names across the chunks
     added = 0
     with (
-        table.transaction() as tx,
+        transaction_begin(table) as tx,
         tx.update_snapshot(snapshot_properties=properties).overwrite() as producer,
     ):
         for data_file in removed:
@@ -259,7 +260,10 @@ def files_append(table: Table, *, chunks: Iterable[pa.Table], properties: dict[s
     """
     added = 0
     counter = iter(range(1 << 62))  # unique file names across the chunks
-    with table.transaction() as tx, tx.update_snapshot(snapshot_properties=properties).fast_append() as app:
+    with (
+        transaction_begin(table) as tx,
+        tx.update_snapshot(snapshot_properties=properties).fast_append() as app,
+    ):
         for chunk in chunks:
             if not chunk.num_rows:
                 continue
