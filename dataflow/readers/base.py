@@ -20,6 +20,7 @@ from dataflow.readers.texts import (  # noqa: F401  (re-exported: the readers' p
     CODE_ENCODING,
     CODE_FIELD_COUNT,
     CODE_JSON,
+    CORRUPT_GZIP,
     CSV_PARSE,
     CSV_RECORD_TOO_LONG,
     DECOMPRESSED_TOO_BIG,

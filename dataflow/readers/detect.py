@@ -6,12 +6,20 @@ import codecs
 import csv
 import gzip
 import io
+import zlib
 from pathlib import Path
 from typing import IO, Any, cast
 
 from charset_normalizer import from_bytes
 
-from dataflow.readers.base import BINARY_FILE, DECOMPRESSED_TOO_BIG, EMPTY_FILE, UNKNOWN_ENCODING, ReadError
+from dataflow.readers.base import (
+    BINARY_FILE,
+    CORRUPT_GZIP,
+    DECOMPRESSED_TOO_BIG,
+    EMPTY_FILE,
+    UNKNOWN_ENCODING,
+    ReadError,
+)
 
 GZIP_MAGIC = b"\x1f\x8b"
 SAMPLE_BYTES = 64 * 1024
@@ -72,6 +80,30 @@ class LimitedReader(io.RawIOBase):
         super().close()
 
 
+class GzipChecked(io.RawIOBase):
+    """A gzip stream whose damage (cut short, bad CRC or length, corrupt deflate data) is a
+    :class:`ReadError`: the file is bad, the run rejected, not failed as if worth a retry."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._raw.read(len(buffer))
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise ReadError(CORRUPT_GZIP.format(problem=exc)) from exc
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 def is_gzip(path: Path) -> bool:
     with path.open("rb") as fh:
         return fh.read(2) == GZIP_MAGIC
@@ -84,7 +116,8 @@ def open_bytes(path: Path, *, limit: int = 0) -> tuple[IO[bytes], CountingReader
     """
     counter = CountingReader(path.open("rb"))
     if is_gzip(path):
-        unzipped = cast(IO[bytes], gzip.GzipFile(fileobj=io.BufferedReader(counter), mode="rb"))
+        gzipped = cast(IO[bytes], gzip.GzipFile(fileobj=io.BufferedReader(counter), mode="rb"))
+        unzipped = cast(IO[bytes], io.BufferedReader(GzipChecked(gzipped), buffer_size=1 << 20))
         if limit:
             unzipped = cast(IO[bytes], io.BufferedReader(LimitedReader(unzipped, limit), buffer_size=1 << 20))
         return unzipped, counter, "gzip"

@@ -14,6 +14,7 @@ UNKNOWN_ENCODING = "cannot detect the text encoding (not UTF-8, UTF-16 or a know
 NO_HEADER = "no header row found"
 DUPLICATE_HEADER = "column {column!r} appears twice in the header (fields {first} and {second}); rename one"
 FILE_TOO_BIG = "file is {size} bytes, above INGEST_MAX_BYTES ({limit} bytes)"
+CORRUPT_GZIP = "not a readable gzip file: {problem}"
 DECOMPRESSED_TOO_BIG = "file expands beyond INGEST_MAX_BYTES ({limit} bytes) when decompressed; refused"
 UNDECODABLE = "cannot decode the file as {encoding}: {problem}"
 JSON_INVALID = "invalid JSON at line {line} column {column}: {problem}"
