@@ -317,7 +317,9 @@ class NdjsonReader(_PeekingReader):
                 try:
                     value = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    message = MSG_JSON_BROKEN.format(problem=f"{exc.msg} at column {exc.colno}")
+                    # Python's "Invalid control character at" ends in "at" already.
+                    problem = f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+                    message = MSG_JSON_BROKEN.format(problem=problem)
                     batcher.set_aside.append(
                         SetAside(line=number, text=line.rstrip("\r\n"), code=CODE_JSON, message=message)
                     )

@@ -272,6 +272,23 @@ def test_ndjson_broken_lines_are_set_aside() -> None:
     assert set_aside[1].message == messages.MSG_JSON_NOT_OBJECT.format(kind="array")
 
 
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"a": "x\ty"}', "Invalid control character at column 9"),
+        ('{"a": 1,}', "Expecting property name enclosed in double quotes at column 9"),
+        ('{"a": tru}', "Expecting value at column 7"),
+    ],
+)
+def test_a_broken_ndjson_line_names_its_problem_and_column_once(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    path = tmp_path / "one.ndjson"
+    path.write_text('{"a": "ok"}\n' + line + "\n")
+    _frame, set_aside, _reader, _fix = read_all(path)
+    assert [(r.line, r.message) for r in set_aside] == [(2, messages.MSG_JSON_BROKEN.format(problem=problem))]
+
+
 def test_truncated_json_is_rejected_with_line_and_column() -> None:
     with pytest.raises(ReadError) as info:
         read_all(CASES / "truncated.json")
