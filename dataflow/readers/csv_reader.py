@@ -98,6 +98,9 @@ class CsvReader:
         if not header or not any(h.strip() for h in header):
             raise ReadError(NO_HEADER)
         self.header_lines = reader.line_num
+        # Nothing after the header: no records, whether or not the header ends in a newline
+        # (pyarrow cannot skip an unterminated last line: "Could not skip initial 1 rows").
+        self._no_records = complete and not any(row for row in reader)
         duplicate_header_check(header)
         self.header = header
         self.columns = unique_names(header)
@@ -129,6 +132,8 @@ class CsvReader:
         return out
 
     def batches(self) -> Iterator[RawBatch]:
+        if self._no_records:
+            return
         line = self.header_lines + 1
         for batch in batches_gather(self._scan.batches(), self.batch_size):
             decoded = batch_decode(batch, dialect=self.dialect, first_line=line)

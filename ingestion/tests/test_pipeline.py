@@ -233,6 +233,15 @@ def test_header_only_file_succeeds_with_no_records(tmp_path: Path) -> None:
     assert run_of(result).warnings == [NO_RECORDS_WARNING]
 
 
+@pytest.mark.parametrize("ending", ["", "\n", "\r\n", "\r", "\n\n\n"])
+def test_a_header_without_records_succeeds_however_it_ends(tmp_path: Path, ending: str) -> None:
+    path = tmp_path / "header.csv"
+    path.write_bytes(((CASES / "header_only.csv").read_text().rstrip("\r\n") + ending).encode())
+    result = ingest(tmp_path, path)
+    assert (result.status, result.counts.read) == (RunStatus.SUCCEEDED, 0), result.message
+    assert run_of(result).warnings == [NO_RECORDS_WARNING]
+
+
 def test_counts_identity_holds_with_every_kind_of_problem(tmp_path: Path) -> None:
     text = (CASES / "duplicates.csv").read_text() + "9,BADDATE1,a,b,c,d,e,f,,g,2020-02-31,\n1,2,3\n"
     path = tmp_path / "mixed.csv"
