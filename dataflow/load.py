@@ -30,7 +30,10 @@ STAGE_QUARANTINE = "etl_stage_quarantine"
 SEPARATOR = "\x1f"  # joins rule codes/messages for COPY; split back in SQL
 NUL_SHOWN_AS = "\u2400"  # PostgreSQL text cannot hold NUL; quarantine shows this symbol instead
 SQL_TYPES = {"string": "text", "integer": "bigint", "date": "date"}
-QUARANTINE_COLUMNS = ("_line", "seq", "raw", "raw_text", "codes", "messages")
+QUARANTINE_COLUMNS = ("_line", "seq", "raw", "raw_text", "codes", "messages", "_key")
+KEY_COLUMN = "__key__"
+"""Beside a quarantined record's line: its key as transformed, when it has one (see
+:func:`staging_supersede`)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,10 @@ class StagedCounts:
     key_duplicates: int
     """Further records whose key appeared earlier (the last occurrence wins)."""
     distinct_keys: int
+    """Keys loaded: the distinct keys staged, less the superseded ones."""
+    superseded: int = 0
+    """Keys whose last record in the file was quarantined: none of their records is loaded, the
+    staged ones count as key duplicates (:func:`staging_supersede`)."""
 
     @property
     def duplicates(self) -> int:
@@ -107,8 +114,8 @@ def staging_create(*, schema: Schema) -> None:
         cursor.execute(
             sql.SQL(
                 "CREATE TEMP TABLE {} (_line bigint, seq bigint, raw text, raw_text text,"
-                " codes text, messages text)"
-            ).format(_ident(STAGE_QUARANTINE))
+                " codes text, messages text, _key {})"
+            ).format(_ident(STAGE_QUARANTINE), sql.SQL(SQL_TYPES[schema.field(schema.key).type]))
         )
 
 
@@ -147,15 +154,17 @@ def quarantine_frame(
     """Quarantine rows for records with problems: line, raw record (JSON), codes, messages.
 
     ``raw`` is the reader's batch (source column names + ``LINE_COLUMN``); the raw
-    record is the file's own values for that line.
+    record is the file's own values for that line. ``problems`` may carry ``KEY_COLUMN``, the
+    record's key as transformed (null where it has none).
     """
     columns = raw_columns or [c for c in raw.columns if c != LINE_COLUMN]
     safe = [pl.col(c).str.replace_all("\x00", NUL_SHOWN_AS, literal=True) for c in columns]
     raw_json = raw.select(pl.col(LINE_COLUMN), pl.struct(safe).struct.json_encode().alias("raw")).unique(
         LINE_COLUMN, keep="last"
     )
+    key = pl.col(KEY_COLUMN) if KEY_COLUMN in problems.columns else pl.lit(None, dtype=pl.String)
     return (
-        problems.select(LINE_COLUMN, CODES_COLUMN, MESSAGES_COLUMN)
+        problems.select(LINE_COLUMN, CODES_COLUMN, MESSAGES_COLUMN, key.alias(KEY_COLUMN))
         .join(raw_json, on=LINE_COLUMN, how="left")
         .select(
             pl.col(LINE_COLUMN).alias("_line"),
@@ -164,6 +173,7 @@ def quarantine_frame(
             pl.lit("").alias("raw_text"),
             pl.col(CODES_COLUMN).list.join(SEPARATOR).alias("codes"),
             pl.col(MESSAGES_COLUMN).list.join(SEPARATOR).alias("messages"),
+            pl.col(KEY_COLUMN).alias("_key"),
         )
     )
 
@@ -178,6 +188,7 @@ def set_aside_frame(rows: list[Any]) -> pl.DataFrame:
             "raw_text": [r.text.replace("\x00", NUL_SHOWN_AS) for r in rows],
             "codes": [r.code for r in rows],
             "messages": [r.message for r in rows],
+            "_key": [None] * len(rows),  # not parsed: no key known
         },
         schema={c: pl.Int64 if c in ("_line", "seq") else pl.String for c in QUARANTINE_COLUMNS},
     )
@@ -233,33 +244,67 @@ def fields_sql(schema: Schema, prefix: str = "") -> sql.Composable:
     )
 
 
+def last_quarantined_sql() -> sql.Composable:
+    """Each key of a quarantined record with the last line it was quarantined on."""
+    return sql.SQL("SELECT _key, max(_line) AS last FROM {} WHERE _key IS NOT NULL GROUP BY _key").format(
+        _ident(STAGE_QUARANTINE)
+    )
+
+
 def staging_counts(*, schema: Schema) -> StagedCounts:
     """Staged records, and how many are duplicates (exact, then same key), across all batches.
 
-    Exact duplicates share their key, so only keys seen more than once are compared whole.
+    Exact duplicates share their key, so only keys seen more than once are compared whole. A key
+    whose last record was quarantined is superseded: its staged records are all duplicates.
     """
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL(
-                "WITH keys AS (SELECT {key}, count(*) AS n FROM {stage} GROUP BY {key}),"
+                "WITH keys AS (SELECT {key}, count(*) AS n, max(_line) AS last FROM {stage} GROUP BY {key}),"
                 " repeated AS (SELECT {fields} FROM {stage}"
                 "  WHERE {key} IN (SELECT {key} FROM keys WHERE n > 1))"
                 " SELECT (SELECT coalesce(sum(n), 0) FROM keys), (SELECT count(*) FROM keys),"
-                " (SELECT count(*) FROM repeated), (SELECT count(*) FROM (SELECT DISTINCT * FROM repeated) d)"
-            ).format(stage=_ident(STAGE), fields=fields_sql(schema), key=_ident(schema.key))
+                " (SELECT count(*) FROM repeated),"
+                " (SELECT count(*) FROM (SELECT DISTINCT * FROM repeated) d),"
+                " (SELECT count(*) FROM keys k"
+                "  JOIN ({quarantined}) q ON q._key = k.{key} AND q.last > k.last)"
+            ).format(
+                stage=_ident(STAGE),
+                fields=fields_sql(schema),
+                key=_ident(schema.key),
+                quarantined=last_quarantined_sql(),
+            )
         )
-        staged, distinct_keys, repeated, repeated_distinct = cursor.fetchone()
+        staged, keys, repeated, repeated_distinct, superseded = cursor.fetchone()
     exact = repeated - repeated_distinct
     return StagedCounts(
         staged=int(staged),
         exact_duplicates=exact,
-        key_duplicates=int(staged) - exact - distinct_keys,
-        distinct_keys=distinct_keys,
+        key_duplicates=int(staged) - exact - (keys - superseded),
+        distinct_keys=keys - superseded,
+        superseded=superseded,
     )
 
 
+def staging_supersede(*, schema: Schema) -> int:
+    """Drop the staged records that come before a quarantined record with the same key; how many.
+
+    The last occurrence of a key wins, valid or not: when it was quarantined, loading an
+    earlier, valid occurrence instead would write older data over what the table holds (the
+    quarantined record says why the key is not loaded). A record whose key could not be read
+    (not parsed, or its key missing or malformed) supersedes nothing.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL(
+                "DELETE FROM {stage} s USING ({quarantined}) q WHERE s.{key} = q._key AND s._line < q.last"
+            ).format(stage=_ident(STAGE), quarantined=last_quarantined_sql(), key=_ident(schema.key))
+        )
+        return cursor.rowcount
+
+
 def staged_latest_sql(schema: Schema) -> sql.Composable:
-    # The last occurrence of a key in the file wins.
+    # The last occurrence of a key in the file wins (a quarantined one took its key's records out).
     return sql.SQL("SELECT DISTINCT ON ({key}) {fields} FROM {stage} ORDER BY {key}, _line DESC").format(
         key=_ident(schema.key), fields=fields_sql(schema), stage=_ident(STAGE)
     )

@@ -23,7 +23,7 @@ from dataflow.context import STAGE_MAP, STAGE_READ, IngestOptions, ProgressRepor
 from dataflow.mapping import ColumnMapping, columns_map, frame_map
 from dataflow.quality import QualityResult, RuleSet
 from dataflow.quality.batch import QualityTally, batch_check, quality_setup
-from dataflow.readers import RawBatch, RecordReader, SetAside, open_reader
+from dataflow.readers import LINE_COLUMN, RawBatch, RecordReader, SetAside, open_reader
 from dataflow.schema import Schema
 from dataflow.transform import TransformConfig, frame_transform
 
@@ -73,10 +73,17 @@ def stage_quality(*, frame: pl.DataFrame, rules: RuleSet) -> StageQuality:
     declared ones, the ones the schema implies (required, type, max_length) and
     what the customers table cannot store (a NUL byte), in that order; type
     failures quote the file's own text (the transform's ``_raw_<field>``).
-    Duplicate keys are left to the staging table, which resolves them across all batches.
+    Duplicate keys are left to the staging table, which resolves them across all batches: so
+    each quarantined record carries its key (``load.KEY_COLUMN``), which supersedes the
+    key's earlier records (:func:`dataflow.load.staging_supersede`).
     """
     result = batch_check(clean=frame, ruleset=rules)
-    return StageQuality(valid=result.valid, quarantined=result.quarantined_frame(), checked=result)
+    quarantined = result.quarantined_frame()
+    key = rules.schema.key
+    if quarantined.height and key in frame.columns:
+        keys = frame.select(LINE_COLUMN, pl.col(key).alias(load.KEY_COLUMN)).unique(LINE_COLUMN, keep="last")
+        quarantined = quarantined.join(keys, on=LINE_COLUMN, how="left")
+    return StageQuality(valid=result.valid, quarantined=quarantined, checked=result)
 
 
 def quarantine_stage(problems: pl.DataFrame, *, raw: pl.DataFrame) -> int:

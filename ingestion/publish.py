@@ -39,6 +39,10 @@ from ingestion.services import run_finish
 log = structlog.get_logger("etl.ingest")
 
 NO_RECORDS_WARNING = "the file holds no records"
+SUPERSEDED_WARNING = (
+    "{count} {key} value(s) not loaded: the last record of each in the file was quarantined, so"
+    " their earlier records count as duplicates (report.duplicates.keys)"
+)
 DUPLICATE_KEYS_SHOWN = 20
 """The run report names this many repeated keys (the first in the file), with their first lines."""
 DUPLICATE_LINES_SHOWN = 5
@@ -112,14 +116,25 @@ def _upsert(
 
 def _duplicate_keys(*, schema: Schema) -> list[dict[str, Any]]:
     """The first repeated keys of the staged file, each with how often and on which lines (the
-    last occurrence is the one loaded). Asked only when the file has duplicates."""
+    last occurrence is the one loaded), and the keys whose last record was quarantined, with
+    its line (``quarantined_line``: none of their records is loaded). Asked only when the file
+    has duplicates, before :func:`dataflow.load.staging_supersede`."""
     query = sql.SQL(
-        "SELECT {key}, count(*), (array_agg(_line ORDER BY _line))[1:%s] FROM {stage}"
-        " GROUP BY {key} HAVING count(*) > 1 ORDER BY min(_line) LIMIT %s"
-    ).format(key=sql.Identifier(schema.key), stage=sql.Identifier(load.STAGE))
+        "WITH q AS ({quarantined}) SELECT s.{key}, count(*), (array_agg(s._line ORDER BY s._line))[1:%s],"
+        " CASE WHEN max(q.last) > max(s._line) THEN max(q.last) END"
+        " FROM {stage} s LEFT JOIN q ON q._key = s.{key} GROUP BY s.{key}"
+        " HAVING count(*) > 1 OR max(q.last) > max(s._line) ORDER BY min(s._line) LIMIT %s"
+    ).format(
+        key=sql.Identifier(schema.key),
+        stage=sql.Identifier(load.STAGE),
+        quarantined=load.last_quarantined_sql(),
+    )
     with connection.cursor() as cursor:
         cursor.execute(query, [DUPLICATE_LINES_SHOWN, DUPLICATE_KEYS_SHOWN])
-        return [{"key": key, "count": count, "lines": lines} for key, count, lines in cursor.fetchall()]
+        return [
+            {"key": key, "count": count, "lines": lines} | ({"quarantined_line": last} if last else {})
+            for key, count, lines, last in cursor.fetchall()
+        ]
 
 
 def _counted(ctx: StageContext, staged: StagedFile, *, schema: Schema) -> None:
@@ -139,9 +154,16 @@ def _counted(ctx: StageContext, staged: StagedFile, *, schema: Schema) -> None:
     counts.duplicates = counted.duplicates
     counts.loaded = counted.distinct_keys
     outcome.report["extra_columns"] = staged.extra
-    outcome.report["duplicates"] = {"exact": counted.exact_duplicates, "same_key": counted.key_duplicates}
+    outcome.report["duplicates"] = {
+        "exact": counted.exact_duplicates,
+        "same_key": counted.key_duplicates,
+        "superseded_by_quarantine": counted.superseded,
+    }
     if counted.duplicates:
         outcome.report["duplicates"]["keys"] = _duplicate_keys(schema=schema)
+    if counted.superseded:
+        load.staging_supersede(schema=schema)
+        outcome.warnings.append(SUPERSEDED_WARNING.format(count=counted.superseded, key=schema.key))
     outcome.report["failures"] = dict(staged.tally.failures)
     if counts.read == 0:
         outcome.warnings.append(NO_RECORDS_WARNING)

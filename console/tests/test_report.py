@@ -46,6 +46,18 @@ def test_duplicates_are_shown_with_their_keys_and_lines(viewer: Client, tmp_path
     assert '<td class="console-mono">DD37Cf93aecA6Dc</td><td class="num">2</td><td>2, 4</td>' in body
 
 
+def test_a_key_whose_last_record_was_quarantined_is_shown_as_not_loaded(
+    viewer: Client, tmp_path: Path
+) -> None:
+    run = run_of(ingest(tmp_path, CASES / "ingest" / "last_quarantined.csv"))
+    body = _report(viewer, run.pk)
+    assert "2 keys not loaded at all, their last occurrence quarantined" in body
+    assert (
+        '<td class="console-mono">Superseded001</td><td class="num">1</td>'
+        "<td>2; last on line 4, quarantined</td>"
+    ) in body
+
+
 def test_a_dry_run_is_marked_as_such(viewer: Client, tmp_path: Path) -> None:
     run = run_of(ingest(tmp_path, EVERY_RULE, dry_run=True))
     body = _report(viewer, run.pk)

@@ -28,6 +28,7 @@ QUALITY_CASES = CASES.parent / "quality"
 PARITY_FILES = [
     QUALITY_CASES / "every_rule.csv",  # good rows, every rule failing at least once, a repeated key
     CASES / "duplicates.csv",  # exact duplicates and the same customer_id twice
+    CASES / "last_quarantined.csv",  # keys whose last record is quarantined: none of theirs loaded
     CASES / "nested.json",  # nested JSON, flattened, with extra columns
     CASES / "ragged.csv",  # records the reader sets aside, lines fixed after the read
     CASES / "storable.csv",  # NUL bytes and a too-long value beside a rule failure, in that order

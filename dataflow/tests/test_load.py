@@ -75,6 +75,47 @@ def test_duplicates_across_batches_are_counted_and_last_occurrence_wins(staging:
     assert Customer.objects.get(customer_id="K2").city == "Bergen"
 
 
+def test_a_key_quarantined_after_its_valid_records_is_superseded_not_loaded(staging: None) -> None:
+    load.staging_copy(
+        frame=rows({"customer_id": "K1"}, {"customer_id": "K2"}, {"customer_id": "K3"}), schema=SCHEMA
+    )
+    problems = pl.DataFrame(
+        {
+            LINE_COLUMN: [5, 6, 7],
+            CODES_COLUMN: [["email.pattern"]] * 3,
+            MESSAGES_COLUMN: [["email: bad"]] * 3,
+            load.KEY_COLUMN: ["K1", None, "K9"],  # K1 after its valid record; no key; a key never staged
+        }
+    )
+    raw = pl.DataFrame({"Email": ["x", "y", "z"], LINE_COLUMN: [5, 6, 7]})
+    load.quarantine_copy(frame=load.quarantine_frame(problems=problems, raw=raw))
+    counts = load.staging_counts(schema=SCHEMA)
+    assert (counts.staged, counts.key_duplicates, counts.distinct_keys, counts.superseded) == (3, 1, 2, 1)
+    assert load.staging_supersede(schema=SCHEMA) == 1
+    upsert = customers_upsert_staged(schema=SCHEMA, source_file="f.csv", ingested_at=AT, distinct_keys=2)
+    assert (upsert.inserted, upsert.updated, upsert.unchanged) == (2, 0, 0)
+    assert sorted(Customer.objects.values_list("customer_id", flat=True)) == ["K2", "K3"]
+
+
+def test_a_key_quarantined_before_its_valid_record_is_loaded(staging: None) -> None:
+    load.staging_copy(frame=rows({"customer_id": "K1"}, start_line=4), schema=SCHEMA)
+    problems = pl.DataFrame(
+        {
+            LINE_COLUMN: [3],
+            CODES_COLUMN: [["email.pattern"]],
+            MESSAGES_COLUMN: [["m"]],
+            load.KEY_COLUMN: ["K1"],
+        }
+    )
+    load.quarantine_copy(
+        frame=load.quarantine_frame(problems=problems, raw=pl.DataFrame({"Email": ["x"], LINE_COLUMN: [3]}))
+    )
+    counts = load.staging_counts(schema=SCHEMA)
+    assert (counts.staged, counts.duplicates, counts.distinct_keys, counts.superseded) == (1, 0, 1, 0)
+    assert load.staging_supersede(schema=SCHEMA) == 0
+    assert customers_diff_staged(schema=SCHEMA).inserted == 1
+
+
 def test_upsert_updates_only_changed_rows(staging: None) -> None:
     load.staging_copy(frame=rows({"customer_id": "K1"}, {"customer_id": "K2"}), schema=SCHEMA)
     customers_upsert_staged(schema=SCHEMA, source_file="a.csv", ingested_at=AT, distinct_keys=2)
