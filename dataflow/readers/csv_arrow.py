@@ -218,13 +218,23 @@ class DecodedBatch:
     """The provisional line of the record after this batch."""
 
 
+def _line_breaks(column: pa.Array) -> pa.Array:
+    """Line breaks in each value: LF, CRLF or a lone CR (a file with CR endings quotes those), as
+    pyarrow splits records and the line pass (Python's ``csv``) counts lines."""
+    breaks = pc.count_substring(column, "\n")
+    returns = pc.count_substring(column, "\r")
+    if not pc.max(returns).as_py():  # no CR at all (the usual case): LF is the whole count
+        return breaks
+    return pc.subtract(pc.add(breaks, returns), pc.count_substring(column, "\r\n"))
+
+
 def batch_decode(batch: pa.RecordBatch, *, dialect: CsvDialect, first_line: int) -> DecodedBatch:
     """Binary fields → text; each record's provisional line; blank and undecodable records left out."""
     newlines = None
     bad_rows: dict[int, str] = {}
     columns: list[pa.Array] = []
     for index, column in enumerate(batch.columns):
-        count = pc.count_substring(column, "\n")
+        count = _line_breaks(column)
         newlines = count if newlines is None else pc.add(newlines, count)
         try:
             columns.append(column.cast(pa.string()))

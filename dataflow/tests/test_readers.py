@@ -78,6 +78,20 @@ def test_quoted_field_keeps_embedded_delimiter_and_crlf_newline() -> None:
     assert frame[LINE_COLUMN].to_list() == [2, 3, 5]
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_a_line_break_in_a_quoted_value_counts_as_a_line_whatever_the_ending(
+    tmp_path: Path, ending: str
+) -> None:
+    lines = (CASES / "three.csv").read_text().splitlines()
+    lines[2] = lines[2].replace("Vega-Gentry", f'"Vega,{ending}Gentry"')
+    path = tmp_path / "endings.csv"
+    path.write_bytes(ending.join(lines).encode() + ending.encode())
+    frame, set_aside, _reader, _fix = read_all(path)
+    assert frame["Company"].to_list()[1] == f"Vega,{ending}Gentry"
+    assert frame[LINE_COLUMN].to_list() == [2, 3, 5]
+    assert set_aside == []
+
+
 def test_crlf_line_endings_are_not_part_of_values() -> None:
     frame, _set_aside, _reader, _fix = read_all(CASES / "quoted_multiline.csv")
     assert frame["Website"].to_list()[0] == "http://www.stephenson.com/"
