@@ -46,12 +46,20 @@ from dataflow.readers.csv_arrow import (
 )
 from dataflow.readers.detect import CountingReader, open_bytes
 
+UNNAMED_COLUMN = "column_{position}"
+"""A header field with no name (a trailing delimiter, ``a,,b``): named by its position from 1."""
+
 
 def unique_names(names: list[str]) -> list[str]:
-    """Header names made unique (``a``, ``a_2``) so a frame can hold them; mapping reports the clash."""
+    """Header names made unique (``a``, ``a_2``) so a frame can hold them; mapping reports the clash.
+
+    A blank name gets :data:`UNNAMED_COLUMN`: a frame would name it anyway (Polars: ``column_<i>``),
+    and the report, the quarantined records and the lake must all say the same.
+    """
     seen: dict[str, int] = {}
     out = []
-    for name in names:
+    for position, given in enumerate(names, start=1):
+        name = given if given.strip() else UNNAMED_COLUMN.format(position=position)
         count = seen.get(name, 0) + 1
         seen[name] = count
         out.append(name if count == 1 else f"{name}_{count}")

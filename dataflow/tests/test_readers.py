@@ -92,6 +92,17 @@ def test_a_line_break_in_a_quoted_value_counts_as_a_line_whatever_the_ending(
     assert set_aside == []
 
 
+def test_a_header_field_without_a_name_is_named_by_its_position(tmp_path: Path) -> None:
+    lines = [f"{line}," for line in (CASES / "three.csv").read_text().splitlines()]  # trailing delimiter
+    path = tmp_path / "trailing.csv"
+    path.write_text("\n".join(lines) + "\n")
+    frame, set_aside, reader, _fix = read_all(path)
+    assert reader.columns == [*HEADER, "column_13"]
+    assert frame.columns == [*HEADER, "column_13", LINE_COLUMN]
+    assert frame["column_13"].to_list() == ["", "", ""]
+    assert set_aside == []
+
+
 def test_crlf_line_endings_are_not_part_of_values() -> None:
     frame, _set_aside, _reader, _fix = read_all(CASES / "quoted_multiline.csv")
     assert frame["Website"].to_list()[0] == "http://www.stephenson.com/"

@@ -377,3 +377,11 @@ def test_lines_after_ragged_rows_are_exact_across_batches(tmp_path: Path) -> Non
         (3, "row.field_count"),
         (6, "customer_id.max_length"),
     ]
+
+
+def test_a_trailing_delimiter_is_one_unnamed_extra_column(tmp_path: Path) -> None:
+    path = tmp_path / "trailing.csv"
+    path.write_text("".join(f"{line},\n" for line in SAMPLE.read_text().splitlines()[:4]))
+    run = run_of(ingest(tmp_path, path))
+    assert (run.status, run.rows_loaded, run.rows_quarantined) == (RunStatus.SUCCEEDED, 3, 0)
+    assert run.report["extra_columns"] == ["column_13"]
