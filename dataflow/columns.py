@@ -12,6 +12,10 @@ RAW_PREFIX = "_raw_"
 """``_raw_<field>``: a typed field's trimmed text before the cast (for the quality rules' messages)."""
 RAW_RECORD_COLUMN = "_raw"
 """Optional: the whole record as the file had it (a JSON object string or a struct)."""
+REPEATED_PREFIX = "_q_repeated_"
+"""``_q_repeated_<field>``: whether the field's value occurs more than once in the whole file, for a
+``unique`` rule on a field other than the key (:mod:`dataflow.quality.repeats`); the quality stage
+drops it with its other ``_q_`` columns."""
 CODES_COLUMN = "__codes__"
 MESSAGES_COLUMN = "__messages__"
 """List columns of a quarantined record's rule codes and messages (the quality stage → the load)."""

@@ -23,6 +23,7 @@ from dataflow.context import STAGE_MAP, STAGE_READ, IngestOptions, ProgressRepor
 from dataflow.mapping import ColumnMapping, columns_map, frame_map
 from dataflow.quality import QualityResult, RuleSet
 from dataflow.quality.batch import QualityTally, batch_check, quality_setup
+from dataflow.quality.repeats import RepeatCounter, unique_fields
 from dataflow.readers import LINE_COLUMN, RawBatch, RecordReader, SetAside, open_reader
 from dataflow.schema import Schema
 from dataflow.transform import TransformConfig, frame_transform
@@ -119,6 +120,9 @@ class FileSetup:
     """``time.monotonic()`` when the read began."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per step: the run report's ``seconds``."""
+    repeated: dict[str, pl.Series] = field(default_factory=dict)
+    """The values repeated in the file of each field with a ``unique`` rule (the key's aside), when
+    the engine counted them first (:func:`repeats_count`)."""
 
 
 def file_setup(
@@ -173,3 +177,27 @@ def mapping_late(ctx: StageContext, setup: FileSetup, *, columns: list[str], sch
     setup.outcome.report["mapping"] = setup.mapping.as_report()
     ctx.mapping = setup.mapping
     return setup.mapping
+
+
+def repeats_count(ctx: StageContext, setup: FileSetup, *, schema: Schema, batch_size: int) -> None:
+    """A first read of the file for a schema with a ``unique`` rule on a field other than the key:
+    each such field's repeated values, into ``setup.repeated`` (:mod:`dataflow.quality.repeats`).
+
+    The same reader, mapping and transform as the batches that follow, so a value counts
+    here exactly as the rule will see it.
+    """
+    fields = unique_fields(setup.tally.ruleset)
+    if not fields:
+        return
+    started = time.monotonic()
+    ctx.stage = STAGE_READ
+    counter = RepeatCounter(fields)
+    mapping = setup.mapping
+    for batch in stage_read(ctx=ctx, batch_size=batch_size).batches():
+        if not batch.frame.height:
+            continue
+        if mapping is None:  # JSON whose first records were all set aside
+            mapping = stage_map(columns=[c for c in batch.frame.columns if c != LINE_COLUMN], schema=schema)
+        counter.add(stage_transform(batch=batch, mapping=mapping, schema=schema, config=setup.config))
+    setup.repeated = counter.repeated()
+    setup.timings["count_repeated"] = round(time.monotonic() - started, 3)

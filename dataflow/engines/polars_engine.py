@@ -22,6 +22,7 @@ from dataflow.context import (
 )
 from dataflow.engines.base import RunningAmong, StagedFile
 from dataflow.mapping import extra_columns
+from dataflow.quality.repeats import with_repeated
 from dataflow.readers import LINE_COLUMN, RawBatch
 from dataflow.schema import Schema
 from dataflow.stages import (
@@ -29,6 +30,7 @@ from dataflow.stages import (
     file_setup,
     mapping_late,
     quarantine_stage,
+    repeats_count,
     set_aside_stage,
     stage_quality,
     stage_transform,
@@ -56,6 +58,7 @@ class PolarsEngine:
     ) -> StagedFile:
         """Stream the file into the staging tables, batch by batch."""
         setup = file_setup(ctx, schema=schema, options=options, progress=progress)
+        repeats_count(ctx, setup, schema=schema, batch_size=options.batch_size)
         extra: dict[str, None] = dict.fromkeys(setup.mapping.extra if setup.mapping else ())
         staged_rows = 0
         ctx.stage = STAGE_READ
@@ -107,6 +110,8 @@ def _stage_batch(
     extra.update(dict.fromkeys(extra_columns(batch.frame.columns, mapping=mapping)))
     ctx.stage = STAGE_TRANSFORM
     clean = stage_transform(batch=batch, mapping=mapping, schema=schema, config=setup.config)
+    if setup.repeated:
+        clean = with_repeated(clean, setup.repeated)
     ctx.stage = STAGE_QUALITY
     quality = stage_quality(frame=clean, rules=setup.tally.ruleset)
     setup.tally.add(quality.checked)

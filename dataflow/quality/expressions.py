@@ -21,6 +21,7 @@ from datetime import date
 
 import narwhals as nw
 
+from dataflow.columns import REPEATED_PREFIX
 from dataflow.parsing import date_from_text, integer_from_text
 from dataflow.quality.kinds import KINDS, CompiledRule, FieldInput, Rule
 from dataflow.quality.rules import RuleSet
@@ -32,7 +33,13 @@ def compile_rule(rule: Rule, field: FieldInput, *, today: date) -> CompiledRule:
 
 
 def field_input(
-    name: str, *, field_type: str, formats: tuple[str, ...], is_string: bool, raw_column: str | None
+    name: str,
+    *,
+    field_type: str,
+    formats: tuple[str, ...],
+    is_string: bool,
+    raw_column: str | None,
+    repeated_column: str | None = None,
 ) -> FieldInput:
     """How to read field ``name``: its text, its typed value and whether it is present."""
     column = nw.col(name)
@@ -47,7 +54,8 @@ def field_input(
         value = integer_from_text(text)
     else:
         value = date_from_text(text, formats)
-    return FieldInput(text=text, value=value, present=present.fill_null(value=False))
+    repeated = nw.col(repeated_column).fill_null(value=False) if repeated_column is not None else None
+    return FieldInput(text=text, value=value, present=present.fill_null(value=False), repeated=repeated)
 
 
 def compile_rules(
@@ -61,7 +69,8 @@ def compile_rules(
 ) -> tuple[list[CompiledRule], dict[str, FieldInput]]:
     """Every rule compiled against a frame with column types ``dtypes``, plus how to
     read each field (``fields``: name -> (type, date formats)). The key's ``unique``
-    is not compiled: duplicate keys are resolved (last wins), not quarantined."""
+    is not compiled: duplicate keys are resolved (last wins), not quarantined. Another field's
+    ``unique`` reads the file-wide ``REPEATED_PREFIX`` column when the frame has it."""
     inputs = {
         name: field_input(
             name,
@@ -69,6 +78,7 @@ def compile_rules(
             formats=formats,
             is_string=dtypes[name] == nw.String,
             raw_column=raw_columns.get(name),
+            repeated_column=REPEATED_PREFIX + name if REPEATED_PREFIX + name in dtypes else None,
         )
         for name, (field_type, formats) in fields.items()
     }

@@ -179,3 +179,20 @@ def test_file_over_the_reject_threshold_is_rejected_alike_by_both_engines(tmp_pa
     assert outcomes["spark"] == outcomes["polars"]
     assert outcomes["spark"][1]["run"]["status"] == RunStatus.REJECTED
     assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("batch_size", [1000, 2])
+def test_a_unique_value_repeated_across_batches_is_quarantined_alike_by_both_engines(
+    tmp_path: Path, spark: Any, batch_size: int
+) -> None:
+    from dataflow.tests.test_quality_repeats import emails_repeated_across, ingest_with, schema_with_unique
+
+    path, schema = emails_repeated_across(tmp_path), schema_with_unique("email")
+    outcomes = {}
+    for engine in ("polars", "spark"):
+        Customer.objects.all().delete()
+        run = ingest_with(tmp_path / engine, path, schema, engine=engine, batch_size=batch_size, force=True)
+        assert (run.rows_read, run.rows_loaded, run.rows_quarantined) == (4, 2, 2), engine
+        outcomes[engine] = _outcome(run)
+    assert outcomes["spark"] == outcomes["polars"]

@@ -32,6 +32,7 @@ from dataflow.engines.spark.reader import Spooled
 from dataflow.quality.batch import QualityTally
 from dataflow.quality.expressions import rule_problems
 from dataflow.quality.outliers import OutlierReport, outliers_by_batch, outliers_none
+from dataflow.quality.repeats import repeated_columns, unique_fields, with_repeated_over
 from dataflow.quality.result import QualityResult
 from dataflow.quality.thresholds import threshold_decide
 from dataflow.readers import LINE_COLUMN
@@ -160,8 +161,11 @@ def spark_quality(*, clean: DataFrame, raw: DataFrame, spooled: Spooled, tally: 
     ``raw`` is the file as read (spool names); ``tally`` gets each reader
     batch's result, as in the Polars engine.
     """
+    repeated = unique_fields(tally.ruleset)
+    if repeated:  # counted over the whole file, spilled with the failing records for their wording
+        clean = with_repeated_over(clean, repeated)
     flagged, raw_columns = _flagged(clean, tally=tally)
-    valid = flagged.filter(~flagged[BAD]).drop(BAD, *raw_columns)
+    valid = flagged.filter(~flagged[BAD]).drop(BAD, *raw_columns, *repeated_columns(repeated))
     lines = flagged.filter(flagged[BAD]).select(LINE_COLUMN)
     spill = None
     if spooled.line_ranges and not lines.isEmpty():

@@ -67,6 +67,9 @@ class FieldInput:
     """The typed value (parsed here when the frame still holds a string)."""
     present: nw.Expr
     """The text is neither null nor blank."""
+    repeated: nw.Expr | None = None
+    """The value occurs more than once in the whole file (``REPEATED_PREFIX`` column), when the
+    engine counted it over the file; None: counted over the frame being checked."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ def _required_implied(spec: FieldSpec) -> Rule | None:
 
 
 def _unique(rule: Rule, field: FieldInput, today: date) -> CompiledRule:
-    repeated = nw.len().over(rule.field) > 1
+    # Over the frame only when no file-wide count came with it: a file is checked batch by batch.
+    repeated = field.repeated if field.repeated is not None else nw.len().over(rule.field) > 1
     message = failure_message(rule.code, field.text, msg.NOT_UNIQUE)
     return CompiledRule(rule, field.present & repeated, message)
 
