@@ -10,3 +10,14 @@ UNKNOWN_ENGINE = "unknown engine {name!r}: choose one of {choices}"
 
 class EngineUnavailable(RuntimeError):
     """The chosen engine cannot run here (its package is missing): nothing was ingested."""
+
+
+SPARK_QUALITY_MISMATCH = (
+    "Spark found {flagged} failing records in reader batch {batch} where the quality stage words"
+    " reasons for {worded}: the run stops rather than lose a record"
+)
+
+
+class SparkQualityMismatch(RuntimeError):
+    """Spark's verdict over the file and the quality stage's over one batch disagree (a rule judged
+    differently on the two): a failed run, never a record that is neither loaded nor quarantined."""

@@ -196,3 +196,24 @@ def test_a_unique_value_repeated_across_batches_is_quarantined_alike_by_both_eng
         assert (run.rows_read, run.rows_loaded, run.rows_quarantined) == (4, 2, 2), engine
         outcomes[engine] = _outcome(run)
     assert outcomes["spark"] == outcomes["polars"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_record_spark_flags_without_a_worded_reason_fails_the_run_rather_than_vanish(
+    tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from dataflow.engines.spark import quality as spark_quality_module
+
+    judged = spark_quality_module.stage_quality
+
+    def one_reason_short(**kwargs: Any) -> Any:  # a rule judged differently by the two sides
+        stage = judged(**kwargs)
+        return replace(stage, checked=replace(stage.checked, quarantined=stage.checked.quarantined[1:]))
+
+    monkeypatch.setattr(spark_quality_module, "stage_quality", one_reason_short)
+    run = run_of(ingest(tmp_path, QUALITY_CASES / "every_rule.csv", engine="spark"))
+    assert run.status == RunStatus.FAILED
+    assert "the run stops rather than lose a record" in run.error_message
+    assert not Customer.objects.exists()

@@ -28,6 +28,7 @@ import narwhals as nw
 import polars as pl
 
 from dataflow.columns import RAW_PREFIX
+from dataflow.engines.errors import SPARK_QUALITY_MISMATCH, SparkQualityMismatch
 from dataflow.engines.spark.reader import Spooled
 from dataflow.quality.batch import QualityTally
 from dataflow.quality.expressions import rule_problems
@@ -138,6 +139,10 @@ def _batch_checked(
         stage = stage_quality(frame=part_bad, rules=tally.ruleset)
         checked = stage.checked
         quarantined, failures, examples = checked.quarantined, checked.failures, checked.examples
+        if len(quarantined) != part_bad.height:
+            raise SparkQualityMismatch(
+                SPARK_QUALITY_MISMATCH.format(flagged=part_bad.height, batch=batch, worded=len(quarantined))
+            )
         part_records = spill.batch("raw", batch)
         assert part_records is not None
         part_records = part_records.rename(spooled.originals(), strict=False)
