@@ -117,18 +117,18 @@ def equations(run: IngestionRun) -> list[Equation]:
     return [read, split]
 
 
-def rule_failures(run: IngestionRun) -> list[RuleFailure]:
+def rule_failures(run: IngestionRun, *, values: bool = True) -> list[RuleFailure]:
     """Failures per rule, most frequent first, with their share of the records read and the first
-    examples with line numbers."""
+    examples with line numbers (none without ``values``: they quote partner values)."""
     failures = (run.report.get("quality") or {}).get("failures") or {}
     read = run.rows_read or 0
-    examples = _examples(run.pk) if failures and run.rows_quarantined else {}
+    examples = _examples(run.pk) if values and failures and run.rows_quarantined else {}
     rows = [
         RuleFailure(
             code=code,
             count=int(entry.get("count", 0)),
             share=100.0 * int(entry.get("count", 0)) / read if read else 0.0,
-            example=str(entry.get("example", "")),
+            example=str(entry.get("example", "")) if values else "",
             examples=examples.get(code, []),
         )
         for code, entry in failures.items()
@@ -154,8 +154,9 @@ def _examples(run_id: int) -> dict[str, list[tuple[int | None, str]]]:
         return found
 
 
-def outliers(run: IngestionRun) -> list[dict[str, Any]]:
-    """Outlier checks that ran: flagged counts, fences, examples (line, value); skipped ones say why."""
+def outliers(run: IngestionRun, *, values: bool = True) -> list[dict[str, Any]]:
+    """Outlier checks that ran: flagged counts, fences, examples (line, value: none without
+    ``values``); skipped ones say why."""
     checks = ((run.report.get("quality") or {}).get("outliers") or {}).get("checks") or {}
     return [
         {
@@ -163,7 +164,7 @@ def outliers(run: IngestionRun) -> list[dict[str, Any]]:
             "flagged": entry.get("flagged", 0),
             "fences": entry.get("fences"),
             "skipped": entry.get("skipped", ""),
-            "examples": entry.get("examples") or [],
+            "examples": (entry.get("examples") or []) if values else [],
         }
         for code, entry in sorted(checks.items())
     ]
@@ -174,8 +175,8 @@ def stage_seconds(run: IngestionRun) -> list[tuple[str, float]]:
     return [(name.replace("_", " "), float(value)) for name, value in seconds.items()]
 
 
-def report_context(run: IngestionRun) -> dict[str, Any]:
-    """Everything the report template shows."""
+def report_context(run: IngestionRun, *, values: bool) -> dict[str, Any]:
+    """Everything the report template shows; the examples (partner values) only with ``values``."""
     quality = run.report.get("quality") or {}
     return {
         "run": run,
@@ -187,11 +188,12 @@ def report_context(run: IngestionRun) -> dict[str, Any]:
         "queued": time_shown(run.queued_at),
         "duration": duration_shown(run),
         "equations": equations(run),
-        "failures": rule_failures(run),
+        "failures": rule_failures(run, values=values),
+        "values_hidden": not values,
         "quality": quality,
         "duplicates": run.report.get("duplicates") or {},
         "duplicate_keys": (run.report.get("duplicates") or {}).get("keys") or [],
-        "outliers": outliers(run),
+        "outliers": outliers(run, values=values),
         "seconds": stage_seconds(run),
         "extra_columns": run.report.get("extra_columns") or [],
         "error_stage": run.report.get("stage", ""),

@@ -61,6 +61,20 @@ def can_view_partner_values(user: Any) -> bool:
     return bool(user and user.is_authenticated and user.has_perm(PARTNER_VALUES_VIEW))
 
 
+HIDDEN_REPORT_KEYS = frozenset({"example", "examples"})
+"""Run report entries quoting partner values (rule failures' and outliers' examples)."""
+
+
+def report_without_values(value: Any) -> Any:
+    """A run report minus every example (each quotes a partner's value): what the API, the admin
+    and the console show to whoever lacks ``PARTNER_VALUES_VIEW``."""
+    if isinstance(value, dict):
+        return {k: report_without_values(v) for k, v in value.items() if k not in HIDDEN_REPORT_KEYS}
+    if isinstance(value, list):
+        return [report_without_values(v) for v in value]
+    return value
+
+
 _SERVER_PATH = re.compile(r"(?<![\w:/.~-])(?:~|\.{1,2})?/(?:[^\s/'\"(),]+/)+([^\s/'\"(),:]+)")
 
 

@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
 from common.admin import DateHierarchyAdminMixin, ReadOnlyAdminMixin
+from customers.permissions import can_view_partner_values, report_without_values
 from ingestion.models import IngestionRun, QuarantinedRecord
 from ingestion.quarantine_admin import QuarantinedRecordAdmin
 from ingestion.run_display import (
@@ -168,10 +169,25 @@ class IngestionRunAdmin(ReadOnlyAdminMixin, DateHierarchyAdminMixin, admin.Model
     def report_page(self, obj: IngestionRun) -> str:
         return format_html('<a href="{}">the run\'s report</a>', run_page_url(obj.pk))
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The report's examples quote partner values: only for staff who may view quarantined records.
+        if can_view_partner_values(request.user):
+            return self.readonly_fields
+        return tuple("report_json_without_values" if f == "report_json" else f for f in self.readonly_fields)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.get_readonly_fields(request, obj)
+
     @admin.display(description="Report (JSON)")
     def report_json(self, obj: IngestionRun) -> str:
         # Indented, in a scrolling block: one line of JSON was unreadable beside the readable report.
         return format_html('<pre class="run-report-json">{}</pre>', json.dumps(obj.report, indent=2))
+
+    @admin.display(description="Report (JSON, without the examples: they quote partner values)")
+    def report_json_without_values(self, obj: IngestionRun) -> str:
+        return format_html(
+            '<pre class="run-report-json">{}</pre>', json.dumps(report_without_values(obj.report), indent=2)
+        )
 
     @admin.display(description="Warnings")
     def warnings_text(self, obj: IngestionRun) -> str:

@@ -25,13 +25,15 @@ from rest_framework.response import Response
 
 from customers.filters import PrebuiltFilterBackend
 from customers.pagination import IdCursorPagination, ValidatedPageSize
-from customers.permissions import CanViewRuns, can_view_partner_values, without_server_paths
+from customers.permissions import (
+    CanViewRuns,
+    can_view_partner_values,
+    report_without_values,
+    without_server_paths,
+)
 from customers.query_params import StrictQueryParams, pagination_query_params
 from ingestion.models import IngestionRun, QuarantinedRecord
 from ingestion.run_filters import IngestionRunFilterSet
-
-HIDDEN_REPORT_KEYS = frozenset({"example", "examples"})
-"""Report entries quoting partner values (rule failures' and outliers' examples)."""
 
 RULE_PARAMETER = OpenApiParameter(
     "rule",
@@ -110,15 +112,6 @@ QUARANTINE_PARAMETERS = [
 def _user(serializer: serializers.BaseSerializer[Any]) -> Any:
     request = serializer.context.get("request")
     return getattr(request, "user", None)
-
-
-def report_without_values(value: Any) -> Any:
-    """The run report minus every example (each quotes a partner's value)."""
-    if isinstance(value, dict):
-        return {k: report_without_values(v) for k, v in value.items() if k not in HIDDEN_REPORT_KEYS}
-    if isinstance(value, list):
-        return [report_without_values(v) for v in value]
-    return value
 
 
 class IngestionRunSerializer(serializers.ModelSerializer[IngestionRun]):

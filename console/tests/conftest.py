@@ -37,3 +37,13 @@ def staff_without_permissions(db: None, django_user_model: Any) -> Client:
 @pytest.fixture
 def not_staff(db: None, django_user_model: Any) -> Client:
     return _client(django_user_model.objects.create_user(username="partner", password="pw-partner-1"))
+
+
+@pytest.fixture
+def runs_viewer(db: None, django_user_model: Any) -> Client:
+    """Staff who may view runs, not quarantined records (nor the report's examples)."""
+    user = django_user_model.objects.create_user(username="runs", password="pw-runs-1", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="etl", codename="view_ingestionrun")
+    )
+    return _client(user)

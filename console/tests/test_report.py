@@ -40,6 +40,19 @@ def test_the_report_shows_status_counts_arithmetic_and_rules_with_lines(
     assert 'http-equiv="refresh"' not in body  # the run is over
 
 
+def test_staff_who_may_not_view_quarantined_records_see_no_example_of_partner_values(
+    runs_viewer: Client, viewer: Client, tmp_path: Path
+) -> None:
+    run = run_of(ingest(tmp_path, EVERY_RULE))
+    assert "&quot;12x&quot; is not an integer" in _report(viewer, run.pk)
+    body = _report(runs_viewer, run.pk)
+    assert '<td class="console-mono">email.pattern</td><td class="num">2</td>' in body  # counts stay
+    assert "12x" not in body
+    assert "not-an-email" not in body
+    assert 'id="values-hidden"' in body
+    assert "Download quarantine CSV" not in body
+
+
 def test_duplicates_are_shown_with_their_keys_and_lines(viewer: Client, tmp_path: Path) -> None:
     run = run_of(ingest(tmp_path, CASES / "ingest" / "duplicates.csv"))
     body = _report(viewer, run.pk)

@@ -190,3 +190,26 @@ def test_run_page_shows_the_report_as_indented_json(admin_client: Client, tmp_pa
     assert shown is not None
     assert json.loads(html.unescape(shown.group(1))) == run.report
     assert "\n  " in shown.group(1)  # indented, not one line
+
+
+def test_run_page_shows_the_report_without_examples_to_staff_who_may_not_view_quarantined_records(
+    client: Client, django_user_model: Any, tmp_path: Path
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    from customers.permissions import report_without_values
+
+    run = run_of(ingest(tmp_path, CASES.parent / "quality" / "every_rule.csv"))
+    user = django_user_model.objects.create_user(username="runs", password="pw-runs-1", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="etl", codename="view_ingestionrun")
+    )
+    client.force_login(user)
+
+    body = client.get(reverse("admin:etl_ingestionrun_change", args=[run.pk])).content.decode()
+
+    shown = re.search(r'<pre class="run-report-json">(.*?)</pre>', body, re.S)
+    assert shown is not None
+    assert json.loads(html.unescape(shown.group(1))) == report_without_values(run.report) != run.report
+    assert "12x" not in body
+    assert "not-an-email" not in body
