@@ -39,6 +39,8 @@ INGEST_UPLOAD_TASK = "ingest_upload"
 """The worker's task that ingests an accepted upload (:func:`ingestion.tasks.ingest_upload`)."""
 ALLOWED_SUFFIXES = (".csv", ".json")
 MAX_NAME_CHARS = 200
+MAX_NAME_BYTES = 200
+"""In UTF-8: file systems count a name's bytes (255 at most on most), not its characters."""
 _CHUNK = 1 << 20
 
 NO_NAME = "the file has no usable name (give it one ending in .csv or .json)"
@@ -78,7 +80,8 @@ class UploadOptions:
 
 def upload_name(raw: str | None) -> str:
     """The name an upload is stored and recorded under: its last path part, without control or
-    format characters, at most :data:`MAX_NAME_CHARS`; ``.csv`` or ``.json`` only (:class:`UploadError`)."""
+    format characters, at most :data:`MAX_NAME_CHARS` characters and :data:`MAX_NAME_BYTES` bytes
+    (its stem cut, never a character in two); ``.csv`` or ``.json`` only (:class:`UploadError`)."""
     text = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
     text = "".join(c for c in text if unicodedata.category(c)[0] not in "CZ" or c == " ")
     text = " ".join(text.split()).lstrip(".- ")
@@ -87,7 +90,9 @@ def upload_name(raw: str | None) -> str:
         raise UploadError(NO_NAME if not text else BAD_SUFFIX.format(name=text[:MAX_NAME_CHARS]))
     if f".{suffix.lower()}" not in ALLOWED_SUFFIXES:
         raise UploadError(BAD_SUFFIX.format(name=text[:MAX_NAME_CHARS]))
-    return f"{stem[: MAX_NAME_CHARS - len(suffix) - 1]}.{suffix.lower()}"
+    stem = stem[: MAX_NAME_CHARS - len(suffix) - 1]
+    stem = stem.encode()[: MAX_NAME_BYTES - len(suffix) - 1].decode("utf-8", errors="ignore")
+    return f"{stem}.{suffix.lower()}"
 
 
 def upload_options_check(options: UploadOptions) -> None:

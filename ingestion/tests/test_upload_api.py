@@ -136,6 +136,13 @@ def test_the_stored_name_is_sanitized(uploader: APIClient) -> None:
     assert body["filename"] == "evil[31m.csv"
 
 
+def test_a_name_long_in_utf8_bytes_is_cut_to_fit_the_file_system(uploader: APIClient) -> None:
+    upload = SimpleUploadedFile("é" * 300 + ".csv", SAMPLE.read_bytes())
+    response = uploader.post(URL, {"file": upload}, format="multipart")
+    assert response.status_code == 202
+    assert response.json()["filename"] == "é" * 98 + ".csv"
+
+
 @pytest.mark.parametrize(
     ("form", "problem"),
     [

@@ -50,6 +50,8 @@ def _file(name: str = "customers-100.csv", content: bytes | None = None) -> Simp
         ("..hidden.csv", "hidden.csv"),
         ("  spaced   out .csv ", "spaced out .csv"),
         ("x" * 300 + ".csv", "x" * 196 + ".csv"),
+        ("é" * 300 + ".csv", "é" * 98 + ".csv"),  # 200 bytes: file systems count bytes
+        ("a" + "€" * 300 + ".json", "a" + "€" * 64 + ".json"),  # never a character cut in two
     ],
 )
 def test_an_upload_name_keeps_its_last_part_without_control_characters(given: str, stored: str) -> None:
