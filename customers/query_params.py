@@ -107,8 +107,12 @@ class StrictQueryParams:
         try:
             query_params_check(params=request.query_params, accepted=self.accepted_query_params())
         except ValidationError:
-            # The error in the API's JSON even where the view renders YAML (schema) or HTML (docs).
-            renderer_class: Any = api_settings.DEFAULT_RENDERER_CLASSES[0]  # a class once DRF imported it
-            renderer = renderer_class()
-            request.accepted_renderer, request.accepted_media_type = renderer, renderer.media_type
+            errors_as_json(request)
             raise
+
+
+def errors_as_json(request: Request) -> None:
+    """The coming error in the API's JSON even where the view renders YAML (schema) or HTML (docs)."""
+    renderer_class: Any = api_settings.DEFAULT_RENDERER_CLASSES[0]  # a class once DRF imported it
+    renderer = renderer_class()
+    request.accepted_renderer, request.accepted_media_type = renderer, renderer.media_type

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
@@ -9,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from knox.models import AuthToken
 from knox.views import LoginView, LogoutAllView, LogoutView
 from rest_framework import serializers, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +20,7 @@ from customers.filters import CustomerFilterSet, PrebuiltFilterBackend
 from customers.models import KEYSET_ORDERING_FIELDS, Customer
 from customers.pagination import KeysetPagination
 from customers.permissions import CanViewCustomers
-from customers.query_params import StrictQueryParams
+from customers.query_params import StrictQueryParams, errors_as_json
 from customers.selectors import customer_list
 from customers.serializers import (
     CUSTOMER_FIELDS,
@@ -140,13 +142,28 @@ class TokenLogoutAllView(StrictQueryParams, LogoutAllView):
     authentication_classes = (ApiTokenAuthentication,)
 
 
-class SchemaView(StrictQueryParams, SpectacularAPIView):
+SCHEMA_VERSION = re.compile(r"[A-Za-z0-9._-]{1,32}")
+BAD_SCHEMA_VERSION = "letters, digits, '.', '_' or '-', 1 to 32 of them"
+
+
+class _SchemaParams(StrictQueryParams):
+    """``lang`` and ``version`` besides the view's own; ``version`` names a file (the schema's
+    download name): a plain word or a 400, never a header that cannot be sent (a 500)."""
+
+    extra_query_params = ("lang", "version")
+    http_method_names = ["get", "head"]  # OPTIONS has no template to render the docs page with
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        version = request.query_params.get("version")
+        if version is not None and not SCHEMA_VERSION.fullmatch(version):
+            errors_as_json(request)
+            raise ValidationError({"version": [BAD_SCHEMA_VERSION]})
+
+
+class SchemaView(_SchemaParams, SpectacularAPIView):
     """``GET /api/schema/``: ``format`` (``json``/``yaml``), ``lang`` and ``version`` are honoured."""
 
-    extra_query_params = ("lang", "version")
 
-
-class DocsView(StrictQueryParams, SpectacularSwaggerView):
+class DocsView(_SchemaParams, SpectacularSwaggerView):
     """``GET /api/docs/``: Swagger UI; ``lang`` and ``version`` are passed on to the schema URL."""
-
-    extra_query_params = ("lang", "version")

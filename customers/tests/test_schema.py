@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
 from customers.filters import ORIGINAL_NAME
-from customers.views import ORDERING_FIELDS
+from customers.views import BAD_SCHEMA_VERSION, ORDERING_FIELDS
 
 LIST_PARAMETERS = {
     "country",
@@ -111,3 +111,24 @@ def test_docs_page_loads_swagger_ui_from_our_static_files_not_a_cdn(anon: APICli
     assert addresses
     assert all(a.startswith("/") and not a.startswith("//") for a in addresses), addresses
     assert "https://" not in html
+
+
+@pytest.mark.parametrize("version", ["\n", "a\rb", "", "x" * 33, 'a"b', "é"])
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_a_version_that_cannot_name_a_file_is_a_400_in_json(anon: APIClient, path: str, version: str) -> None:
+    response = anon.get(path, {"version": version})
+    assert response.status_code == 400
+    assert response.json() == {"version": [BAD_SCHEMA_VERSION]}
+
+
+def test_a_plain_version_names_the_schemas_download(anon: APIClient) -> None:
+    response = anon.get("/api/schema/", {"version": "v1.2"})
+    assert response.status_code == 200
+    assert "(v1.2)" in response["Content-Disposition"]
+
+
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_options_on_the_schema_and_the_docs_is_a_405_not_a_500(anon: APIClient, path: str) -> None:
+    response = anon.options(path)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
