@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from rest_framework import status
@@ -23,6 +25,7 @@ RETRY_AFTER_SECONDS = 30
 BAD_VALUE = "A value in the request cannot be used (the database refused it); check the parameters."
 NUL_IN_PATH = "Not found: the path holds a NUL character (%00)."
 NUL_IN_VALUE = "Remove the NUL character (%00): no value can contain one."
+TOO_MANY_PARAMETERS = "Too many query parameters: at most {limit}."
 
 
 def _first_line(exc: BaseException) -> str:
@@ -45,13 +48,23 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return exception_handler(exc, context)
 
 
-def nul_rejecting_middleware(get_response: Any) -> Any:
-    """A NUL byte in the URL is answered before any view: no text value can hold one (PostgreSQL
-    refuses it). In the path: 404 (nothing is named so); in a parameter: 400 naming it."""
+def bad_url_middleware(get_response: Any) -> Any:
+    """A URL no view can answer is answered before any view, in JSON.
+
+    A NUL byte: no text value can hold one (PostgreSQL refuses it); in the path a 404 (nothing
+    is named so), in a parameter a 400 naming it. More parameters than
+    ``DATA_UPLOAD_MAX_NUMBER_FIELDS``: a 400 (Django raises when a view first reads them, and its
+    debug page then fails reading them again: a 500 with ``DEBUG`` on).
+    """
 
     def middleware(request: HttpRequest) -> Any:
         if "\x00" in request.path:
             return JsonResponse({"detail": NUL_IN_PATH}, status=404)
+        try:
+            request.GET  # noqa: B018  (parsed here, once, so that too many is the client's 400)
+        except TooManyFieldsSent:
+            limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+            return JsonResponse({"detail": TOO_MANY_PARAMETERS.format(limit=limit)}, status=400)
         if "%00" in request.META.get("QUERY_STRING", ""):
             bad = sorted(name for name, values in request.GET.lists() if any("\x00" in v for v in values))
             bad += sorted(name for name in request.GET if "\x00" in name)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import DataError
 from rest_framework.test import APIClient
 
-from customers.exceptions import BAD_VALUE, NUL_IN_PATH, NUL_IN_VALUE, api_exception_handler
+from customers.exceptions import (
+    BAD_VALUE,
+    NUL_IN_PATH,
+    NUL_IN_VALUE,
+    TOO_MANY_PARAMETERS,
+    api_exception_handler,
+)
 from customers.pagination import INVALID_CURSOR
 from customers.services import api_token_create
 from ingestion.api import UNKNOWN_RULE
@@ -86,3 +93,17 @@ def test_a_value_the_database_refuses_is_a_400_not_a_500() -> None:
     response = api_exception_handler(DataError("value out of range for type bigint"), {})
     assert response is not None
     assert (response.status_code, response.data) == (400, {"detail": BAD_VALUE})
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("path", ["/api/customers/", "/api/schema/", "/admin/login/"])
+def test_too_many_parameters_is_a_400_in_json_even_with_debug_on(
+    root: APIClient, settings: Any, path: str, debug: bool
+) -> None:
+    settings.DEBUG = debug
+    query = "&".join(f"a{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    response = root.get(f"{path}?{query}")
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": TOO_MANY_PARAMETERS.format(limit=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS)
+    }
