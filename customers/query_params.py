@@ -1,4 +1,5 @@
-"""No silently ignored query parameters: an unknown one is a 400 naming it and the accepted ones.
+"""No silently ignored query parameters: an unknown one is a 400 naming it and the accepted ones;
+an accepted one given twice or with an empty value is a 400 naming it too.
 
 A misspelled filter (``?countyr=Chile``) or another service's name for one
 (``?start_date=``) used to answer 200 with every row: the client got unfiltered
@@ -27,6 +28,9 @@ from rest_framework.settings import api_settings
 
 UNKNOWN_PARAMETER = "Unknown parameter; this endpoint accepts: {accepted}."
 REPEATED_PARAMETER = "Give this parameter once (it was given {count} times)."
+EMPTY_PARAMETER = "Empty value: give one, or leave the parameter out."
+EMPTY_MEANS_ALL = frozenset({"search"})
+"""Parameters whose empty value is a value: every text contains the empty string."""
 ANY_PARAMETER = "*"
 
 # Query-parameter attributes of DRF's paginators and ours, in the order they are listed.
@@ -74,7 +78,8 @@ def view_query_params(view_class: type, action: str | None, extra: tuple[str, ..
 
 
 def query_params_check(*, params: QueryDict, accepted: tuple[str, ...]) -> None:
-    """A 400 naming each unknown parameter, and each accepted one given more than once."""
+    """A 400 naming each unknown parameter, and each accepted one given more than once or empty
+    (``?country=`` would filter nothing: every row, as if it were misspelled)."""
     if not params:
         return
     ignored = settings.API_IGNORED_QUERY_PARAMS
@@ -84,6 +89,8 @@ def query_params_check(*, params: QueryDict, accepted: tuple[str, ...]) -> None:
         if name in accepted:
             if len(values) > 1:  # a filter would read one of them and drop the others unseen
                 errors[name] = [REPEATED_PARAMETER.format(count=len(values))]
+            elif not values[0] and name not in EMPTY_MEANS_ALL:
+                errors[name] = [EMPTY_PARAMETER]
         elif check_unknown and name not in ignored:
             errors[name] = [UNKNOWN_PARAMETER.format(accepted=", ".join(accepted))]
     if errors:

@@ -10,12 +10,13 @@ from rest_framework.test import APIClient
 
 from customers.models import Customer
 from customers.query_params import (
+    EMPTY_PARAMETER,
     REPEATED_PARAMETER,
     UNKNOWN_PARAMETER,
     StrictQueryParams,
     view_query_params,
 )
-from customers.services import user_roles_grant
+from customers.services import api_token_create, user_roles_grant
 from customers.tests.factories import customer_build, customers_create
 from ingestion.models import IngestionRun
 
@@ -149,3 +150,24 @@ def test_a_star_in_the_ignored_parameters_turns_the_check_off(api: APIClient, se
     settings.API_IGNORED_QUERY_PARAMS = ["*"]
     assert api.get(URL, {"anything": "1"}).status_code == 200
     assert api.get(f"{URL}?country=a&country=b").status_code == 400  # still no silent choice between two
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/customers/", "country"),
+        ("/api/customers/", "page_size"),
+        ("/api/customers/", "subscription_date_before"),
+        ("/api/customers/", "cursor"),
+        ("/api/ingestion-runs/", "dry_run"),
+        ("/api/ingestion-runs/", "status"),
+        ("/api/schema/", "version"),
+    ],
+)
+def test_an_empty_value_is_a_400_naming_it_not_an_unfiltered_answer(user: Any, path: str, name: str) -> None:
+    user_roles_grant(user=user, roles=["operators"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)}")
+    response = client.get(path, {name: ""})
+    assert response.status_code == 400
+    assert response.json() == {name: [EMPTY_PARAMETER]}

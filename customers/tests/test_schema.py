@@ -113,7 +113,7 @@ def test_docs_page_loads_swagger_ui_from_our_static_files_not_a_cdn(anon: APICli
     assert "https://" not in html
 
 
-@pytest.mark.parametrize("version", ["\n", "a\rb", "", "x" * 33, 'a"b', "é"])
+@pytest.mark.parametrize("version", ["\n", "a\rb", "x" * 33, 'a"b', "é"])
 @pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
 def test_a_version_that_cannot_name_a_file_is_a_400_in_json(anon: APIClient, path: str, version: str) -> None:
     response = anon.get(path, {"version": version})
