@@ -32,7 +32,7 @@ from rest_framework.views import APIView
 
 from common.errors import text_line
 from customers.permissions import UPLOAD_FILE, CanUploadFiles
-from customers.query_params import StrictQueryParams
+from customers.query_params import REPEATED_PARAMETER, StrictQueryParams
 from dataflow.quality.batch import quality_setup
 from dataflow.schema import load_schema
 from ingestion.api import IngestionRunSerializer
@@ -113,12 +113,18 @@ class UploadRequestSerializer(serializers.Serializer[Any]):
 
 
 def _fields_check(request: Request) -> None:
-    """An unknown form field, or more than one file, is a 400 (a misspelt option would go unheard)."""
+    """An unknown form field, more than one file or an option given twice is a 400 (a misspelt
+    option would go unheard; of ``dry_run=true`` and ``dry_run=false``, one would be dropped)."""
     unknown = sorted({*request.data.keys(), *request.FILES.keys()} - set(FIELDS))
     if unknown:
         raise ValidationError({name: [UNKNOWN_FIELD.format(fields=", ".join(FIELDS))] for name in unknown})
     if len(request.FILES.getlist("file")) > 1:
         raise ValidationError({"file": [ONE_FILE]})
+    repeated = {name: len(values) for name, values in request.POST.lists() if len(values) > 1}
+    if repeated:
+        raise ValidationError(
+            {name: [REPEATED_PARAMETER.format(count=n)] for name, n in sorted(repeated.items())}
+        )
 
 
 def _reason(response: Response) -> str:

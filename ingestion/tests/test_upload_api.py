@@ -17,6 +17,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from rest_framework.test import APIClient
 
 from customers.models import Customer
+from customers.query_params import REPEATED_PARAMETER
 from customers.services import api_token_create, user_roles_grant
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.tasks import ingest_upload
@@ -160,6 +161,14 @@ def test_a_bad_form_is_a_400_saying_why(uploader: APIClient, form: dict[str, Any
     response = uploader.post(URL, form, format="multipart")
     assert response.status_code == 400
     assert problem in response.content.decode()
+    assert not IngestionRun.objects.exists()
+
+
+def test_an_option_given_twice_is_a_400_not_the_last_one_silently(uploader: APIClient) -> None:
+    upload = SimpleUploadedFile("x.csv", SAMPLE.read_bytes())
+    response = uploader.post(URL, {"file": upload, "dry_run": ["true", "false"]}, format="multipart")
+    assert response.status_code == 400
+    assert response.json() == {"dry_run": [REPEATED_PARAMETER.format(count=2)]}
     assert not IngestionRun.objects.exists()
 
 
