@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from knox.models import AuthToken
 from knox.views import LoginView, LogoutAllView, LogoutView
-from rest_framework import serializers, viewsets
+from rest_framework import viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from customers.api_errors import (
+    PARAMETER_ERRORS,
+    THROTTLED,
+    UNAUTHORIZED,
+    VALIDATION_ERROR,
+    forbidden,
+    not_found,
+)
 from customers.auth import ApiTokenAuthentication, CachedTokenViewMixin
 from customers.filters import CustomerFilterSet, PrebuiltFilterBackend
 from customers.models import KEYSET_ORDERING_FIELDS, Customer
@@ -35,26 +44,7 @@ from customers.throttles import ApiAnonThrottle, TokenObtainThrottle
 ORDERING_FIELDS = KEYSET_ORDERING_FIELDS
 DEFAULT_ORDERING = "-ingested_at"
 
-_error = inline_serializer(
-    name="Error",
-    fields={"detail": serializers.CharField()},
-)
-_PARAMETER_ERRORS = {
-    "type": "object",
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-}
-_validation_error = OpenApiResponse(
-    description="A bad parameter: the body maps each bad parameter's name to its messages, "
-    'e.g. `{"subscription_date_after": ["Enter a valid date."]}`.',
-    response=_PARAMETER_ERRORS,
-)
-_unauthorized = OpenApiResponse(
-    description="Missing, wrong or expired token, or inactive user.", response=_error
-)
-_throttled = OpenApiResponse(description="Too many requests; see the `Retry-After` header.", response=_error)
-_forbidden = OpenApiResponse(
-    description="The user lacks `customers.view_customer` (role `customers`).", response=_error
-)
+_forbidden = forbidden("`customers.view_customer` (role `customers`)")
 
 
 @extend_schema_view(
@@ -64,20 +54,20 @@ _forbidden = OpenApiResponse(
         "get every matching row exactly once.",
         responses={
             200: CustomerSerializer(many=True),
-            400: _validation_error,
-            401: _unauthorized,
+            400: VALIDATION_ERROR,
+            401: UNAUTHORIZED,
             403: _forbidden,
-            429: _throttled,
+            429: THROTTLED,
         },
     ),
     retrieve=extend_schema(
         summary="One customer by customer_id",
         responses={
             200: CustomerSerializer,
-            401: _unauthorized,
+            401: UNAUTHORIZED,
             403: _forbidden,
-            404: OpenApiResponse(description="No such customer.", response=_error),
-            429: _throttled,
+            404: not_found("customer"),
+            429: THROTTLED,
         },
     ),
 )
@@ -110,9 +100,9 @@ class CustomerViewSet(StrictQueryParams, CachedTokenViewMixin, viewsets.ReadOnly
         400: OpenApiResponse(
             description="Missing fields (named), or wrong credentials or an inactive user "
             '(`{"non_field_errors": [...]}`).',
-            response=_PARAMETER_ERRORS,
+            response=PARAMETER_ERRORS,
         ),
-        429: _throttled,
+        429: THROTTLED,
     },
 )
 class TokenObtainView(StrictQueryParams, LoginView):
@@ -130,13 +120,13 @@ class TokenObtainView(StrictQueryParams, LoginView):
         return api_token_issue(user=self.request.user)
 
 
-@extend_schema(summary="Revoke the token used", request=None, responses={204: None, 401: _unauthorized})
+@extend_schema(summary="Revoke the token used", request=None, responses={204: None, 401: UNAUTHORIZED})
 class TokenLogoutView(StrictQueryParams, LogoutView):
     authentication_classes = (ApiTokenAuthentication,)
 
 
 @extend_schema(
-    summary="Revoke every token of the user", request=None, responses={204: None, 401: _unauthorized}
+    summary="Revoke every token of the user", request=None, responses={204: None, 401: UNAUTHORIZED}
 )
 class TokenLogoutAllView(StrictQueryParams, LogoutAllView):
     authentication_classes = (ApiTokenAuthentication,)
@@ -151,7 +141,7 @@ class _SchemaParams(StrictQueryParams):
     download name): a plain word or a 400, never a header that cannot be sent (a 500)."""
 
     extra_query_params = ("lang", "version")
-    http_method_names = ["get", "head"]  # OPTIONS has no template to render the docs page with
+    http_method_names: Sequence[str] = ("get", "head")  # OPTIONS: no template to render the docs with
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

@@ -23,6 +23,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from customers.api_errors import THROTTLED, UNAUTHORIZED, VALIDATION_ERROR, forbidden, not_found
 from customers.filters import PrebuiltFilterBackend
 from customers.pagination import IdCursorPagination, ValidatedPageSize
 from customers.permissions import (
@@ -192,12 +193,26 @@ def quarantine_of_run(*, run: IngestionRun, rule: str | None = None) -> QuerySet
     return records.filter(rule_codes__contains=[rule]) if rule else records
 
 
+_RUNS_FORBIDDEN = forbidden("`etl.view_ingestionrun` (staff, or role `operators`)")
+_RUN_ERRORS = {401: UNAUTHORIZED, 403: _RUNS_FORBIDDEN, 404: not_found("run"), 429: THROTTLED}
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List ingestion runs",
         description="Newest first; filter by status, source, file name, start time, dry run.",
+        responses={
+            200: IngestionRunSerializer(many=True),
+            400: VALIDATION_ERROR,
+            401: UNAUTHORIZED,
+            403: _RUNS_FORBIDDEN,
+            429: THROTTLED,
+        },
     ),
-    retrieve=extend_schema(summary="One ingestion run, with its report (quality, outliers, timings)"),
+    retrieve=extend_schema(
+        summary="One ingestion run, with its report (quality, outliers, timings)",
+        responses={200: IngestionRunDetailSerializer, 400: VALIDATION_ERROR, **_RUN_ERRORS},
+    ),
 )
 class IngestionRunViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[IngestionRun]):
     queryset = IngestionRun.objects.all()
@@ -212,14 +227,18 @@ class IngestionRunViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[Inges
     @extend_schema(
         summary="The run's quarantined records",
         parameters=QUARANTINE_PARAMETERS,
-        responses=inline_serializer(
-            name="QuarantinePage",
-            fields={
-                "next": serializers.URLField(allow_null=True),
-                "previous": serializers.URLField(allow_null=True),
-                "results": QuarantinedRecordSerializer(many=True),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                name="QuarantinePage",
+                fields={
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": QuarantinedRecordSerializer(many=True),
+                },
+            ),
+            400: VALIDATION_ERROR,
+            **_RUN_ERRORS,
+        },
     )
     @action(
         detail=True,

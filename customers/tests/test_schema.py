@@ -132,3 +132,18 @@ def test_options_on_the_schema_and_the_docs_is_a_405_not_a_500(anon: APIClient, 
     response = anon.options(path)
     assert response.status_code == 405
     assert response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    ("path", "codes"),
+    [
+        ("/api/ingestion-runs/", {"200", "400", "401", "403", "429"}),
+        ("/api/ingestion-runs/{id}/", {"200", "400", "401", "403", "404", "429"}),
+        ("/api/ingestion-runs/{id}/quarantine/", {"200", "400", "401", "403", "404", "429"}),
+        ("/api/customers/", {"200", "400", "401", "403", "429"}),
+    ],
+)
+def test_every_read_endpoint_documents_its_error_answers(
+    schema: dict[str, Any], path: str, codes: set[str]
+) -> None:
+    assert set(schema["paths"][path]["get"]["responses"]) == codes
