@@ -21,6 +21,7 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 API_PREFIX = "/api/"
@@ -53,3 +54,18 @@ class BrowserMessageMiddleware(SkippedOnApi, MessageMiddleware):
 
 class BrowserWhiteNoiseMiddleware(SkippedOnApi, WhiteNoiseMiddleware):
     pass
+
+
+def api_private_cache_middleware(get_response: Any) -> Any:
+    """Every ``/api/`` answer depends on who asks: ``Cache-Control: private, no-cache`` (no
+    shared cache keeps one; a client may keep it but asks again, a 304 when its ETag still
+    matches) and ``Vary: Authorization``, unless the view said otherwise (``no-store``)."""
+
+    def middleware(request: HttpRequest) -> Any:
+        response = get_response(request)
+        if is_api(request) and not response.has_header("Cache-Control"):
+            patch_cache_control(response, private=True, no_cache=True)
+            patch_vary_headers(response, ["Authorization"])
+        return response
+
+    return middleware

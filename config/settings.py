@@ -328,6 +328,7 @@ INSTALLED_APPS += ["axes"]
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 # A NUL byte in a URL is a 400 before any view (it used to reach PostgreSQL: a 500).
 MIDDLEWARE.insert(1, "customers.exceptions.bad_url_middleware")
+MIDDLEWARE.insert(2, "config.middleware.api_private_cache_middleware")
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT: int = env("AXES_FAILURE_LIMIT", "5", parse_positive_int)
 AXES_COOLOFF_TIME: timedelta = env(
