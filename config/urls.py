@@ -1,8 +1,15 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from django.views.generic import RedirectView
 
 from config.health import healthz
+from config.middleware import is_api
+
+API_NOT_FOUND = "Not found: no API endpoint has this path (the list is at /api/docs/)."
 
 # A newcomer opening http://127.0.0.1:8000/ or /api/ (or the admin's "View site")
 # lands on the API docs, which link the schema; the admin and /healthz are one click away.
@@ -17,3 +24,13 @@ urlpatterns = [
     path("api/", include("ingestion.urls")),
     path("api/", to_docs, name="api-root"),
 ]
+
+
+def not_found(request: HttpRequest, exception: Exception, **kwargs: Any) -> HttpResponse:
+    """A path no URL names: JSON under ``/api/`` (what an API client parses), Django's page elsewhere."""
+    if is_api(request):
+        return JsonResponse({"detail": API_NOT_FOUND}, status=404)
+    return page_not_found(request, exception, **kwargs)
+
+
+handler404 = not_found

@@ -7,6 +7,8 @@ import re
 import pytest
 from django.test import Client
 
+from config.urls import API_NOT_FOUND
+
 pytestmark = pytest.mark.django_db  # the docs are throttled: counters in the database cache
 
 
@@ -23,3 +25,16 @@ def test_the_admins_view_site_link_lands_on_the_api_docs(admin_client: Client) -
     assert link is not None
     landed = admin_client.get(link[1], follow=True)
     assert (landed.status_code, landed.redirect_chain[-1][0]) == (200, "/api/docs/")
+
+
+@pytest.mark.parametrize("path", ["/api/nothing/", "/api/ingestion-runs/1.5/", "/api/customers/a/b/"])
+def test_an_unknown_api_path_is_a_404_in_json(client: Client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": API_NOT_FOUND}
+
+
+def test_an_unknown_path_elsewhere_keeps_djangos_page(client: Client) -> None:
+    response = client.get("/nothing-here/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
