@@ -15,6 +15,7 @@ from django.core.exceptions import TooManyFieldsSent
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -33,7 +34,31 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
+def _refused_anonymous_throttled(context: dict[str, Any]) -> Response | None:
+    """A 401 (no token, or a bad one) is charged to the anonymous budget of the client's address:
+    DRF decides it before the throttles run, so guessing tokens would cost nothing otherwise.
+    A ``429`` once that budget is spent."""
+    from customers.throttles import ApiAnonThrottle  # DRF's settings import this module first
+
+    request, view = context.get("request"), context.get("view")
+    if request is None or view is None or getattr(view, "throttle_classes", None) == ():
+        return None
+    throttle = ApiAnonThrottle()
+    if throttle.allow_request(request, view):
+        return None
+    wait = throttle.wait()
+    return Response(
+        {"detail": Throttled(wait).detail},
+        status=status.HTTP_429_TOO_MANY_REQUESTS,
+        headers={"Retry-After": str(int(wait or 1))},
+    )
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, AuthenticationFailed | NotAuthenticated):
+        throttled = _refused_anonymous_throttled(context)
+        if throttled is not None:
+            return throttled
     if isinstance(exc, OperationalError | InterfaceError):
         request = context.get("request")
         log.warning("api.database_unavailable", path=getattr(request, "path", ""), error=_first_line(exc))

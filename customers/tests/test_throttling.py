@@ -58,6 +58,27 @@ def test_anonymous_clients_get_the_anon_rate(anon: APIClient, settings: Any) -> 
     assert [anon.get("/api/schema/").status_code for _ in range(3)] == [200, 200, 429]
 
 
+@pytest.mark.parametrize("authorization", [None, "Token " + "0" * 64, "Bearer nonsense"])
+def test_refused_requests_spend_the_anonymous_budget_then_get_429(
+    anon: APIClient, settings: Any, authorization: str | None
+) -> None:
+    throttle_rates(settings, anon="2/day")
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    assert [anon.get(URL, **headers).status_code for _ in range(3)] == [401, 401, 429]
+    response = anon.get("/api/ingestion-runs/", **headers)
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 24 * 3600
+    assert "detail" in response.json()
+
+
+def test_a_valid_token_is_not_charged_for_other_clients_refusals(
+    anon: APIClient, api: APIClient, settings: Any
+) -> None:
+    throttle_rates(settings, anon="1/day")
+    assert [anon.get(URL).status_code for _ in range(2)] == [401, 429]
+    assert api.get(URL).status_code == 200
+
+
 def test_token_endpoint_has_its_own_stricter_rate(user: Any, anon: APIClient, settings: Any) -> None:
     throttle_rates(settings, token_obtain="2/day")
     body = {"username": "alice", "password": "guess"}
