@@ -63,9 +63,10 @@ def test_refused_requests_spend_the_anonymous_budget_then_get_429(
     anon: APIClient, settings: Any, authorization: str | None
 ) -> None:
     throttle_rates(settings, anon="2/day")
-    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
-    assert [anon.get(URL, **headers).status_code for _ in range(3)] == [401, 401, 429]
-    response = anon.get("/api/ingestion-runs/", **headers)
+    if authorization:
+        anon.credentials(HTTP_AUTHORIZATION=authorization)
+    assert [anon.get(URL).status_code for _ in range(3)] == [401, 401, 429]
+    response = anon.get("/api/ingestion-runs/")
     assert response.status_code == 429
     assert 0 < int(response["Retry-After"]) <= 24 * 3600
     assert "detail" in response.json()
