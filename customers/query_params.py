@@ -114,7 +114,7 @@ class StrictQueryParams:
         try:
             query_params_check(params=request.query_params, accepted=self.accepted_query_params())
         except ValidationError:
-            errors_as_json(request)
+            errors_as_json(request)  # for a view whose own errors are not JSON already
             raise
 
 

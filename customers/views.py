@@ -147,8 +147,13 @@ class _SchemaParams(StrictQueryParams):
         super().initial(request, *args, **kwargs)
         version = request.query_params.get("version")
         if version is not None and not SCHEMA_VERSION.fullmatch(version):
-            errors_as_json(request)
             raise ValidationError({"version": [BAD_SCHEMA_VERSION]})
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Every error (401, 404 for an unknown format, 405, 406, 429) in the API's JSON, not in
+        # the YAML or HTML the view renders when it succeeds.
+        errors_as_json(self.request)
+        return super().handle_exception(exc)
 
 
 class SchemaView(_SchemaParams, SpectacularAPIView):

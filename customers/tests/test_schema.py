@@ -147,3 +147,31 @@ def test_every_read_endpoint_documents_its_error_answers(
     schema: dict[str, Any], path: str, codes: set[str]
 ) -> None:
     assert set(schema["paths"][path]["get"]["responses"]) == codes
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "status_code"),
+    [
+        ({"path": "/api/schema/", "data": {"format": "abc"}}, 404),
+        ({"path": "/api/docs/", "data": {"format": "abc"}}, 404),
+        ({"path": "/api/docs/", "HTTP_AUTHORIZATION": "Token " + "0" * 64}, 401),
+        ({"path": "/api/schema/", "HTTP_AUTHORIZATION": "Token " + "0" * 64}, 401),
+    ],
+)
+def test_the_schema_and_the_docs_answer_their_errors_in_json(
+    anon: APIClient, request_kwargs: dict[str, Any], status_code: int
+) -> None:
+    response = anon.get(**request_kwargs)
+    assert response.status_code == status_code
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()
+
+
+def test_the_schema_answers_429_in_json(anon: APIClient, settings: Any) -> None:
+    from customers.tests.conftest import throttle_rates
+
+    throttle_rates(settings, anon="1/day")
+    assert anon.get("/api/schema/").status_code == 200
+    response = anon.get("/api/schema/")
+    assert response.status_code == 429
+    assert response["Content-Type"] == "application/json"
