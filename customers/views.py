@@ -141,7 +141,6 @@ class _SchemaParams(StrictQueryParams):
     download name): a plain word or a 400, never a header that cannot be sent (a 500)."""
 
     extra_query_params = ("lang", "version")
-    request: Request
     http_method_names: Sequence[str] = ("get", "head")  # OPTIONS: no template to render the docs with
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -153,7 +152,8 @@ class _SchemaParams(StrictQueryParams):
     def handle_exception(self, exc: Exception) -> Response:
         # Every error (401, 404 for an unknown format, 405, 406, 429) in the API's JSON, not in
         # the YAML or HTML the view renders when it succeeds.
-        errors_as_json(self.request)
+        view: Any = self  # a mixin: the APIView it is mixed into holds the request
+        errors_as_json(view.request)
         return super().handle_exception(exc)  # type: ignore[misc]
 
 
