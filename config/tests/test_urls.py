@@ -38,3 +38,10 @@ def test_an_unknown_path_elsewhere_keeps_djangos_page(client: Client) -> None:
     response = client.get("/nothing-here/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_a_write_to_the_api_root_is_a_405_not_a_csrf_page(method: str) -> None:
+    response = getattr(Client(enforce_csrf_checks=True), method)("/api/")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
