@@ -16,6 +16,7 @@ from customers.models import Customer
 
 WRONG_CREDENTIALS = "Unable to log in with the username and password given."
 LOCKED_OUT = "Too many failed logins from this address; try again in {minutes} minutes."
+UNKNOWN_FIELD = "Unknown field; this endpoint takes: {fields}."
 
 # The API shows every field the schema declares (dataflow/schemas/customers.yaml), in its order,
 # plus where and when each record was loaded: the model's columns, which a system check
@@ -81,6 +82,16 @@ def customer_rows_json(rows: list[Any]) -> list[dict[str, Any]]:
 class TokenObtainRequestSerializer(serializers.Serializer[None]):
     username = serializers.CharField(write_only=True)
     password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
+
+    def to_internal_value(self, data: Any) -> Any:
+        # A field the endpoint does not know is a 400 naming it, before any password is checked.
+        if isinstance(data, Mapping):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [UNKNOWN_FIELD.format(fields=", ".join(self.fields))] for name in unknown}
+                )
+        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # authenticate() is None for an inactive user too: same answer, nothing to probe.

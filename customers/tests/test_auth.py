@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from customers.auth import ApiTokenAuthentication, auth_tokens_with_user
 from customers.permissions import CUSTOMERS_VIEW
-from customers.serializers import WRONG_CREDENTIALS
+from customers.serializers import UNKNOWN_FIELD, WRONG_CREDENTIALS
 from customers.services import INACTIVE_USER, UNKNOWN_USER, api_token_create, user_roles_grant
 from customers.tests.conftest import PASSWORD
 
@@ -120,6 +120,19 @@ def test_login_without_fields_names_them(anon: APIClient) -> None:
     response = anon.post("/api/auth/token/", {}, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"username", "password"}
+
+
+def test_login_with_an_unknown_field_names_it_and_issues_no_token(user: Any, anon: APIClient) -> None:
+    body = {"username": "alice", "password": PASSWORD, "expiry": "never"}
+    response = anon.post("/api/auth/token/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"expiry": [UNKNOWN_FIELD.format(fields="username, password")]}
+    assert not AuthToken.objects.exists()
+
+
+@pytest.mark.parametrize("body", [[1, 2], "text", 3])
+def test_login_with_a_body_that_is_not_an_object_is_a_400(anon: APIClient, body: Any) -> None:
+    assert anon.post("/api/auth/token/", body, format="json").status_code == 400
 
 
 def test_logout_revokes_only_the_token_used(user: Any) -> None:
