@@ -29,7 +29,7 @@ from testsupport.ingest import HEADER, customer_lines
 from testsupport.servers import free_port
 from testsupport.uploads import FINAL, http_run, http_upload
 
-CURL = re.compile(r'curl "(?P<url>[^"]+)" -H "Authorization: Token (?P<token>[^"]+)"')
+CURL = re.compile(r'curl "(?P<url>[^"]+)" -H "Authorization: Token \$\(cat (?P<token_file>[^)]+)\)"')
 VENV = Path(sys.executable).parent.parent
 
 
@@ -69,19 +69,25 @@ def second_shell(copy: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def try_the_printed_curl(output: str) -> list[dict[str, object]]:
+def printed_token(copy: Path, output: str) -> tuple[str, str]:
+    """The printed curl's URL and the token it reads from its file (relative to the checkout)."""
     printed = CURL.search(output)
     assert printed is not None, output
-    status, body = http_get(printed["url"], headers={"Authorization": f"Token {printed['token']}"})
+    token = (copy / printed["token_file"]).read_text()
+    assert token not in output
+    return printed["url"], token
+
+
+def try_the_printed_curl(copy: Path, output: str) -> list[dict[str, object]]:
+    url, token = printed_token(copy, output)
+    status, body = http_get(url, headers={"Authorization": f"Token {token}"})
     assert status == 200, body
     return list(json.loads(body)["results"])
 
 
-def upload_is_ingested_by_the_worker(base: str, output: str) -> bool:
+def upload_is_ingested_by_the_worker(copy: Path, base: str, output: str) -> bool:
     """The printed token (the demo superuser's) uploads a file; make run's worker ingests it."""
-    printed = CURL.search(output)
-    assert printed is not None, output
-    token = printed["token"]
+    _url, token = printed_token(copy, output)
     data = "\n".join([HEADER, *customer_lines(5, seed=99, start=1000)]).encode() + b"\n"
     status, body, location = http_upload(base, token, name="first-hour.csv", data=data)
     assert (status, body["status"]) == (202, "queued"), body
@@ -141,10 +147,10 @@ def test_make_run_then_a_second_shell_then_make_stop(tmp_path: Path) -> None:
         assert ingest.returncode == 0, ingest.stderr
         assert "customers-100.csv: skipped" in ingest.stdout
 
-        assert try_the_printed_curl(output), "the printed curl returned no customer"
+        assert try_the_printed_curl(run.copy, output), "the printed curl returned no customer"
         assert http_get(f"{run.base}/")[0] == 200  # redirected to the API docs
         worker = int((run.copy / ".data" / "worker.pid").read_text())
-        assert upload_is_ingested_by_the_worker(run.base, output), run.log.read_text()
+        assert upload_is_ingested_by_the_worker(run.copy, run.base, output), run.log.read_text()
 
         stop = subprocess.run(
             ["make", "--no-print-directory", "stop"],
