@@ -19,7 +19,7 @@ UPLOAD_SAMPLE = "scripts/samples/partner-a-2026-12-04.csv"
 sample itself is loaded already, so its upload would only be skipped)."""
 # Four customers of the sample, newest first: the printed curl must show rows (a test runs it).
 DEMO_QUERY = "country=Solomon%20Islands&ordering=-subscription_date"
-TOKEN_FILE = "demo-token"
+DEMO_TOKEN_NAME = "demo-token"  # noqa: S105  (a file name, not a secret)
 """Under ``DATA_DIR``, readable by its owner only: the demo admin's API token. The printed curls
 read it (``$(cat …)``): the token itself is never in the output, which ends up in logs."""
 
@@ -27,7 +27,7 @@ read it (``$(cat …)``): the token itself is never in the output, which ends up
 def token_file_write(token: str) -> str:
     """Write ``token`` to the token file (mode 0600) and return its path as a shell reads it:
     relative to the current directory when it lies under it."""
-    path = Path(settings.DATA_DIR) / TOKEN_FILE
+    path = Path(settings.DATA_DIR) / DEMO_TOKEN_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)  # a new file: created 0600, never an older file's mode
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
