@@ -16,6 +16,12 @@ def run_quality_report(*, run_id: int) -> dict[str, Any]:
     return report.get("quality") or {}
 
 
+def run_warnings(*, run_id: int) -> list[str]:
+    """The run's warnings, in the order they were raised."""
+    warnings = IngestionRun.objects.filter(pk=run_id).values_list("warnings", flat=True).first()
+    return [str(w) for w in warnings or []]
+
+
 def quarantine_for_runs(*, run_ids: Iterable[int]) -> QuerySet[QuarantinedRecord]:
     """Quarantined records of ``run_ids`` in run and file order, with their run."""
     return (

@@ -31,6 +31,7 @@ from ingestion.management.commands.ingest import (
     WHICH_FILES,
 )
 from ingestion.models import IngestionRun, QuarantinedRecord, RunStatus
+from ingestion.publish import NO_RECORDS_WARNING, SUPERSEDED_WARNING
 from testsupport.ingest import CASES, SAMPLE, child_env, write_customers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,6 +132,21 @@ def test_all_ingests_every_new_file_once(inbox: Path) -> None:
 def test_path_ingests_an_explicit_file(inbox: Path) -> None:
     out, _err = run_command("--path", str(CASES / "nested.json"), "--json")
     assert json.loads(out)["counts"]["loaded"] == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("case", "warning"),
+    [
+        ("last_quarantined.csv", SUPERSEDED_WARNING.format(count=2, key="customer_id")),
+        ("header_only.csv", NO_RECORDS_WARNING),
+    ],
+)
+def test_the_runs_warnings_are_printed_each_once(inbox: Path, case: str, warning: str) -> None:
+    out, _err = run_command("--path", str(CASES / case), "--reject-above", "60")
+    assert out.count(f"warning: {warning}") == 1, out
+    for line in IngestionRun.objects.get().warnings:
+        assert out.count(f"warning: {line}") == 1, out
 
 
 @pytest.mark.django_db

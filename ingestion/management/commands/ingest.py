@@ -23,14 +23,14 @@ from dataflow.context import IngestHook, IngestOptions
 from dataflow.engines import DEFAULT_ENGINE, ENGINES, EngineUnavailable, engine_check
 from dataflow.progress import progress_for
 from dataflow.quality.batch import quality_setup
-from dataflow.quality.report import failures_table, quarantine_write_csv
+from dataflow.quality.report import WARNING_LINE, failures_table, quarantine_write_csv
 from dataflow.retry import db_ensure_connection
 from dataflow.schema import load_schema
 from dataflow.sources import SOURCE_FACTORIES, LocalSource, Source, SourceError, source_for
 from ingestion.hooks import ingest_hooks
 from ingestion.models import RunStatus
 from ingestion.pipeline import IngestResult, ingest_file
-from ingestion.quality_selectors import quarantine_for_runs, run_quality_report
+from ingestion.quality_selectors import quarantine_for_runs, run_quality_report, run_warnings
 from ingestion.selectors import run_loaded_names
 from ingestion.source_audit import source_list_recorded
 
@@ -247,6 +247,12 @@ class Command(BaseCommand):
             self.stdout.write(summary_line(result, dry_run=options["dry_run"]))
         if not options["json"] and result.run_id is not None and result.status != RunStatus.SKIPPED:
             quality = run_quality_report(run_id=result.run_id)
-            if quality:
-                self.stdout.write(failures_table(quality))
+            table = failures_table(quality) if quality else ""
+            if table:
+                self.stdout.write(table)
+            # The run's other warnings (no records, keys superseded by a quarantined record, the
+            # reader's notes) are on the run for the API and the console: the terminal gets them too.
+            for warning in run_warnings(run_id=result.run_id):
+                if WARNING_LINE.format(text=warning) not in table:
+                    self.stdout.write(WARNING_LINE.format(text=warning))
         return result
