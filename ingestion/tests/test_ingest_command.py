@@ -386,3 +386,11 @@ def test_demo_setup_ingests_the_sample_and_is_idempotent(inbox: Path, settings: 
         call_command("demo_setup", stdout=StringIO(), stderr=StringIO())
     assert Customer.objects.count() == 100
     assert sorted(IngestionRun.objects.values_list("status", flat=True)) == ["skipped", "succeeded"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["0", "-5", "many", "1.5"])
+def test_a_batch_size_below_one_or_not_an_integer_is_refused_before_reading(inbox: Path, value: str) -> None:
+    with pytest.raises(CommandError, match=r"--batch-size: expected an integer >= 1"):
+        run_command("--batch-size", value, "--path", str(SAMPLE))
+    assert not IngestionRun.objects.exists()

@@ -10,6 +10,7 @@ would load, carries ``"dry_run": true`` in ``--json`` and alerts nobody.
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,14 @@ def summary_line(result: IngestResult, *, dry_run: bool = False) -> str:
     )
 
 
+def _batch_size(text: str) -> int:
+    """``--batch-size``: an integer >= 1 (0 used to mean the setting, a negative number too)."""
+    number = int(text) if text.strip().lstrip("+").isdigit() else 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, not {text!r}")
+    return number
+
+
 def marked(line: str, *, dry_run: bool) -> str:
     """A failure line, marked when it comes from a dry run."""
     return f"{DRY_RUN_MARK}{line}" if dry_run else line
@@ -118,7 +127,7 @@ class Command(BaseCommand):
             help="Extra strftime date format for this source (repeatable), e.g. %%d/%%m/%%Y.",
         )
         parser.add_argument(
-            "--batch-size", type=int, default=None, help="Rows per batch (INGEST_BATCH_SIZE)."
+            "--batch-size", type=_batch_size, default=None, help="Rows per batch (INGEST_BATCH_SIZE)."
         )
         parser.add_argument(
             "--warn-above",
