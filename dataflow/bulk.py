@@ -69,10 +69,16 @@ def bulk_begin(*, table: str, rows: int, min_rows: int) -> tuple[BulkTable | Non
     """
     if rows < min_rows:
         return None, f"{rows} records, fewer than INGEST_BULK_MIN_ROWS ({min_rows})"
-    with connection.cursor() as cursor:  # a table with rows: the upsert, without waiting for a lock
+    # A table with rows: the upsert, without waiting for a lock. The look is rolled back to its
+    # savepoint, which releases the read lock it took: waiting below for another load's lock while
+    # holding it would deadlock with that load's swap (its exclusive lock waits for every reader).
+    point = transaction.savepoint()
+    with connection.cursor() as cursor:
         cursor.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table)))
-        if cursor.fetchone()[0]:
-            return None, NOT_EMPTY
+        filled = cursor.fetchone()[0]
+    transaction.savepoint_rollback(point)
+    if filled:
+        return None, NOT_EMPTY
     point = transaction.savepoint()
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(sql.Identifier(table)))
@@ -90,6 +96,15 @@ def bulk_begin(*, table: str, rows: int, min_rows: int) -> tuple[BulkTable | Non
         return None, reason
     transaction.savepoint_commit(point)
     return BulkTable(schema_name=schema_name, table=table, new=new, catalog=catalog), ""
+
+
+def upsert_lock(table: str) -> None:
+    """The lock an upsert's ``INSERT`` takes (``ROW EXCLUSIVE``), taken before anything else in the
+    publishing transaction reads ``table``: while a bulk load holds it, the upsert waits holding
+    nothing on the table. Waiting with a read lock (a hook's look at the table) deadlocked with
+    that load's swap, whose exclusive lock waits for every reader."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("LOCK TABLE {} IN ROW EXCLUSIVE MODE").format(sql.Identifier(table)))
 
 
 def _create(bulk: BulkTable) -> None:

@@ -18,7 +18,7 @@ from psycopg import sql
 
 from customers.models import Customer
 from dataflow import load
-from dataflow.bulk import BulkTable, bulk_begin, bulk_fill, bulk_swap
+from dataflow.bulk import BulkTable, bulk_begin, bulk_fill, bulk_swap, upsert_lock
 from dataflow.context import (
     STAGE_LOAD,
     STAGE_QUALITY,
@@ -68,6 +68,8 @@ def _path_chosen(
     bulk, reason = bulk_begin(
         table=Customer._meta.db_table, rows=counts.loaded, min_rows=settings.INGEST_BULK_MIN_ROWS
     )
+    if bulk is None:  # before the hooks look at the table (see upsert_lock)
+        upsert_lock(Customer._meta.db_table)
     sinks = [table for hook in hooks if (table := hook.changes_sink(ctx)) is not None]
     if len(sinks) > 1:
         raise ValueError(f"one hook at most may take the load's changes: {sinks}")

@@ -19,7 +19,7 @@ from dataflow.tests.spark_support import spark_fixture  # noqa: F401  (the share
 from dataflow.tests.test_bulk import catalog_of_customers, rows_of_customers
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.pipeline import PAUSE_AFTER_COMMIT_ENV
-from testsupport.ingest import child_env, ingest, run_of, write_customers
+from testsupport.ingest import HEADER, child_env, customer_lines, ingest, run_of, write_customers
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,6 +189,60 @@ def test_reads_go_on_during_a_bulk_load_and_see_all_or_nothing(tmp_path: Path, s
     assert counts == {0, rows}  # never a part of the file
     assert len(latencies) > seconds / 0.2, (len(latencies), seconds)
     assert max(latencies) < 1.0, sorted(latencies)[-5:]
+
+
+def _second_waits(tmp_path: Path, second: Path, *, waits_for: str, **env: str) -> list[Any]:
+    """A bulk load of ``ROWS`` held at its swap (a reader holds the table) until a second load of
+    ``second`` waits for a lock of ``waits_for`` mode; both then go on. Their runs' status and path."""
+    first = write_customers(tmp_path / "first.csv", ROWS)
+    children: list[subprocess.Popen[str]] = []
+    try:
+        with reader_holding_the_table():
+            children.append(start_ingest(tmp_path / "a", first, **env))
+            swap_waits = "AccessExclusiveLock"
+            wait_for(lambda: _lock_count(swap_waits, granted=False) > 0 or children[0].poll() is not None)
+            children.append(start_ingest(tmp_path / "b", second, **env))
+            wait_for(lambda: _lock_count(waits_for, granted=False) > 0 or children[1].poll() is not None)
+        outputs = [child.communicate(timeout=120) for child in children]
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+    assert [child.returncode for child in children] == [0, 0], outputs
+    assert leftovers() == []
+    return [(run.status, run.report["load"]) for run in IngestionRun.objects.order_by("pk")]
+
+
+def test_two_large_loads_into_the_empty_table_at_once_the_second_upserts_after_the_first(
+    tmp_path: Path,
+) -> None:
+    """The second waits for the first's lock holding nothing on the table (it deadlocked: its
+    unlocked emptiness check kept a read lock that the first's swap waited for)."""
+    second = tmp_path / "second.csv"
+    second.write_text("\n".join([HEADER, *customer_lines(ROWS, seed=2, start=ROWS + 1)]) + "\n")
+    runs = _second_waits(tmp_path, second, waits_for="ShareRowExclusiveLock")
+    assert runs == [
+        (RunStatus.SUCCEEDED, {"path": "bulk", "reason": ""}),
+        (RunStatus.SUCCEEDED, {"path": "upsert", "reason": "the table is not empty"}),
+    ]
+    assert Customer.objects.count() == 2 * ROWS
+
+
+SMALL = "5 records, fewer than INGEST_BULK_MIN_ROWS (10)"
+
+
+def test_a_small_load_with_the_lake_on_during_a_bulk_load_waits_and_upserts(tmp_path: Path) -> None:
+    """The upsert takes its write lock before the lake's hook reads the table (that read's lock,
+    held while the upsert waited, deadlocked with the bulk load's swap)."""
+    second = tmp_path / "second.csv"
+    second.write_text("\n".join([HEADER, *customer_lines(5, seed=2, start=ROWS + 1)]) + "\n")
+    lake = {"LAKE_ENABLED": "true", "LAKE_URI": str(tmp_path / "lake"), "LAKE_CATALOG_NAME": "bulk_two"}
+    runs = _second_waits(tmp_path, second, waits_for="RowExclusiveLock", **lake)
+    assert runs == [
+        (RunStatus.SUCCEEDED, {"path": "bulk", "reason": ""}),
+        (RunStatus.SUCCEEDED, {"path": "upsert", "reason": SMALL}),
+    ]
+    assert Customer.objects.count() == ROWS + 5
 
 
 @pytest.mark.spark
