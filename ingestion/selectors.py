@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, QuerySet
 
 from ingestion.models import IngestionRun, RunStatus
 
@@ -28,14 +29,31 @@ def runs_running_among(ids: list[int]) -> set[int]:
     return set(runs_running().filter(pk__in=ids).values_list("pk", flat=True))
 
 
-def run_loaded_names(*, source: str) -> dict[str, datetime]:
-    """File names of a source already loaded, with when they last were (for ``ingest --all``)."""
+class SettledName(NamedTuple):
+    """The last run that loaded or rejected a file of this name (not a dry run)."""
+
+    run_id: int
+    status: str
+    finished_at: datetime
+
+
+def run_settled_names(*, source: str) -> dict[str, SettledName]:
+    """File names of a source with the last run that loaded or rejected them (for ``ingest --all``:
+    a file unchanged since is not taken again; a failed run's file is, its fault may have passed)."""
     rows = (
-        IngestionRun.objects.filter(source=source, status=RunStatus.SUCCEEDED, dry_run=False)
-        .values("filename")
-        .annotate(last=Max("finished_at"))
+        IngestionRun.objects.filter(
+            source=source, status__in=[RunStatus.SUCCEEDED, RunStatus.REJECTED], dry_run=False
+        )
+        .exclude(finished_at=None)
+        .order_by("filename", "-finished_at", "-pk")
+        .distinct("filename")
+        .values_list("filename", "pk", "status", "finished_at")
     )
-    return {row["filename"]: row["last"] for row in rows}
+    return {
+        name: SettledName(run_id, status, finished_at)
+        for name, run_id, status, finished_at in rows
+        if finished_at is not None  # excluded above: for the type checker
+    }
 
 
 def run_that_loaded(*, filename: str, at: datetime) -> IngestionRun | None:

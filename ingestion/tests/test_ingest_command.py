@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -26,8 +27,10 @@ from ingestion.management.commands.ingest import (
     EXIT_FAILED,
     EXIT_REJECTED,
     EXIT_USAGE,
+    HELD_BACK,
     NOT_A_FILE,
     NOT_IN_SOURCE,
+    NOTHING_NEW,
     WHICH_FILES,
 )
 from ingestion.models import IngestionRun, QuarantinedRecord, RunStatus
@@ -126,6 +129,34 @@ def test_all_ingests_every_new_file_once(inbox: Path) -> None:
     out, _err = run_command("--all", "--json")
     assert out == ""
     assert IngestionRun.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_all_leaves_a_rejected_file_alone_until_it_changes(inbox: Path) -> None:
+    """A scheduled poll rejected (and alerted) the same unchanged file again on every tick."""
+    bad = inbox / "missing_columns.csv"
+    shutil.copyfile(CASES / "missing_columns.csv", bad)
+    with pytest.raises(CommandError) as info:
+        run_command("--all")
+    assert info.value.returncode == EXIT_REJECTED
+    rejected = IngestionRun.objects.get(filename=bad.name)
+    alerts = AlertRecord.objects.count()
+    out, _err = run_command("--all")
+    held = HELD_BACK.format(name=bad.name, run_id=rejected.pk)
+    assert out.splitlines() == [held, NOTHING_NEW]
+    assert (IngestionRun.objects.count(), AlertRecord.objects.count()) == (2, alerts)
+    out, _err = run_command("--all", "--json")
+    assert out == ""
+    # The partner puts a new version in its place: taken again.
+    later = time.time() + 5
+    os.utime(bad, (later, later))
+    with pytest.raises(CommandError):
+        run_command("--all")
+    assert IngestionRun.objects.filter(filename=bad.name).count() == 2
+    # By name, whenever asked (the rules may have changed).
+    with pytest.raises(CommandError):
+        run_command("--filename", bad.name)
+    assert IngestionRun.objects.filter(filename=bad.name, status=RunStatus.REJECTED).count() == 3
 
 
 @pytest.mark.django_db

@@ -32,7 +32,7 @@ from ingestion.hooks import ingest_hooks
 from ingestion.models import RunStatus
 from ingestion.pipeline import IngestResult, ingest_file
 from ingestion.quality_selectors import quarantine_for_runs, run_quality_report, run_warnings
-from ingestion.selectors import run_loaded_names
+from ingestion.selectors import run_settled_names
 from ingestion.source_audit import source_list_recorded
 
 EXIT_OK = 0
@@ -51,6 +51,10 @@ NOT_IN_SOURCE = "{name}: no such file in {folder}"
 WHICH_FILES = "one of the arguments --filename --path --all is required"
 SOME_NOT_LOADED = "{bad} of {total} files not loaded"
 NOTHING_NEW = "no new files in the source"
+HELD_BACK = (
+    "{name}: not taken again: rejected by run {run_id} and unchanged since"
+    " (ingest --filename {name} tries it again)"
+)
 DRY_RUN_MARK = "dry run: "
 
 
@@ -231,12 +235,18 @@ class Command(BaseCommand):
                     missing = NOT_IN_SOURCE.format(name=name, folder=source.directory)
                     raise CommandError(missing, returncode=EXIT_USAGE)
             return source, [name]
-        loaded = run_loaded_names(source=source.kind)
-        names = [
-            f.name
-            for f in source_list_recorded(source=source)
-            if options["force"] or f.name not in loaded or (f.modified and f.modified > loaded[f.name])
-        ]
+        settled = run_settled_names(source=source.kind)
+        names = []
+        for remote in source_list_recorded(source=source):
+            last = settled.get(remote.name)
+            changed = remote.modified is not None and last is not None and remote.modified > last.finished_at
+            if options["force"] or last is None or changed:
+                names.append(remote.name)
+            elif last.status == RunStatus.REJECTED:
+                if remote.modified is None:  # no way to tell it unchanged: tried again
+                    names.append(remote.name)
+                elif not options["json"]:  # rejected already, and alerted: not again every poll
+                    self.stdout.write(HELD_BACK.format(name=remote.name, run_id=last.run_id))
         return source, names
 
     def _ingest_one(
