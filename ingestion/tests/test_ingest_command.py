@@ -23,12 +23,14 @@ from django.db import connection
 from alerts.models import AlertRecord
 from customers.models import Customer
 from ingestion.management.commands.ingest import (
+    CSV_NOT_WRITABLE,
     DRY_RUN_MARK,
     EXIT_FAILED,
     EXIT_REJECTED,
     EXIT_USAGE,
     HELD_BACK,
     NOT_A_FILE,
+    NOT_A_NAME,
     NOT_IN_SOURCE,
     NOTHING_NEW,
     WHICH_FILES,
@@ -240,6 +242,42 @@ def test_a_missing_local_file_is_bad_usage_and_records_no_run(inbox: Path, tmp_p
     assert str(by_name.value) == NOT_IN_SOURCE.format(name="nope.csv", folder=inbox)
     assert str(by_path.value) == NOT_A_FILE.format(path=tmp_path / "nope.csv")
     assert not IngestionRun.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["../../README.md", "sub/customers-100.csv", "..", "a\\b.csv"])
+def test_a_path_given_as_filename_is_bad_usage_and_records_no_run(inbox: Path, name: str) -> None:
+    """It was a failed run, a fetch_failed alert and exit 4, as if the source had broken."""
+    (inbox / "sub").mkdir()
+    shutil.copyfile(SAMPLE, inbox / "sub" / SAMPLE.name)
+    with pytest.raises(CommandError) as info:
+        run_command("--filename", name)
+    assert (info.value.returncode, str(info.value)) == (EXIT_USAGE, NOT_A_NAME.format(name=name))
+    assert not IngestionRun.objects.exists()
+    assert not AlertRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_quarantine_csv_where_none_can_be_written_is_bad_usage_before_any_run(
+    inbox: Path, tmp_path: Path
+) -> None:
+    for path, problem in [(tmp_path / "no" / "q.csv", "no such directory"), (tmp_path, "a directory")]:
+        with pytest.raises(CommandError) as info:
+            run_command("--filename", SAMPLE.name, "--quarantine-csv", str(path))
+        assert info.value.returncode == EXIT_USAGE
+        assert str(info.value) == CSV_NOT_WRITABLE.format(path=path, problem=problem)
+    assert not IngestionRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_quarantine_csv_that_fails_to_write_is_one_line_and_the_load_stands(inbox: Path) -> None:
+    """It was a Python traceback and exit 1 (/dev/full: every write fails, no space left)."""
+    with pytest.raises(CommandError) as info:
+        run_command("--filename", SAMPLE.name, "--quarantine-csv", "/dev/full")
+    assert info.value.returncode == EXIT_FAILED
+    assert str(info.value) == CSV_NOT_WRITABLE.format(path="/dev/full", problem="No space left on device")
+    assert IngestionRun.objects.get().status == RunStatus.SUCCEEDED
+    assert Customer.objects.count() == 100
 
 
 @pytest.mark.django_db

@@ -28,6 +28,7 @@ from dataflow.quality.report import WARNING_LINE, failures_table, quarantine_wri
 from dataflow.retry import db_ensure_connection
 from dataflow.schema import load_schema
 from dataflow.sources import SOURCE_FACTORIES, LocalSource, Source, SourceError, source_for
+from dataflow.sources.base import check_file_name
 from ingestion.hooks import ingest_hooks
 from ingestion.models import RunStatus
 from ingestion.pipeline import IngestResult, ingest_file
@@ -51,6 +52,8 @@ NOT_IN_SOURCE = "{name}: no such file in {folder}"
 WHICH_FILES = "one of the arguments --filename --path --all is required"
 SOME_NOT_LOADED = "{bad} of {total} files not loaded"
 NOTHING_NEW = "no new files in the source"
+NOT_A_NAME = "{name}: --filename takes a file name in the source, not a path (--path reads a file elsewhere)"
+CSV_NOT_WRITABLE = "--quarantine-csv {path}: {problem}"
 HELD_BACK = (
     "{name}: not taken again: rejected by run {run_id} and unchanged since"
     " (ingest --filename {name} tries it again)"
@@ -172,6 +175,10 @@ class Command(BaseCommand):
             reject_above=options["reject_above"],
             max_bytes=settings.INGEST_MAX_BYTES,
         )
+        csv_path = options["quarantine_csv"]
+        if csv_path is not None and (csv_path.is_dir() or not csv_path.parent.is_dir()):
+            problem = "a directory" if csv_path.is_dir() else "no such directory"
+            raise CommandError(CSV_NOT_WRITABLE.format(path=csv_path, problem=problem), returncode=EXIT_USAGE)
         try:  # a bad threshold or date format is a usage error, found before any run is recorded
             quality_setup(
                 schema=load_schema(),
@@ -202,7 +209,15 @@ class Command(BaseCommand):
             raise CommandError(_first_line(exc), returncode=EXIT_FAILED) from exc
         if options["quarantine_csv"]:
             run_ids = [r.run_id for r in results if r.run_id is not None]
-            quarantine_write_csv(rows=quarantine_for_runs(run_ids=run_ids), path=options["quarantine_csv"])
+            try:
+                quarantine_write_csv(
+                    rows=quarantine_for_runs(run_ids=run_ids), path=options["quarantine_csv"]
+                )
+            except (
+                OSError
+            ) as exc:  # the runs stand; their quarantine is in the database, the API, the console
+                problem = CSV_NOT_WRITABLE.format(path=options["quarantine_csv"], problem=exc.strerror or exc)
+                raise CommandError(problem, returncode=EXIT_FAILED) from exc
         bad = [r for r in results if EXIT_CODES[RunStatus(r.status)] != EXIT_OK]
         if not bad:
             return
@@ -227,6 +242,10 @@ class Command(BaseCommand):
         source = source_for(options["source"])
         if options["filename"]:
             name = options["filename"]
+            try:  # a path, not a name: bad usage (no run, no alert), whatever the source
+                check_file_name(name)
+            except SourceError as exc:
+                raise CommandError(NOT_A_NAME.format(name=name), returncode=EXIT_USAGE) from exc
             # A typo, not a transfer failure: no run, no alert, bad usage. (A link or a folder
             # there is the source's to refuse: a rejected run.)
             if isinstance(source, LocalSource):
