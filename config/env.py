@@ -56,6 +56,17 @@ def parse_positive_int(value: str | int) -> int:
     return number
 
 
+def parse_umask(value: str | int) -> int:
+    """An octal umask (``077``, ``0027``): the permission bits files and folders are created without."""
+    text = str(value).strip()
+    if not text or len(text) > 4 or any(digit not in "01234567" for digit in text):
+        raise ValueError("expected an octal umask of up to 4 digits, e.g. 077 or 027")
+    mask = int(text, 8)
+    if mask > 0o777:
+        raise ValueError("expected an octal umask between 000 and 777")
+    return mask
+
+
 def parse_pg_size(value: str) -> str:
     """A PostgreSQL memory or disk size with its unit (``512MB``, ``4GB``), as PostgreSQL spells it."""
     match = re.fullmatch(r"\s*(\d+)\s*(kB|MB|GB|TB)\s*", value)

@@ -20,6 +20,7 @@ from config.env import (
     parse_port,
     parse_positive_float,
     parse_positive_int,
+    parse_umask,
 )
 from config.logging import build_logging_config, parse_level, parse_log_file
 from config.paths import BASE_DIR, DATA_DIR
@@ -27,6 +28,12 @@ from config.paths import BASE_DIR, DATA_DIR
 # --- Core -------------------------------------------------------------------
 
 DEBUG: bool = env("DEBUG", "false", parse_bool)
+
+# Set first, before the log file or any folder is made: what this process creates (raw copies of
+# partner files, uploads, the lake, the work area, logs) is readable by its own user only by
+# default; partner files hold personal data (docs/security.md, Files on disk).
+FILE_UMASK: int = env("FILE_UMASK", "077", parse_umask)
+os.umask(FILE_UMASK)
 
 _DEV_SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production-0123456789"  # noqa: S105
 SECRET_KEY: str = env("SECRET_KEY", "")

@@ -49,6 +49,9 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ("WORKER_STALLED_SECONDS", "2"),  # less than the grace period + 2 heartbeats (30 + 2 x 10)
         ("INGEST_BULK_MIN_ROWS", "0"),
         ("INGEST_BULK_MIN_ROWS", "many"),
+        ("FILE_UMASK", "0o22"),
+        ("FILE_UMASK", "888"),
+        ("FILE_UMASK", "u=rwx"),
     ],
 )
 def test_bad_value_fails_with_one_line_naming_the_setting(variable: str, value: str) -> None:
