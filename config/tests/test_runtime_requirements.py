@@ -37,13 +37,24 @@ def _wheelhouse() -> Path:
     return folder
 
 
+def _shell_umask() -> None:
+    """A newcomer's shell installs with umask 022; this process has FILE_UMASK's 077, and as root
+    the embedded server runs as its own user, who could not read a wheel installed under 077."""
+    os.umask(0o022)
+
+
 def _runtime_venv(where: Path) -> Path:
     """A new venv holding requirements.txt and nothing else (no pip either)."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(where)],
+        check=True,
+        timeout=120,
+        preexec_fn=_shell_umask,  # no thread runs in the child before exec
+    )
     python = where / "bin" / "python"
     pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-compile"]
     wheels = ["--no-index", "--find-links", str(_wheelhouse()), "-r", str(REQUIREMENTS)]
-    subprocess.run([*pip, *wheels], check=True, timeout=INSTALL_TIMEOUT)
+    subprocess.run([*pip, *wheels], check=True, timeout=INSTALL_TIMEOUT, preexec_fn=_shell_umask)
     return python
 
 

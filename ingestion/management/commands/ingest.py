@@ -96,6 +96,23 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+def _csv_path_check(path: Path | None) -> None:
+    """A ``--quarantine-csv`` that cannot be written is bad usage, found before any run."""
+    if path is not None and (path.is_dir() or not path.parent.is_dir()):
+        problem = "a directory" if path.is_dir() else "no such directory"
+        raise CommandError(CSV_NOT_WRITABLE.format(path=path, problem=problem), returncode=EXIT_USAGE)
+
+
+def _csv_write(path: Path, *, run_ids: list[int]) -> None:
+    """The runs' quarantined records to ``path``; a failure is one line (the runs stand: their
+    quarantine is in the database, the API and the console)."""
+    try:
+        quarantine_write_csv(rows=quarantine_for_runs(run_ids=run_ids), path=path)
+    except OSError as exc:
+        problem = CSV_NOT_WRITABLE.format(path=path, problem=exc.strerror or exc)
+        raise CommandError(problem, returncode=EXIT_FAILED) from exc
+
+
 class Command(BaseCommand):
     help = "Ingest partner customer files (CSV, JSON, NDJSON, gzip) into PostgreSQL, once per file."
     # The checks of what a load writes (the models, the customers table against its schema
@@ -175,10 +192,7 @@ class Command(BaseCommand):
             reject_above=options["reject_above"],
             max_bytes=settings.INGEST_MAX_BYTES,
         )
-        csv_path = options["quarantine_csv"]
-        if csv_path is not None and (csv_path.is_dir() or not csv_path.parent.is_dir()):
-            problem = "a directory" if csv_path.is_dir() else "no such directory"
-            raise CommandError(CSV_NOT_WRITABLE.format(path=csv_path, problem=problem), returncode=EXIT_USAGE)
+        _csv_path_check(options["quarantine_csv"])
         try:  # a bad threshold or date format is a usage error, found before any run is recorded
             quality_setup(
                 schema=load_schema(),
@@ -208,16 +222,7 @@ class Command(BaseCommand):
         except SourceError as exc:
             raise CommandError(_first_line(exc), returncode=EXIT_FAILED) from exc
         if options["quarantine_csv"]:
-            run_ids = [r.run_id for r in results if r.run_id is not None]
-            try:
-                quarantine_write_csv(
-                    rows=quarantine_for_runs(run_ids=run_ids), path=options["quarantine_csv"]
-                )
-            except (
-                OSError
-            ) as exc:  # the runs stand; their quarantine is in the database, the API, the console
-                problem = CSV_NOT_WRITABLE.format(path=options["quarantine_csv"], problem=exc.strerror or exc)
-                raise CommandError(problem, returncode=EXIT_FAILED) from exc
+            _csv_write(options["quarantine_csv"], run_ids=[r.run_id for r in results if r.run_id is not None])
         bad = [r for r in results if EXIT_CODES[RunStatus(r.status)] != EXIT_OK]
         if not bad:
             return
