@@ -46,6 +46,7 @@ from dataflow.stages import file_checksum
 from ingestion.fetch_folders import fetch_folder
 from ingestion.models import IngestionRun, QuarantinedRecord, RunStatus
 from ingestion.publish import QualityRejected, publish_staged
+from ingestion.run_alerts import runs_alert_failed
 from ingestion.selectors import run_loaded, runs_running_among
 from ingestion.services import run_finish, run_record, run_start, runs_fail_stale
 from ingestion.source_audit import source_after_success
@@ -283,6 +284,7 @@ def _ingest_fetched(
         stale = runs_fail_stale()
         if stale:
             log.warning("ingest.stale_runs_failed", run_ids=stale)
+            runs_alert_failed(stale)
         engines.leftovers_drop(running=runs_running_among)
         for hook in hooks:
             hook.recover(ctx)

@@ -34,6 +34,7 @@ from dataflow.sources import LocalSource
 from ingestion.hooks import ingest_hooks
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.pipeline import ingest_file
+from ingestion.run_alerts import runs_alert_failed
 from ingestion.selectors import runs_started_since
 from ingestion.services import runs_fail_given_up, runs_fail_stale
 from ingestion.uploads import INGEST_UPLOAD_TASK, UPLOAD_SOURCE, upload_folder
@@ -167,8 +168,11 @@ def settle_ended_uploads(timestamp: int) -> int:
             jobs={run_id: (job_id, status, attempts) for run_id, job_id, status, attempts in ended}
         )
         stale = runs_fail_stale()
-    for run_id in given_up:
-        log.error("upload.given_up", run_id=run_id)
+        if stale:
+            log.warning("ingest.stale_runs_failed", run_ids=stale)
+        for run_id in given_up:
+            log.error("upload.given_up", run_id=run_id)
+        runs_alert_failed([*given_up, *stale])
     return len(given_up) + len(stale)
 
 

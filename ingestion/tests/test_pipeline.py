@@ -7,10 +7,13 @@ import hashlib
 import os
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
+from alerts.base import AlertCause
+from alerts.models import AlertRecord
 from customers.models import Customer
 from dataflow.context import HookBase, StageContext
 from ingestion.models import QuarantinedRecord, RunStatus
@@ -18,6 +21,7 @@ from ingestion.pipeline import SKIPPED_MESSAGE, ingest_file
 from ingestion.publish import NO_RECORDS_WARNING
 from ingestion.services import STALE_RUN_MESSAGE, run_start
 from testsupport.ingest import CASES, SAMPLE, inbox_with, ingest, options_for, run_of, write_customers
+from testsupport.servers import HttpRecorder
 
 pytestmark = pytest.mark.django_db
 
@@ -265,13 +269,24 @@ def test_dry_run_writes_no_customers_and_does_not_count_as_loaded(tmp_path: Path
     assert ingest(tmp_path, SAMPLE).status == RunStatus.SUCCEEDED
 
 
-def test_stale_running_run_of_a_dead_process_is_marked_failed(tmp_path: Path) -> None:
+def test_stale_running_run_of_a_dead_process_is_marked_failed_and_alerted_once(
+    tmp_path: Path, settings: Any, http_recorder: HttpRecorder
+) -> None:
+    """A killed load is alerted by whoever finds it dead (it was only a failed row in a table)."""
+    settings.SLACK_WEBHOOK_URL = f"{http_recorder.url}/hook"
     sha = "cd" * 32
     stale = run_start(source="local", filename="old.csv", sha256=sha, size=1)
     ingest(tmp_path, SAMPLE)
     stale.refresh_from_db()
     assert stale.status == RunStatus.FAILED
     assert stale.error_message == STALE_RUN_MESSAGE.format(pid=stale.pid)
+    [request] = http_recorder.wait_for(1)
+    assert f"run {stale.pk}" in request.json()["text"]
+    assert STALE_RUN_MESSAGE.format(pid=stale.pid) in request.json()["text"]
+    ingest(tmp_path / "again", CASES / "semicolon.csv")
+    alerts = AlertRecord.objects.filter(run_id=stale.pk)
+    assert list(alerts.values_list("cause", flat=True)) == [AlertCause.RUN_FAILED]
+    assert len(http_recorder.requests) == 1
 
 
 class RecordingHook(HookBase):

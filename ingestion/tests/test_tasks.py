@@ -13,6 +13,8 @@ from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 from procrastinate.jobs import Status
 
+from alerts.base import AlertCause
+from alerts.models import AlertRecord
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.services import GIVEN_UP_MESSAGE, STALE_RUN_MESSAGE, run_start
 from ingestion.tasks import settle_ended_uploads
@@ -91,3 +93,21 @@ def test_a_running_run_whose_process_is_gone_is_failed_as_stale(worker_uploads: 
 
     run.refresh_from_db()
     assert (run.status, run.error_message) == (RunStatus.FAILED, STALE_RUN_MESSAGE.format(pid=run.pid))
+    assert _alerted() == {run.pk: AlertCause.RUN_FAILED}
+
+
+def test_the_runs_failed_by_settling_are_alerted_once_each(worker_uploads: Any) -> None:
+    """An upload given up, or a worker's run found dead, was failed without a word to anyone."""
+    given_up, job = _accepted(seed=6)
+    _fail(job)
+    dead = run_start(source="upload", filename="partner.csv", sha256="ef" * 32, size=10)
+
+    assert [settle_ended_uploads(timestamp=0), settle_ended_uploads(timestamp=0)] == [2, 0]
+
+    assert _alerted() == {given_up.pk: AlertCause.RUN_FAILED, dead.pk: AlertCause.RUN_FAILED}
+    message = AlertRecord.objects.get(run_id=given_up.pk).message
+    assert GIVEN_UP_MESSAGE.format(job_id=job.id, job_status="failed", attempts=0) in message
+
+
+def _alerted() -> dict[int, str]:
+    return dict(AlertRecord.objects.values_list("run_id", "cause"))
