@@ -175,6 +175,17 @@ def stage_seconds(run: IngestionRun) -> list[tuple[str, float]]:
     return [(name.replace("_", " "), float(value)) for name, value in seconds.items()]
 
 
+def rules_note(run: IngestionRun, quality: dict[str, Any]) -> str:
+    """What the rules section says when no record failed: it may be that none was checked."""
+    if run.status in BUSY:
+        return "The rules have not been applied yet."
+    if not quality:
+        return "The rules did not run: the run ended before the quality checks."
+    if not quality.get("read"):
+        return "The file held no records: the rules had nothing to check."
+    return "Every record passed the rules."
+
+
 def report_context(run: IngestionRun, *, values: bool) -> dict[str, Any]:
     """Everything the report template shows; the examples (partner values) only with ``values``."""
     quality = run.report.get("quality") or {}
@@ -191,6 +202,7 @@ def report_context(run: IngestionRun, *, values: bool) -> dict[str, Any]:
         "failures": rule_failures(run, values=values),
         "values_hidden": not values,
         "quality": quality,
+        "rules_note": rules_note(run, quality),
         "duplicates": run.report.get("duplicates") or {},
         "duplicate_keys": (run.report.get("duplicates") or {}).get("keys") or [],
         "outliers": outliers(run, values=values),

@@ -109,6 +109,23 @@ def test_a_rejected_run_shows_its_valid_records_not_loaded_so_the_counts_add_up(
     assert "rejected as a whole" in body
 
 
+@pytest.mark.parametrize(
+    ("case", "note"),
+    [
+        ("header_only.csv", "The file held no records: the rules had nothing to check."),
+        ("missing_columns.csv", "The rules did not run: the run ended before the quality checks."),
+        ("semicolon.csv", "Every record passed the rules."),
+    ],
+)
+def test_the_rules_section_says_whether_any_record_was_checked(
+    viewer: Client, tmp_path: Path, case: str, note: str
+) -> None:
+    """It said every record passed the rules for a file of no records, or one never checked."""
+    run = run_of(ingest(tmp_path, CASES / "ingest" / case))
+    body = _report(viewer, run.pk)
+    assert f'<p id="rules-note">{note}</p>' in body
+
+
 def test_a_failed_run_shows_its_one_line_reason(viewer: Client) -> None:
     run = IngestionRun.objects.create(
         source="local",

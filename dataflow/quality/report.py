@@ -12,6 +12,7 @@ from dataflow.quality import messages as msg
 
 FAILURES_HEADER = ("rule", "failures", "example")
 NO_FAILURES = "quality: every record passed the rules"
+NO_RECORDS = "quality: the file held no records to check"
 OUTLIERS_LINE = "outliers: {flagged} of {checked} records flagged ({checks})"
 WARNING_LINE = "warning: {text}"
 EXAMPLE_CHARS = 90
@@ -23,7 +24,7 @@ def failures_table(report: dict[str, Any]) -> str:
     failures = report.get("failures") or {}
     lines: list[str] = []
     if not failures:
-        lines.append(NO_FAILURES)
+        lines.append(NO_FAILURES if report.get("read") else NO_RECORDS)
     else:
         rows = [
             (code, str(entry["count"]), _cut(entry.get("example", "")))

@@ -22,6 +22,7 @@ from django.db import connection
 
 from alerts.models import AlertRecord
 from customers.models import Customer
+from dataflow.quality.report import NO_FAILURES, NO_RECORDS
 from ingestion.management.commands.ingest import (
     CSV_NOT_WRITABLE,
     DRY_RUN_MARK,
@@ -177,6 +178,8 @@ def test_path_ingests_an_explicit_file(inbox: Path) -> None:
 )
 def test_the_runs_warnings_are_printed_each_once(inbox: Path, case: str, warning: str) -> None:
     out, _err = run_command("--path", str(CASES / case), "--reject-above", "60")
+    assert (NO_RECORDS in out) is (case == "header_only.csv"), out
+    assert (NO_FAILURES in out) is False, out
     assert out.count(f"warning: {warning}") == 1, out
     for line in IngestionRun.objects.get().warnings:
         assert out.count(f"warning: {line}") == 1, out
