@@ -47,8 +47,9 @@ def _runs(span: Span) -> Any:
     ).order_by()
 
 
-def _rate(quarantined: int | None, read: int | None) -> float:
-    return round(100.0 * (quarantined or 0) / read, 2) if read else 0.0
+def _rate(quarantined: int | None, read: int | None) -> float | None:
+    """Quarantined over read, in percent; None when nothing was read (a gap, not a 0 % day)."""
+    return round(100.0 * (quarantined or 0) / read, 2) if read else None
 
 
 def _series(rows: list[dict[str, Any]], *, key: str) -> dict[str, list[Any]]:
@@ -67,7 +68,8 @@ def _sums(runs: Any) -> Any:
 
 
 def per_day(span: Span) -> dict[str, list[Any]]:
-    """Rows loaded and quarantine rate for every day of the span (days without runs: zero)."""
+    """Rows loaded and quarantine rate for every day of the span (days without runs: zero rows
+    and no rate)."""
     rows = {
         row["day"]: row
         for row in _sums(_runs(span).annotate(day=TruncDate("started_at")).values("day")).values(

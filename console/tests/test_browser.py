@@ -107,6 +107,32 @@ def _realistic_dry_run() -> None:
     )
 
 
+PARTNERS = (
+    "northwind-traders-customers",
+    "acme-partner-customers-export",
+    "globex-corporation-daily",
+    "initech-crm-extract",
+    "umbrella-holdings-customers",
+    "stark-industries-clients",
+    "wayne-enterprises-accounts",
+    "tyrell-corp-customers",
+)
+
+
+def _partners() -> None:
+    """Real runs of eight partners with long names: the per-partner chart must name each bar."""
+    for n, partner in enumerate(PARTNERS):
+        IngestionRun.objects.create(
+            source="sftp",
+            filename=f"{partner}-2026-12-0{n + 1}.csv",
+            status=RunStatus.SUCCEEDED,
+            rows_read=1000 * (n + 1),
+            rows_loaded=990 * (n + 1),
+            rows_quarantined=10 * (n + 1),
+            finished_at=timezone.now(),
+        )
+
+
 def _upload_and_follow(page: Any, url: str) -> int:
     page.goto(f"{url}{reverse('console:upload')}")
     page.set_input_files("#id_file", str(EVERY_RULE))
@@ -144,6 +170,7 @@ def in_browser(scenario: Callable[[Any], int]) -> int:
 
 def test_upload_follow_report_csv_and_dashboard_in_a_browser(console: dict[str, Any]) -> None:
     _realistic_dry_run()  # a long partner name and two badges: the widest row the runs list shows
+    _partners()
     run_id = in_browser(lambda page: _scenario(page, console["url"], console["shots"]))
     assert IngestionRun.objects.get(pk=run_id).status == RunStatus.SUCCEEDED
 
@@ -183,10 +210,15 @@ def _scenario(page: Any, url: str, shots: Path) -> int:
         "id => Chart.getChart(document.getElementById(id)).data.datasets[0].data.reduce((a, b) => a + b, 0))"
     )
     assert all(total > 0 for total in drawn), drawn
+    shown = page.evaluate(
+        "() => { const c = Chart.getChart(document.getElementById('chart-patterns'));"
+        " return [c.scales.x.ticks.length, c.data.labels.length]; }"
+    )
+    assert shown[0] == shown[1] >= len(PARTNERS), shown  # every partner's bar named, none skipped
     _shoot(page, shots, "dashboard")
 
     page.goto(f"{url}{reverse('admin:etl_ingestionrun_changelist')}")
-    assert page.locator("#result_list .run-badge--succeeded").count() == 2
+    assert page.locator("#result_list .run-badge--succeeded").count() == 2 + len(PARTNERS)
     fits = (
         "(() => { const r = document.querySelector('#changelist .results');"
         " return r.scrollWidth <= r.clientWidth; })()"

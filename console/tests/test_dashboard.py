@@ -58,7 +58,7 @@ def test_rows_loaded_and_quarantine_rate_per_day_fill_every_day() -> None:
         "labels": ["2026-12-01", "2026-12-02", "2026-12-03"],
         "loaded": [390, 0, 0],
         "read": [400, 0, 100],
-        "rate": [2.5, 0.0, 60.0],
+        "rate": [2.5, None, 60.0],  # a day that read nothing has no rate (it was drawn as 0 %)
     }
 
 
@@ -137,3 +137,15 @@ def test_no_quarantined_record_in_the_range_says_so_instead_of_an_empty_chart(vi
     assert 'id="no-failing-rules"' in body
     assert 'id="chart-rules"' not in body
     assert 'id="chart-days"' in body
+
+
+def test_counts_are_shown_with_thousands_separators(viewer: Client) -> None:
+    """1234567 is hard to read at a glance (the latest-runs table printed bare numbers)."""
+    _run(2, rows_read=1_234_567, rows_loaded=1_200_000, rows_quarantined=34_567)
+    body = viewer.get(reverse(DASHBOARD), {"from": "2026-12-01", "to": "2026-12-03"}).content.decode()
+    cells = (
+        '<td class="num">1,234,567</td>',
+        '<td class="num">1,200,000</td>',
+        '<td class="num">34,567</td>',
+    )
+    assert all(cell in body for cell in cells), body

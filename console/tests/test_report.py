@@ -186,3 +186,18 @@ def test_malformed_paths_and_parameters_never_fail(viewer: Client) -> None:
     run = IngestionRun.objects.create(source="local", filename="a.csv")
     assert viewer.get("/console/runs/abc/").status_code == 404
     assert viewer.get(reverse("console:run-report", args=[run.pk]), {"x": "\u2603" * 500}).status_code == 200
+
+
+def test_the_counts_are_shown_with_thousands_separators(viewer: Client) -> None:
+    run = IngestionRun.objects.create(
+        source="local",
+        filename="big.csv",
+        status=RunStatus.SUCCEEDED,
+        rows_read=1_234_567,
+        rows_loaded=1_234_567,
+        rows_inserted=1_000_000,
+        rows_unchanged=234_567,
+    )
+    body = _report(viewer, run.pk)
+    assert '<td class="num">1,234,567</td>' in body
+    assert '<td class="num">1,000,000</td>' in body

@@ -12,6 +12,8 @@
   Chart.defaults.maintainAspectRatio = false;
   Chart.defaults.animation = false;
 
+  // Days with nothing read have no rate (null): a gap in the line, not a 0 % day. Every category
+  // label is shown (Chart.js skipped every other partner pattern when they were long): rotated.
   // The rate is drawn over the bars (a lower order is drawn last); a line over days; over sources and patterns, a marker per bar (no line between them).
   function loadedAndRate(id, series, joined) {
     return new Chart(document.getElementById(id), {
@@ -29,7 +31,7 @@
       options: {
         interaction: { mode: "index", intersect: false },
         scales: {
-          x: { offset: true },
+          x: { offset: true, ticks: joined ? {} : { autoSkip: false, maxRotation: 60, minRotation: 0 } },
           rows: { type: "linear", position: "left", beginAtZero: true, title: { display: true, text: "rows loaded" } },
           rate: {
             type: "linear", position: "right", beginAtZero: true, suggestedMax: 5,
