@@ -78,6 +78,7 @@ class IngestResult:
             "file": self.file,
             "sha256": self.sha256,
             "counts": self.counts.as_dict(),
+            "message": self.message,  # why, when not loaded: a script need not look the run up
         }
 
 

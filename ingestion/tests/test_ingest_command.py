@@ -41,7 +41,7 @@ from ingestion.publish import NO_RECORDS_WARNING, SUPERSEDED_WARNING
 from testsupport.ingest import CASES, SAMPLE, child_env, write_customers
 
 ROOT = Path(__file__).resolve().parents[2]
-JSON_KEYS = {"run_id", "status", "file", "sha256", "counts", "dry_run"}
+JSON_KEYS = {"run_id", "status", "file", "sha256", "counts", "message", "dry_run"}
 COUNT_KEYS = {"read", "loaded", "inserted", "updated", "unchanged", "duplicates", "quarantined"}
 
 
@@ -112,6 +112,21 @@ def test_json_prints_exactly_one_object_per_file(inbox: Path) -> None:
     assert set(payload) == JSON_KEYS
     assert set(payload["counts"]) == COUNT_KEYS
     assert (payload["status"], payload["counts"]["loaded"]) == ("succeeded", 100)
+
+
+@pytest.mark.django_db
+def test_json_says_why_a_file_was_not_loaded(inbox: Path) -> None:
+    """It gave the status alone: a script had to look the run up to learn the reason."""
+    out, _err = run_command("--filename", SAMPLE.name, "--json")
+    assert json.loads(out)["message"] == ""
+    out_io = StringIO()
+    with pytest.raises(CommandError):
+        call_command("ingest", "--path", str(CASES / "missing_columns.csv"), "--json", stdout=out_io)
+    rejected = json.loads(out_io.getvalue())
+    assert rejected["status"] == "rejected"
+    assert rejected["message"].startswith("missing_columns.csv: rejected: missing required columns: ")
+    out, _err = run_command("--filename", SAMPLE.name, "--json")
+    assert "already loaded by run" in json.loads(out)["message"]
 
 
 @pytest.mark.django_db
