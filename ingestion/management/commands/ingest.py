@@ -10,7 +10,6 @@ would load, carries ``"dry_run": true`` in ``--json`` and alerts nobody.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
+from common.cli import positive_int
 from dataflow.context import IngestHook, IngestOptions
 from dataflow.engines import DEFAULT_ENGINE, ENGINES, EngineUnavailable, engine_check
 from dataflow.progress import progress_for
@@ -76,14 +76,6 @@ def summary_line(result: IngestResult, *, dry_run: bool = False) -> str:
         f"{head}: read {c.read}, loaded {c.loaded} (inserted {c.inserted}, updated {c.updated}, "
         f"unchanged {c.unchanged}), duplicates {c.duplicates}, quarantined {c.quarantined}"
     )
-
-
-def _batch_size(text: str) -> int:
-    """``--batch-size``: an integer >= 1 (0 used to mean the setting, a negative number too)."""
-    number = int(text) if text.strip().lstrip("+").isdigit() else 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, not {text!r}")
-    return number
 
 
 def marked(line: str, *, dry_run: bool) -> str:
@@ -151,7 +143,7 @@ class Command(BaseCommand):
             help="Extra strftime date format for this source (repeatable), e.g. %%d/%%m/%%Y.",
         )
         parser.add_argument(
-            "--batch-size", type=_batch_size, default=None, help="Rows per batch (INGEST_BATCH_SIZE)."
+            "--batch-size", type=positive_int, default=None, help="Rows per batch (INGEST_BATCH_SIZE)."
         )
         parser.add_argument(
             "--warn-above",
