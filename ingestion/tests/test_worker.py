@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -237,3 +239,20 @@ def test_the_stop_s_wait_for_a_periodic_check_is_not_logged_but_for_an_ingest_it
     assert not quiet.filter(waiting(f"{RETRY_STALLED_TASK}[7](timestamp=1796396532)"))
     assert quiet.filter(waiting(f"{INGEST_UPLOAD_TASK}[8](run_id=3)"))
     assert quiet.filter(waiting(f"{SETTLE_UPLOADS_TASK}[6](timestamp=1)", level=logging.WARNING))
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_a_concurrency_below_one_is_bad_usage_before_the_worker_starts(value: str, tmp_path: Path) -> None:
+    """``--concurrency 0`` was a CommandError with exit 1, unlike every other bad option (2)."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "worker", "--concurrency", value],
+        cwd=Path(__file__).resolve().parents[2],
+        env=worker_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"argument --concurrency: expected an integer >= 1, not '{value}'" in done.stderr
+    assert "Worker started" not in done.stdout

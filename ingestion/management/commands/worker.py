@@ -32,6 +32,7 @@ from procrastinate import exceptions as procrastinate_errors
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
 
+from common.cli import positive_int
 from common.errors import error_brief
 from dataflow.retry import db_ensure_connection
 from ingestion.tasks import RETRY_STALLED_TASK, SETTLE_UPLOADS_TASK
@@ -143,7 +144,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--concurrency",
-            type=int,
+            type=positive_int,
             default=None,
             help="Jobs run at once (default WORKER_CONCURRENCY).",
         )
@@ -168,8 +169,6 @@ class Command(BaseCommand):
 
     def _run(self, options: dict[str, Any]) -> None:
         _logging_setup()
-        if options["concurrency"] is not None and options["concurrency"] < 1:
-            raise CommandError("--concurrency: expected an integer >= 1")
         if options["stop_with"]:
             _stop_with(options["stop_with"])
         try:
