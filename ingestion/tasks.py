@@ -37,7 +37,8 @@ from ingestion.pipeline import ingest_file
 from ingestion.run_alerts import runs_alert_failed
 from ingestion.selectors import runs_started_since
 from ingestion.services import runs_fail_given_up, runs_fail_stale
-from ingestion.uploads import INGEST_UPLOAD_TASK, UPLOAD_SOURCE, upload_folder
+from ingestion.upload_jobs import INGEST_UPLOAD_TASK, UPLOAD_SOURCE
+from ingestion.uploads import upload_folder
 
 log = structlog.get_logger("etl.worker")
 

@@ -30,13 +30,10 @@ from dataflow.quality.batch import quality_setup
 from dataflow.schema import load_schema
 from ingestion.models import IngestionRun
 from ingestion.services import run_queue
+from ingestion.upload_jobs import INGEST_UPLOAD_TASK, UPLOAD_SOURCE
 
 log = structlog.get_logger("etl.uploads")
 
-UPLOAD_SOURCE = "upload"
-"""``IngestionRun.source`` of an uploaded file."""
-INGEST_UPLOAD_TASK = "ingest_upload"
-"""The worker's task that ingests an accepted upload (:func:`ingestion.tasks.ingest_upload`)."""
 ALLOWED_SUFFIXES = (".csv", ".json")
 MAX_NAME_CHARS = 200
 MAX_NAME_BYTES = 200

@@ -18,7 +18,8 @@ from alerts.models import AlertRecord
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.services import GIVEN_UP_MESSAGE, STALE_RUN_MESSAGE, run_start
 from ingestion.tasks import settle_ended_uploads
-from ingestion.uploads import INGEST_UPLOAD_TASK, UploadOptions, accept_upload
+from ingestion.upload_jobs import INGEST_UPLOAD_TASK
+from ingestion.uploads import UploadOptions, accept_upload
 from testsupport.ingest import HEADER, customer_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)

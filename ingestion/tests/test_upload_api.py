@@ -21,7 +21,7 @@ from customers.query_params import REPEATED_PARAMETER
 from customers.services import api_token_create, user_roles_grant
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.tasks import ingest_upload
-from ingestion.uploads import INGEST_UPLOAD_TASK
+from ingestion.upload_jobs import INGEST_UPLOAD_TASK
 from testsupport import SAMPLE
 
 pytestmark = pytest.mark.django_db

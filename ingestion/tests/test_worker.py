@@ -22,7 +22,8 @@ from ingestion.management.commands.worker import QuietStalledChecks
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.services import RETRIED_AS, STALE_RUN_MESSAGE
 from ingestion.tasks import RETRY_STALLED_TASK, SETTLE_UPLOADS_TASK
-from ingestion.uploads import INGEST_UPLOAD_TASK, UploadOptions, accept_upload, upload_folder
+from ingestion.upload_jobs import INGEST_UPLOAD_TASK
+from ingestion.uploads import UploadOptions, accept_upload, upload_folder
 from testsupport.ingest import HEADER, customer_lines
 from testsupport.pause import PAUSE_IN_COMMIT_ENV
 from testsupport.servers import SlowProxy
