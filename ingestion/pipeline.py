@@ -283,9 +283,11 @@ def _ingest_fetched(
     waiting = partial_log("ingest.waiting_for_lock", file=name, sha256=sha256)
     with load.advisory_lock(sha256=sha256, on_wait=waiting):
         stale = runs_fail_stale()
-        if stale:
-            log.warning("ingest.stale_runs_failed", run_ids=stale)
-            runs_alert_failed(stale)
+        if stale.failed:
+            log.warning("ingest.stale_runs_failed", run_ids=stale.failed)
+            runs_alert_failed(stale.failed)
+        if stale.requeued:
+            log.warning("upload.requeued", run_ids=stale.requeued)
         engines.leftovers_drop(running=runs_running_among)
         for hook in hooks:
             hook.recover(ctx)

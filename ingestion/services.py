@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import psutil
 from django.db import transaction
@@ -14,6 +15,7 @@ from dataflow.context import RunOutcome
 from dataflow.load import lock_is_free
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.selectors import runs_running
+from ingestion.upload_jobs import UPLOAD_SOURCE, upload_runs_to_retry
 
 STALE_RUN_MESSAGE = "the process running this ingest (pid {pid}) stopped before finishing"
 RETRIED_AS = "retried as run {run_id}"
@@ -36,8 +38,9 @@ def run_start(
     """Record a run as ``running``, committed at once: if the process dies, the next ingest sees it.
 
     ``queued``: the run an upload was accepted as, taken by this process if it is still
-    ``queued``. A task retried after its worker died finds it failed as stale instead: it
-    gets a new run, and the old one says which (a client following the old one finds it).
+    ``queued`` (a run whose worker died is queued again for its job's retry: :func:`runs_fail_stale`).
+    A job retried after its run was failed (given up, then retried by hand) gets a new run, and
+    the old one says which (a client following the old one finds it).
     """
     if queued is not None:
         taken = IngestionRun.objects.filter(pk=queued.pk, status=RunStatus.QUEUED).update(
@@ -119,29 +122,43 @@ def run_record(
         return run_finish(run=run, status=status, outcome=outcome)
 
 
-def runs_fail_stale() -> list[int]:
-    """Mark failed the ``running`` runs whose process is gone; returns their ids.
+class StaleRuns(NamedTuple):
+    """What :func:`runs_fail_stale` did with the ``running`` runs whose process is gone."""
 
-    A live ingest holds the advisory lock on its file's checksum for its whole
-    duration, and PostgreSQL drops the lock when the process dies, so a running
-    run whose lock is free is dead (whatever host it ran on). Runs without a
-    checksum fall back to checking the pid on this host.
-    """
-    failed = []
-    for run in runs_running():
-        alive = (
-            not lock_is_free(sha256=run.sha256)
-            if run.sha256
-            else bool(run.pid and psutil.pid_exists(run.pid))
-        )
-        if alive:
+    failed: list[int]
+    requeued: list[int]
+    """Upload runs put back to ``queued``: their job runs again and takes them (:func:`run_start`)."""
+
+
+def _process_alive(run: IngestionRun) -> bool:
+    """A live ingest holds the advisory lock on its file's checksum for its whole duration, and
+    PostgreSQL drops the lock when the process dies: a running run whose lock is free is dead
+    (whatever host it ran on). Runs without a checksum: the pid, on this host."""
+    if run.sha256:
+        return not lock_is_free(sha256=run.sha256)
+    return bool(run.pid and psutil.pid_exists(run.pid))
+
+
+def runs_fail_stale() -> StaleRuns:
+    """Mark failed the ``running`` runs whose process is gone, but for an upload whose job will
+    run again: that run goes back to ``queued`` (its client keeps following the run id it was
+    given, which the retry takes over; it was failed, and the retry made a new run)."""
+    dead = [run for run in runs_running() if not _process_alive(run)]
+    retried = upload_runs_to_retry([run.pk for run in dead if run.source == UPLOAD_SOURCE])
+    stale = StaleRuns(failed=[], requeued=[])
+    for run in dead:
+        if run.pk in retried:
+            if IngestionRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+                status=RunStatus.QUEUED, pid=None
+            ):
+                stale.requeued.append(run.pk)
             continue
         run.status = RunStatus.FAILED
         run.finished_at = timezone.now()
         run.error_message = STALE_RUN_MESSAGE.format(pid=run.pid)
         run.save(update_fields=["status", "finished_at", "error_message"])
-        failed.append(run.id)
-    return failed
+        stale.failed.append(run.pk)
+    return stale
 
 
 def runs_fail_given_up(*, jobs: Mapping[int, tuple[int, str, int]]) -> list[int]:

@@ -155,8 +155,9 @@ def settle_ended_uploads(timestamp: int) -> int:
     """Fail the runs of upload jobs that ended without loading their file; returns how many.
 
     A ``queued`` run whose job failed, was cancelled or aborted gets the job's end as its
-    error; a ``running`` run whose process is gone (its job given up after its workers died)
-    is failed as stale, as the next ingest would.
+    error; a ``running`` run whose process is gone is failed as stale, as the next ingest
+    would, or, when its upload job will run again, queued again for it
+    (:func:`ingestion.services.runs_fail_stale`). Each failed run is alerted once.
     """
     with task_connection():
         queued = list(IngestionRun.objects.filter(status=RunStatus.QUEUED).values_list("pk", flat=True))
@@ -169,12 +170,14 @@ def settle_ended_uploads(timestamp: int) -> int:
             jobs={run_id: (job_id, status, attempts) for run_id, job_id, status, attempts in ended}
         )
         stale = runs_fail_stale()
-        if stale:
-            log.warning("ingest.stale_runs_failed", run_ids=stale)
+        if stale.failed:
+            log.warning("ingest.stale_runs_failed", run_ids=stale.failed)
+        if stale.requeued:
+            log.warning("upload.requeued", run_ids=stale.requeued)
         for run_id in given_up:
             log.error("upload.given_up", run_id=run_id)
-        runs_alert_failed([*given_up, *stale])
-    return len(given_up) + len(stale)
+        runs_alert_failed([*given_up, *stale.failed])
+    return len(given_up) + len(stale.failed) + len(stale.requeued)
 
 
 app.periodic(cron=settings.WORKER_STALLED_CHECK, periodic_id="stalled")(retry_stalled_jobs)

@@ -112,3 +112,24 @@ def test_the_runs_failed_by_settling_are_alerted_once_each(worker_uploads: Any) 
 
 def _alerted() -> dict[int, str]:
     return dict(AlertRecord.objects.values_list("run_id", "cause"))
+
+
+def test_an_upload_run_whose_worker_died_is_queued_again_while_its_job_will_run(worker_uploads: Any) -> None:
+    """Its client follows the run id it was given: failed, it stopped following a file the
+    retried job then loaded under a new run."""
+    run, job = _accepted(seed=7)
+    taken = run_start(source="upload", filename=run.filename, sha256=run.sha256, size=run.size, queued=run)
+    assert (taken.pk, taken.status) == (run.pk, RunStatus.RUNNING)  # no process holds its file's lock
+
+    assert settle_ended_uploads(timestamp=0) == 1
+
+    run.refresh_from_db()
+    assert (run.status, run.pid, run.error_message) == (RunStatus.QUEUED, None, "")
+    assert _alerted() == {}
+    _fail(job)  # its workers kept dying: given up
+    assert settle_ended_uploads(timestamp=0) == 1
+    run.refresh_from_db()
+    job.refresh_from_db()
+    expected = GIVEN_UP_MESSAGE.format(job_id=job.id, job_status="failed", attempts=job.attempts)
+    assert (run.status, run.error_message) == (RunStatus.FAILED, expected)
+    assert _alerted() == {run.pk: AlertCause.RUN_FAILED}
