@@ -148,7 +148,8 @@ def runs_fail_stale() -> StaleRuns:
     stale = StaleRuns(failed=[], requeued=[])
     for run in dead:
         if run.pk in retried:
-            if IngestionRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            # Only if still the dead process's: the retry may have taken it meanwhile.
+            if IngestionRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, pid=run.pid).update(
                 status=RunStatus.QUEUED, pid=None
             ):
                 stale.requeued.append(run.pk)

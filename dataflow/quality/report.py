@@ -24,7 +24,7 @@ def failures_table(report: dict[str, Any]) -> str:
     failures = report.get("failures") or {}
     lines: list[str] = []
     if not failures:
-        lines.append(NO_FAILURES if report.get("read") else NO_RECORDS)
+        lines.append(NO_RECORDS if report.get("read") == 0 else NO_FAILURES)
     else:
         rows = [
             (code, str(entry["count"]), _cut(entry.get("example", "")))

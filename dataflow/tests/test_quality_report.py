@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from types import SimpleNamespace
 
-from dataflow.quality.report import NO_FAILURES, failures_table, quarantine_write_csv
+from dataflow.quality.report import NO_FAILURES, NO_RECORDS, failures_table, quarantine_write_csv
 
 
 def test_failures_table_lists_rules_by_count_with_an_example() -> None:
@@ -39,6 +39,12 @@ def test_failures_table_ends_with_the_warning_of_a_warned_run() -> None:
 
 def test_failures_table_says_when_everything_passed() -> None:
     assert failures_table({"failures": {}}) == NO_FAILURES
+    assert failures_table({"failures": {}, "read": 3}) == NO_FAILURES
+
+
+def test_failures_table_says_when_there_was_nothing_to_check() -> None:
+    """A file of no records passed no rule: it said every record passed them."""
+    assert failures_table({"failures": {}, "read": 0}) == NO_RECORDS
 
 
 def test_failures_table_adds_a_line_for_flagged_outliers() -> None:
