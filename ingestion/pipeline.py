@@ -46,9 +46,9 @@ from dataflow.stages import file_checksum
 from ingestion.fetch_folders import fetch_folder
 from ingestion.models import IngestionRun, QuarantinedRecord, RunStatus
 from ingestion.publish import QualityRejected, publish_staged
-from ingestion.run_alerts import runs_alert_failed
+from ingestion.run_alerts import runs_settle_stale
 from ingestion.selectors import run_loaded, runs_running_among
-from ingestion.services import run_finish, run_record, run_start, runs_fail_stale
+from ingestion.services import run_finish, run_record, run_start
 from ingestion.source_audit import source_after_success
 
 log = structlog.get_logger("etl.ingest")
@@ -282,12 +282,7 @@ def _ingest_fetched(
     )
     waiting = partial_log("ingest.waiting_for_lock", file=name, sha256=sha256)
     with load.advisory_lock(sha256=sha256, on_wait=waiting):
-        stale = runs_fail_stale()
-        if stale.failed:
-            log.warning("ingest.stale_runs_failed", run_ids=stale.failed)
-            runs_alert_failed(stale.failed)
-        if stale.requeued:
-            log.warning("upload.requeued", run_ids=stale.requeued)
+        runs_settle_stale(log=log)
         engines.leftovers_drop(running=runs_running_among)
         for hook in hooks:
             hook.recover(ctx)

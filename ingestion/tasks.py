@@ -4,8 +4,8 @@
 under the advisory lock on its checksum, so a task retried, or two workers polling the
 same source, never load the same bytes twice. A worker killed mid-task stops sending
 heartbeats; :func:`retry_stalled_jobs`, run every ``WORKER_STALLED_CHECK`` by whichever
-worker is alive, hands its job to a worker again, whose ingest fails the dead run as
-stale (as a command's would) and loads the file under a new run. An upload job that
+worker is alive, hands its job to a worker again: the dead upload's run, queued again
+meanwhile (:func:`ingestion.services.runs_fail_stale`), is loaded under the same id. An upload job that
 ends without loading its file (its attempts spent while the database was unusable, given up
 after its workers died, cancelled) has its run failed by :func:`settle_ended_uploads`, not
 left ``queued``.
@@ -34,9 +34,9 @@ from dataflow.sources import LocalSource
 from ingestion.hooks import ingest_hooks
 from ingestion.models import IngestionRun, RunStatus
 from ingestion.pipeline import ingest_file
-from ingestion.run_alerts import runs_alert_failed
+from ingestion.run_alerts import runs_alert_failed, runs_settle_stale
 from ingestion.selectors import runs_started_since
-from ingestion.services import runs_fail_given_up, runs_fail_stale
+from ingestion.services import runs_fail_given_up
 from ingestion.upload_jobs import INGEST_UPLOAD_TASK, UPLOAD_SOURCE
 from ingestion.uploads import upload_folder
 
@@ -157,7 +157,7 @@ def settle_ended_uploads(timestamp: int) -> int:
     A ``queued`` run whose job failed, was cancelled or aborted gets the job's end as its
     error; a ``running`` run whose process is gone is failed as stale, as the next ingest
     would, or, when its upload job will run again, queued again for it
-    (:func:`ingestion.services.runs_fail_stale`). Each failed run is alerted once.
+    (:func:`ingestion.run_alerts.runs_settle_stale`). Each failed run is alerted once.
     """
     with task_connection():
         queued = list(IngestionRun.objects.filter(status=RunStatus.QUEUED).values_list("pk", flat=True))
@@ -169,14 +169,10 @@ def settle_ended_uploads(timestamp: int) -> int:
         given_up = runs_fail_given_up(
             jobs={run_id: (job_id, status, attempts) for run_id, job_id, status, attempts in ended}
         )
-        stale = runs_fail_stale()
-        if stale.failed:
-            log.warning("ingest.stale_runs_failed", run_ids=stale.failed)
-        if stale.requeued:
-            log.warning("upload.requeued", run_ids=stale.requeued)
         for run_id in given_up:
             log.error("upload.given_up", run_id=run_id)
-        runs_alert_failed([*given_up, *stale.failed])
+        runs_alert_failed(given_up)
+        stale = runs_settle_stale(log=log)
     return len(given_up) + len(stale.failed) + len(stale.requeued)
 
 
