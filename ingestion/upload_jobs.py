@@ -4,6 +4,8 @@ queue it (:mod:`ingestion.uploads`), run it (:mod:`ingestion.tasks`) and settle 
 
 from __future__ import annotations
 
+from procrastinate.jobs import Status
+
 UPLOAD_SOURCE = "upload"
 """``IngestionRun.source`` of an uploaded file."""
 INGEST_UPLOAD_TASK = "ingest_upload"
@@ -19,6 +21,8 @@ def upload_runs_to_retry(run_ids: list[int]) -> set[int]:
     from procrastinate.contrib.django.models import ProcrastinateJob  # an app's model: not at import
 
     jobs = ProcrastinateJob.objects.filter(
-        task_name=INGEST_UPLOAD_TASK, status__in=["todo", "doing"], args__run_id__in=run_ids
+        task_name=INGEST_UPLOAD_TASK,
+        status__in=[Status.TODO.value, Status.DOING.value],
+        args__run_id__in=run_ids,
     )
     return {int(run_id) for run_id in jobs.values_list("args__run_id", flat=True)}
