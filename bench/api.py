@@ -314,20 +314,25 @@ def scenarios_for(base: str, token: str, *, deep: int) -> dict[str, str]:
 
 
 def measure(scenarios: dict[str, str], token: str, args: argparse.Namespace) -> list[dict[str, Result]]:
-    """``args.rounds`` rounds, each measuring every scenario in turn (1 then N connections).
+    """``args.rounds`` rounds, each measuring every scenario at 1 connection, then at N.
 
     Interleaved rounds put the floor and the pages close together in time, so
     load from elsewhere on the machine moves both: the ratios hold where
-    absolute figures drift.
+    absolute figures drift. Within a round the 1-connection runs follow one
+    another (no N-connection run between two pages whose latencies are
+    compared), in the opposite order every other round, so no scenario always
+    runs first after the machine was loaded.
     """
     rounds = []
     for number in range(1, args.rounds + 1):
+        names = list(scenarios) if number % 2 else list(reversed(scenarios))
+        single = {name: wrk(scenarios[name], token, connections=1, seconds=args.seconds) for name in names}
         results = {}
-        for name, target in scenarios.items():
-            p50, p99, rps1 = wrk(target, token, connections=1, seconds=args.seconds)
-            p50_16, _p99_16, rps16 = wrk(target, token, connections=args.connections, seconds=args.seconds)
-            results[name] = Result(name, p50, p99, rps1, p50_16, rps16)
-        rounds.append(results)
+        for name in names:
+            target, seconds = scenarios[name], args.seconds
+            p50_16, _p99_16, rps16 = wrk(target, token, connections=args.connections, seconds=seconds)
+            results[name] = Result(name, *single[name], p50_16, rps16)
+        rounds.append({name: results[name] for name in scenarios})
         print(f"  round {number}/{args.rounds} measured", flush=True)
     return rounds
 
