@@ -51,7 +51,7 @@ def _refused(request: HttpRequest, form: UploadForm, *, problem: str, status: in
 
 @staff_view(UPLOAD_FILE, RUNS_VIEW)
 def upload(request: HttpRequest) -> HttpResponse:
-    """Staff holding ``etl.upload_file`` and ``etl.view_ingestionrun`` (the API's uploaders role)."""
+    """Staff holding ``etl.upload_file`` and ``etl.view_ingestionrun`` (roles uploaders and operators)."""
     if request.method != "POST":
         return page(request, "console/upload.html", title=TITLE, form=UploadForm())
     form = UploadForm(request.POST, request.FILES)

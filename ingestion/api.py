@@ -1,7 +1,9 @@
 """Read-only API of the audit log: runs, and each run's quarantined records (filter by rule).
 
 Token-authenticated and throttled by the project defaults; cursor-paginated
-(stable while new runs arrive). Staff or ``etl.view_ingestionrun`` only; partner
+(stable while new runs arrive). Every run for staff or ``etl.view_ingestionrun``; the
+runs of one's own uploads for ``etl.view_own_ingestionrun`` (role ``uploaders``: another's
+run is a 404, as if it did not exist); partner
 values (quarantined records' raw text and messages, the report's examples) only
 with ``etl.view_quarantinedrecord``; server paths in errors for staff only
 (``customers.permissions``).
@@ -28,6 +30,7 @@ from customers.filters import PrebuiltFilterBackend
 from customers.pagination import IdCursorPagination, ValidatedPageSize
 from customers.permissions import (
     CanViewRuns,
+    can_view_every_run,
     can_view_partner_values,
     report_without_values,
     without_server_paths,
@@ -35,6 +38,7 @@ from customers.permissions import (
 from customers.query_params import StrictQueryParams, pagination_query_params
 from ingestion.models import IngestionRun, QuarantinedRecord
 from ingestion.run_filters import IngestionRunFilterSet
+from ingestion.selectors import runs_visible
 
 RULE_PARAMETER = OpenApiParameter(
     "rule",
@@ -193,14 +197,18 @@ def quarantine_of_run(*, run: IngestionRun, rule: str | None = None) -> QuerySet
     return records.filter(rule_codes__contains=[rule]) if rule else records
 
 
-_RUNS_FORBIDDEN = forbidden("`etl.view_ingestionrun` (staff, or role `operators`)")
+_RUNS_FORBIDDEN = forbidden(
+    "`etl.view_ingestionrun` (staff, or role `operators`), or `etl.view_own_ingestionrun` "
+    "(role `uploaders`: the runs of the caller's own uploads only)"
+)
 _RUN_ERRORS = {401: UNAUTHORIZED, 403: _RUNS_FORBIDDEN, 404: not_found("run"), 429: THROTTLED}
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="List ingestion runs",
-        description="Newest first; filter by status, source, file name, start time, dry run.",
+        description="Newest first; filter by status, source, file name, start time, dry run. "
+        "Role `uploaders` sees the runs of its own uploads only.",
         responses={
             200: IngestionRunSerializer(many=True),
             400: VALIDATION_ERROR,
@@ -220,6 +228,10 @@ class IngestionRunViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[Inges
     pagination_class = RunPagination
     filter_backends = [PrebuiltFilterBackend]
     filterset_class = IngestionRunFilterSet
+
+    def get_queryset(self) -> QuerySet[IngestionRun]:
+        user = self.request.user
+        return runs_visible(every=can_view_every_run(user), username=user.get_username())
 
     def get_serializer_class(self) -> Any:
         return IngestionRunDetailSerializer if self.action == "retrieve" else IngestionRunSerializer

@@ -82,7 +82,10 @@ class IngestionRun(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["status", "started_at"])]
-        permissions = [("upload_file", "Can upload a file to ingest (POST /api/ingestions/)")]
+        permissions = [
+            ("upload_file", "Can upload a file to ingest (POST /api/ingestions/)"),
+            ("view_own_ingestionrun", "Can view the ingestion runs of its own uploads"),
+        ]
 
     def __str__(self) -> str:
         return f"run {self.pk} {self.filename} ({self.status})"

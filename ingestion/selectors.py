@@ -82,3 +82,9 @@ def runs_started_since(*, source: str, since: datetime) -> dict[str, int]:
         .order_by("status")
     )
     return {str(status): n for status, n in rows}
+
+
+def runs_visible(*, every: bool, username: str) -> QuerySet[IngestionRun]:
+    """Every run, or only those ``username`` uploaded (a command's or a schedule's runs have none)."""
+    runs = IngestionRun.objects.all()
+    return runs if every else runs.filter(requested_by=username).exclude(requested_by="")

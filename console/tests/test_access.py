@@ -17,7 +17,8 @@ def test_staff_without_the_view_permission_are_told_what_they_lack_and_which_rol
     assert "Your account (bare) lacks" in text
     assert "(etl.view_ingestionrun)" in text
     assert "Can view ingestion run" in text
-    assert "role operators (group etl-operators) or uploaders (group etl-uploaders)" in text
+    # Not uploaders: their etl.view_own_ingestionrun is for the API, and their own uploads only.
+    assert "role operators (group etl-operators)." in text
 
 
 def test_staff_who_may_view_but_not_upload_are_pointed_at_the_uploaders_role(viewer: Client) -> None:

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from customers.permissions import ROLES, without_server_paths
-from customers.services import api_token_create
+from customers.services import api_token_create, user_roles_grant
 from customers.tests.factories import customers_create
 from ingestion.models import IngestionRun, QuarantinedRecord
 
@@ -95,6 +95,52 @@ def test_operators_read_partner_values_but_no_server_paths(run: IngestionRun) ->
     [record] = client.get(f"/api/ingestion-runs/{run.pk}/quarantine/").json()["results"]
     assert record["raw"] == {"Email": "jo@"}
     assert user.groups.get().name == ROLES["operators"][0]
+
+
+def _role_client(username: str, role: str) -> APIClient:
+    user = get_user_model().objects.create_user(username)
+    user_roles_grant(user=user, roles=[role])
+    return _client_for(user)
+
+
+@pytest.fixture
+def partner_runs(run: IngestionRun) -> dict[str, IngestionRun]:
+    """A run uploaded by each of two partners, beside ``run`` (a command's: nobody's upload)."""
+    return {
+        name: IngestionRun.objects.create(
+            source="upload", filename=f"{name}.csv", status="succeeded", requested_by=name
+        )
+        for name in ("partner-a", "partner-b")
+    }
+
+
+def test_an_uploader_reads_the_runs_of_its_own_uploads_and_no_other(
+    run: IngestionRun, partner_runs: dict[str, IngestionRun]
+) -> None:
+    partner_a = _role_client("partner-a", "uploaders")
+    own, other = partner_runs["partner-a"], partner_runs["partner-b"]
+
+    listed = partner_a.get("/api/ingestion-runs/").json()["results"]
+    assert [r["filename"] for r in listed] == ["partner-a.csv"]
+    assert partner_a.get("/api/ingestion-runs/", {"filename": "partner-b.csv"}).json()["results"] == []
+    assert partner_a.get(f"/api/ingestion-runs/{own.pk}/").status_code == 200
+    assert partner_a.get(f"/api/ingestion-runs/{own.pk}/quarantine/").status_code == 200
+    for hidden in (other, run):  # another partner's upload; a command's run
+        for url in (f"/api/ingestion-runs/{hidden.pk}/", f"/api/ingestion-runs/{hidden.pk}/quarantine/"):
+            response = partner_a.get(url)
+            assert response.status_code == 404, url  # as an unknown id: not even its existence
+            assert "partner-b" not in response.content.decode()
+
+
+def test_operators_and_staff_read_every_run(run: IngestionRun, partner_runs: dict[str, IngestionRun]) -> None:
+    staff = _client_for(get_user_model().objects.create_user("ops", is_staff=True))
+    for client in (_role_client("operator", "operators"), staff):
+        listed = client.get("/api/ingestion-runs/").json()["results"]
+        assert sorted(r["filename"] for r in listed) == ["partner-a.csv", "partner-b.csv", "partner.csv"]
+
+
+def test_an_uploader_with_no_uploads_lists_no_run(run: IngestionRun) -> None:
+    assert _role_client("partner-c", "uploaders").get("/api/ingestion-runs/").json()["results"] == []
 
 
 def test_create_api_token_grants_the_customers_role(run: IngestionRun) -> None:

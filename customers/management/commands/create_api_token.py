@@ -2,7 +2,7 @@
 
 ``--role`` first grants the user a documented role (``customers``: read customers;
 ``operators``: read runs and quarantined partner values; ``uploaders``: upload files to ingest and
-read the runs), see ``customers.permissions``.
+read the runs of those uploads), see ``customers.permissions``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ class Command(BaseCommand):
             default=[],
             choices=sorted(ROLES),
             help="Grant this role first (repeatable): customers (GET /api/customers/), "
-            "operators (runs and quarantined partner values), uploaders (POST /api/ingestions/, runs).",
+            "operators (runs and quarantined partner values), uploaders (POST /api/ingestions/, the runs of "
+            "its own uploads).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
