@@ -231,7 +231,8 @@ class IngestionRunViewSet(StrictQueryParams, viewsets.ReadOnlyModelViewSet[Inges
 
     def get_queryset(self) -> QuerySet[IngestionRun]:
         user = self.request.user
-        return runs_visible(every=can_view_every_run(user), username=user.get_username())
+        joined = getattr(user, "date_joined", None)
+        return runs_visible(every=can_view_every_run(user), username=user.get_username(), joined=joined)
 
     def get_serializer_class(self) -> Any:
         return IngestionRunDetailSerializer if self.action == "retrieve" else IngestionRunSerializer

@@ -84,7 +84,14 @@ def runs_started_since(*, source: str, since: datetime) -> dict[str, int]:
     return {str(status): n for status, n in rows}
 
 
-def runs_visible(*, every: bool, username: str) -> QuerySet[IngestionRun]:
-    """Every run, or only those ``username`` uploaded (a command's or a schedule's runs have none)."""
+def runs_visible(*, every: bool, username: str, joined: datetime | None) -> QuerySet[IngestionRun]:
+    """Every run, or only those ``username`` uploaded (a command's or a schedule's runs have none).
+
+    ``requested_by`` keeps a user name, not the user: runs queued before ``joined`` (the user's
+    creation) belong to an earlier user of that name, deleted since, and stay hidden.
+    """
     runs = IngestionRun.objects.all()
-    return runs if every else runs.filter(requested_by=username).exclude(requested_by="")
+    if every:
+        return runs
+    own = runs.filter(requested_by=username).exclude(requested_by="")
+    return own if joined is None else own.filter(queued_at__gte=joined)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from customers.permissions import ROLES, without_server_paths
@@ -103,22 +105,28 @@ def _role_client(username: str, role: str) -> APIClient:
     return _client_for(user)
 
 
+def _upload_run(name: str) -> IngestionRun:
+    """A run as an upload by user ``name`` leaves it (queued now)."""
+    return IngestionRun.objects.create(
+        source="upload",
+        filename=f"{name}.csv",
+        status="succeeded",
+        requested_by=name,
+        queued_at=timezone.now(),
+    )
+
+
 @pytest.fixture
-def partner_runs(run: IngestionRun) -> dict[str, IngestionRun]:
-    """A run uploaded by each of two partners, beside ``run`` (a command's: nobody's upload)."""
-    return {
-        name: IngestionRun.objects.create(
-            source="upload", filename=f"{name}.csv", status="succeeded", requested_by=name
-        )
-        for name in ("partner-a", "partner-b")
-    }
+def partners(run: IngestionRun) -> dict[str, tuple[APIClient, IngestionRun]]:
+    """Two partners' uploader tokens, each with a run it uploaded; beside ``run`` (a command's)."""
+    return {name: (_role_client(name, "uploaders"), _upload_run(name)) for name in ("partner-a", "partner-b")}
 
 
 def test_an_uploader_reads_the_runs_of_its_own_uploads_and_no_other(
-    run: IngestionRun, partner_runs: dict[str, IngestionRun]
+    run: IngestionRun, partners: dict[str, tuple[APIClient, IngestionRun]]
 ) -> None:
-    partner_a = _role_client("partner-a", "uploaders")
-    own, other = partner_runs["partner-a"], partner_runs["partner-b"]
+    partner_a, own = partners["partner-a"]
+    other = partners["partner-b"][1]
 
     listed = partner_a.get("/api/ingestion-runs/").json()["results"]
     assert [r["filename"] for r in listed] == ["partner-a.csv"]
@@ -132,11 +140,22 @@ def test_an_uploader_reads_the_runs_of_its_own_uploads_and_no_other(
             assert "partner-b" not in response.content.decode()
 
 
-def test_operators_and_staff_read_every_run(run: IngestionRun, partner_runs: dict[str, IngestionRun]) -> None:
+def test_operators_and_staff_read_every_run(
+    run: IngestionRun, partners: dict[str, tuple[APIClient, IngestionRun]]
+) -> None:
     staff = _client_for(get_user_model().objects.create_user("ops", is_staff=True))
     for client in (_role_client("operator", "operators"), staff):
         listed = client.get("/api/ingestion-runs/").json()["results"]
         assert sorted(r["filename"] for r in listed) == ["partner-a.csv", "partner-b.csv", "partner.csv"]
+
+
+def test_a_new_user_given_a_deleted_uploaders_name_does_not_see_its_runs() -> None:
+    earlier = _upload_run("partner-a")  # uploaded by a user of that name, deleted since
+    IngestionRun.objects.filter(pk=earlier.pk).update(queued_at=timezone.now() - dt.timedelta(days=30))
+    newcomer = _role_client("partner-a", "uploaders")
+
+    assert newcomer.get("/api/ingestion-runs/").json()["results"] == []
+    assert newcomer.get(f"/api/ingestion-runs/{earlier.pk}/").status_code == 404
 
 
 def test_an_uploader_with_no_uploads_lists_no_run(run: IngestionRun) -> None:
