@@ -88,6 +88,7 @@ def _settings_values() -> Iterable[Any]:
         return ()
     try:
         values: list[Any] = [getattr(settings, name, "") for name in SECRET_SETTINGS]
+        values += list(getattr(settings, "SECRET_KEY_FALLBACKS", None) or [])
         values.append(settings.DATABASES.get("default", {}).get("PASSWORD", ""))
         s3 = getattr(settings, "LAKE_S3", {}) or {}
         values += [s3.get("secret_access_key"), s3.get("session_token"), s3.get("access_key_id")]
@@ -99,6 +100,7 @@ def _settings_values() -> Iterable[Any]:
 def secret_values() -> tuple[str, ...]:
     """Every configured secret value, from the settings and the environment."""
     values = [*_settings_values(), *(os.environ.get(name, "") for name in SECRET_ENV)]
+    values += os.environ.get("SECRET_KEY_FALLBACKS", "").split(",")  # each former key on its own
     return tuple(sorted({str(v) for v in values if v and isinstance(v, str)}))
 
 

@@ -49,6 +49,10 @@ elif not DEBUG and (SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) 
         "SECRET_KEY: too weak for production (needs 50+ characters, not 'django-insecure...')"
     )
 
+# Keys being rotated out: what was signed with them (sessions, API cursors, password reset links)
+# stays valid while they are listed; everything new is signed with SECRET_KEY (docs/operations.md).
+SECRET_KEY_FALLBACKS: list[str] = env_list("SECRET_KEY_FALLBACKS")
+
 ALLOWED_HOSTS: list[str] = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS: list[str] = env_list("CSRF_TRUSTED_ORIGINS")
 

@@ -45,6 +45,15 @@ def test_every_secret_is_redacted_wherever_it_appears(text: str, hidden: str) ->
     assert REDACTED in redact(text)
 
 
+def test_former_secret_keys_are_redacted_from_the_settings_and_the_environment(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.SECRET_KEY_FALLBACKS = ["former-key-in-the-settings-0123456789"]
+    monkeypatch.setenv("SECRET_KEY_FALLBACKS", "older-key-one-0123456789,older-key-two-0123456789")
+    text = "keys: former-key-in-the-settings-0123456789 older-key-two-0123456789"
+    assert redact(text) == f"keys: {REDACTED} {REDACTED}"
+
+
 def test_ordinary_text_is_left_alone() -> None:
     text = "customers-100.csv: succeeded (run 3): Invalid token. tokens=4"
     assert redact(text) == text

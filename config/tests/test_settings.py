@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,6 +78,39 @@ def test_production_refuses_insecure_secret_key() -> None:
     result = run_manage("check", DEBUG="false", SECRET_KEY="django-insecure-short", DB_HOST="127.0.0.1")
     assert result.returncode != 0
     assert "SECRET_KEY: too weak for production" in result.stderr
+
+
+DECODE_CURSOR = """
+from customers.cursors import cursor_decode
+from customers.keyset import Ordering
+from customers.models import Customer
+print(cursor_decode(token={token!r}, ordering=Ordering(field="city", descending=False), model=Customer).pk)
+"""
+
+
+def test_a_cursor_signed_with_a_key_listed_in_secret_key_fallbacks_still_decodes(settings: Any) -> None:
+    from customers.cursors import cursor_encode
+    from customers.keyset import Ordering
+
+    old, new = "old-" + STRONG_KEY, "new-" + STRONG_KEY
+    settings.SECRET_KEY = old
+    token = cursor_encode(
+        ordering=Ordering(field="city", descending=False), row={"city": "Lima", "pk": 41}, forward=True
+    )
+    code = DECODE_CURSOR.format(token=token)
+
+    fallbacks = f"another-former-key-0123456789,{old}"
+    rotated = run_manage(
+        "shell", "--no-imports", "-c", code, DEBUG="true", SECRET_KEY=new, SECRET_KEY_FALLBACKS=fallbacks
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert rotated.stdout.split() == ["41"]
+
+    forgotten = run_manage(
+        "shell", "--no-imports", "-c", code, DEBUG="true", SECRET_KEY=new, SECRET_KEY_FALLBACKS=""
+    )
+    assert forgotten.returncode != 0
+    assert "Invalid cursor" in forgotten.stderr
 
 
 def test_documented_production_settings_pass_check_deploy() -> None:
