@@ -6,6 +6,7 @@ import codecs
 import csv
 import gzip
 import io
+import json
 import zlib
 from pathlib import Path
 from typing import IO, Any, cast
@@ -222,7 +223,7 @@ def detect_format(name: str, text: str) -> str:
     if suffix in NDJSON_SUFFIXES:
         return "ndjson"
     if suffix in JSON_SUFFIXES:
-        return "json"
+        return "ndjson" if _json_lines(text) else "json"
     if suffix in CSV_SUFFIXES:
         return "csv"
     stripped = text.lstrip("\ufeff \t\r\n")
@@ -232,6 +233,23 @@ def detect_format(name: str, text: str) -> str:
         first_line = stripped.split("\n", 1)[0].strip()
         return "ndjson" if first_line.endswith("}") and "\n" in stripped.strip() else "json"
     return "csv"
+
+
+def _json_lines(text: str) -> bool:
+    """One JSON object per line, in a file named ``.json`` (many exports name JSON Lines so).
+
+    A JSON document holds one value: when its first non-blank line is a whole object and the
+    next one starts another, the file is JSON Lines (or broken, which the NDJSON reader then
+    reports line by line). A pretty-printed or one-line document fails the test.
+    """
+    lines = (line.strip() for line in text.lstrip("\ufeff").split("\n"))
+    first, second = next((line for line in lines if line), ""), next((line for line in lines if line), "")
+    if not (first.startswith("{") and second.startswith("{")):
+        return False
+    try:
+        return isinstance(json.loads(first), dict)
+    except ValueError:
+        return False
 
 
 def _complete_lines(text: str, *, complete: bool) -> str:

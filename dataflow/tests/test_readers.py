@@ -356,6 +356,36 @@ def test_empty_json_array_has_no_records(tmp_path: Path) -> None:
     assert (frame.height, set_aside, reader.columns) == (0, [], [])
 
 
+def test_json_lines_in_a_file_named_json_are_read_as_json_lines(tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    path.write_text('{"customer_id": "A1"}\n\n{"customer_id": "B2"}\n[1]\n')
+
+    frame, set_aside, reader, _fix = read_all(path)
+
+    assert reader.info.format == "ndjson"
+    assert frame["customer_id"].to_list() == ["A1", "B2"]
+    assert frame[LINE_COLUMN].to_list() == [1, 3]
+    assert [(r.line, r.code) for r in set_aside] == [(4, "row.json")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"customer_id": "A1"},\n {"customer_id": "A1"}]\n',  # an array, one record a line
+        '{\n  "customers": [{"customer_id": "A1"}]\n}\n',  # a pretty-printed object
+        '{"customers": [{"customer_id": "A1"}]}\n',  # a one-line object
+        '{"customers": [\n{"customer_id": "A1"}]}\n',  # a first line that is not a whole object
+    ],
+)
+def test_a_json_document_named_json_stays_a_document(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "export.json"
+    path.write_text(text)
+
+    frame, set_aside, reader, _fix = read_all(path)
+
+    assert (reader.info.format, set(frame["customer_id"].to_list()), set_aside) == ("json", {"A1"}, [])
+
+
 def test_json_object_without_an_array_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "obj.json"
     path.write_text('{"customer_id": "A1"}')
