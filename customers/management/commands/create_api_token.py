@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.schema import schema_checked
 from customers.permissions import ROLES
 from customers.services import TokenUserError, api_token_create_for_username
 
@@ -32,7 +33,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            token = api_token_create_for_username(username=options["username"], roles=options["role"])
+            with schema_checked():
+                token = api_token_create_for_username(username=options["username"], roles=options["role"])
         except TokenUserError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(token)

@@ -34,6 +34,7 @@ from procrastinate.contrib.django.django_connector import DjangoConnector
 
 from common.cli import positive_int
 from common.errors import error_brief
+from common.schema import not_migrated_message
 from dataflow.retry import db_ensure_connection
 from ingestion.tasks import RETRY_STALLED_TASK, SETTLE_UPLOADS_TASK
 
@@ -175,6 +176,9 @@ class Command(BaseCommand):
             db_ensure_connection()  # retried: a database that is restarting delays the start
         except DatabaseError as exc:
             raise CommandError(DATABASE_UNREACHABLE.format(problem=error_brief(exc))) from exc
+        behind = not_migrated_message()  # its job tables too: else "Database error." after it started
+        if behind is not None:
+            raise CommandError(behind)
         worker_options: dict[str, Any] = {}
         if options["concurrency"] is not None:
             worker_options["concurrency"] = options["concurrency"]

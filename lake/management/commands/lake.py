@@ -15,6 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from sqlalchemy.exc import SQLAlchemyError
 
+from common.schema import schema_checked
 from lake import LakeError, lake_sync
 from lake.maintenance import lake_maintenance, lake_snapshots
 from lake.query import FORMATS, lake_query, result_render, rows_render
@@ -56,7 +57,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            getattr(self, f"_{options['action']}")(options)
+            with schema_checked():
+                getattr(self, f"_{options['action']}")(options)
         except LakeError as exc:
             raise CommandError(str(exc)) from exc
         except (OSError, SQLAlchemyError) as exc:  # storage or catalog unreachable

@@ -1,0 +1,46 @@
+"""Commands on a database behind the code: one line naming the migrations to apply, not a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import ProgrammingError
+
+from common.schema import NOT_MIGRATED, not_migrated_message, schema_checked
+from testsupport import SAMPLE
+from testsupport.manage import manage_in
+
+NOT_MIGRATED_START = "CommandError: " + NOT_MIGRATED.split("{", 1)[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("ingest", "--path", str(SAMPLE)),
+        ("worker",),
+        ("create_api_token", "admin"),
+        ("lake", "sync"),
+    ],
+)
+def test_a_command_on_a_database_never_migrated_says_to_migrate(
+    fresh_database: str, command: tuple[str, ...]
+) -> None:
+    # The embedded server makes the database on first connection: empty, never migrated.
+    done = manage_in(fresh_database, *command)
+
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(NOT_MIGRATED_START), done.stderr
+    assert "(run: python manage.py migrate)" in last
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.django_db
+def test_an_up_to_date_database_has_nothing_to_say() -> None:
+    assert not_migrated_message() is None
+
+
+@pytest.mark.django_db
+def test_any_other_programming_error_is_raised_as_it_is() -> None:
+    with pytest.raises(ProgrammingError, match="not about migrations"), schema_checked():
+        raise ProgrammingError("not about migrations")
