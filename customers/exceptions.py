@@ -1,5 +1,6 @@
 """The API's exception handler: DRF's, plus a JSON ``503`` with ``Retry-After`` while the database is
-down and a ``400`` for a value the database refuses; and a middleware refusing NUL bytes in URLs.
+down or behind the code (migrations not applied) and a ``400`` for a value the database refuses;
+and a middleware refusing NUL bytes in URLs.
 
 An outage is not a bug of ours nor of the client's: the client is told to
 retry, and the log gets one line (no traceback, no connection parameters).
@@ -12,16 +13,19 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
-from django.db import DataError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError, ProgrammingError
 from django.http import HttpRequest, JsonResponse
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from common.schema import not_migrated_message
+
 log = structlog.get_logger("customers.api")
 
 DATABASE_UNAVAILABLE = "The service is temporarily unavailable (database unreachable); retry later."
+DATABASE_NOT_MIGRATED = "The service is temporarily unavailable (database being upgraded); retry later."
 RETRY_AFTER_SECONDS = 30
 BAD_VALUE = "A value in the request cannot be used (the database refused it); check the parameters."
 NUL_IN_PATH = "Not found: the path holds a NUL character (%00)."
@@ -54,19 +58,39 @@ def _refused_anonymous_throttled(context: dict[str, Any]) -> Response | None:
     )
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, AuthenticationFailed | NotAuthenticated):
-        throttled = _refused_anonymous_throttled(context)
-        if throttled is not None:
-            return throttled
+def _database_answer(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """A ``503`` with ``Retry-After`` for a database down or behind the code; None for anything else."""
     if isinstance(exc, OperationalError | InterfaceError):
         request = context.get("request")
         log.warning("api.database_unavailable", path=getattr(request, "path", ""), error=_first_line(exc))
-        return Response(
-            {"detail": DATABASE_UNAVAILABLE},
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        detail = DATABASE_UNAVAILABLE
+    elif isinstance(exc, ProgrammingError) and (behind := not_migrated_message()) is not None:
+        # Code ahead of its database (deployed before `migrate` ran): the operator's to fix, not a bug.
+        log.warning("api.database_not_migrated", error=behind)
+        detail = DATABASE_NOT_MIGRATED
+    else:
+        return None
+    return Response(
+        {"detail": detail},
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, AuthenticationFailed | NotAuthenticated):
+        try:
+            throttled = _refused_anonymous_throttled(context)
+        except DatabaseError as failure:  # its counter is in the database when there is no Redis
+            answer = _database_answer(failure, context)
+            if answer is None:
+                raise
+            return answer
+        if throttled is not None:
+            return throttled
+    answer = _database_answer(exc, context)
+    if answer is not None:
+        return answer
     if isinstance(exc, DataError):  # a value only the database could judge (out of range, bad text)
         log.warning("api.bad_value", error=_first_line(exc))
         return Response({"detail": BAD_VALUE}, status=status.HTTP_400_BAD_REQUEST)

@@ -6,6 +6,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from config import health
+
 
 @pytest.mark.django_db
 def test_healthz_is_ok_when_database_answers(client: Client) -> None:
@@ -47,6 +49,29 @@ def test_healthz_is_503_unavailable_without_naming_the_database_when_it_is_unrea
     assert response.status_code == 503
     # Neither the host, the port nor the driver's error text: anonymous callers learn nothing.
     assert response.json() == {"status": "unavailable"}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_until_the_database_is_migrated_then_checks_it_no_more(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    behind: list[str | None] = ["database not migrated: 1 migration(s) to apply, the first etl.0007_x"]
+    looked = []
+
+    def not_migrated_message() -> str | None:
+        looked.append(1)
+        return behind[0]
+
+    monkeypatch.setattr(health, "_migrated", False)
+    monkeypatch.setattr(health, "not_migrated_message", not_migrated_message)
+
+    assert (client.get("/healthz").status_code, client.get("/healthz").json()) == (
+        503,
+        {"status": "unavailable"},
+    )
+    behind[0] = None  # `migrate` ran
+    assert [client.get("/healthz").status_code for _ in range(3)] == [200, 200, 200]
+    assert len(looked) == 3  # twice while behind, once to find it migrated, then never again
 
 
 def test_healthz_needs_no_authentication_and_no_trailing_slash() -> None:
