@@ -76,9 +76,9 @@ def http_get(url: str, *, headers: dict[str, str] | None = None, timeout: float 
         return exc.code, exc.read()
 
 
-def answers(url: str) -> bool:
+def answers(url: str, *, statuses: tuple[int, ...] = (200,)) -> bool:
     try:
-        return http_get(url, timeout=2)[0] == 200
+        return http_get(url, timeout=2)[0] in statuses
     except OSError:
         return False
 
@@ -90,7 +90,8 @@ def _hangup_default() -> None:
 
 
 def server_start(kind: str, pgdata: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``runserver --noreload`` or ``gunicorn`` on a free port, serving once ``/healthz`` answers 200."""
+    """``runserver --noreload`` or ``gunicorn`` on a free port, serving once ``/healthz`` answers: 503
+    on this never-migrated database, but only after its ``SELECT 1`` (the database is started)."""
     port = free_port()
     if kind == "runserver":
         command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
@@ -107,7 +108,8 @@ def server_start(kind: str, pgdata: Path, log: Path) -> tuple[subprocess.Popen[b
             preexec_fn=_hangup_default,  # only signal.signal: safe between fork and exec
         )
     base = f"http://127.0.0.1:{port}"
-    if not wait_until(lambda: proc.poll() is not None or answers(f"{base}/healthz"), timeout=90):
+    health = f"{base}/healthz"
+    if not wait_until(lambda: proc.poll() is not None or answers(health, statuses=(200, 503)), timeout=90):
         proc.kill()
         raise AssertionError(f"{kind} did not answer /healthz:\n{log.read_text()}")
     assert proc.poll() is None, f"{kind} exited {proc.returncode}:\n{log.read_text()}"
