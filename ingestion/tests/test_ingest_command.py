@@ -432,7 +432,9 @@ def test_killed_ingest_leaves_nothing_and_next_ingest_cleans_up(
 ) -> None:
     write_customers(inbox / "big.csv", 50_000)
     # The upsert's moment: the bulk path (dataflow/tests/test_bulk_processes.py) is kept off.
-    child = start_ingest(tmp_path, "big.csv", "--batch-size", "1000", INGEST_BULK_MIN_ROWS=str(10**9))
+    # 200 batches, each staged by a COPY of its own: one of them is seen running however fast
+    # the machine (with 50 batches of 1,000, a quick run once ended before any was seen).
+    child = start_ingest(tmp_path, "big.csv", "--batch-size", "250", INGEST_BULK_MIN_ROWS=str(10**9))
     try:
         wait_for(lambda: backend_running(sql_prefix) or child.poll() is not None)
         assert child.poll() is None, f"ingest ended before the {moment} moment: {child.communicate()}"
