@@ -17,10 +17,10 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError, ProgrammingError
+from django.db import DatabaseError
 
 from common.cli import positive_int
-from common.schema import not_migrated_message
+from common.schema import schema_checked
 from dataflow.context import IngestHook, IngestOptions
 from dataflow.engines import DEFAULT_ENGINE, ENGINES, EngineUnavailable, engine_check
 from dataflow.progress import progress_for
@@ -200,18 +200,19 @@ class Command(BaseCommand):
         except EngineUnavailable as exc:
             raise CommandError(str(exc), returncode=EXIT_FAILED) from exc
         try:
-            db_ensure_connection()  # retried: a database that is restarting delays the run
-            source, names = self._files(options)
-            if not names:
-                if not options["json"]:
-                    self.stdout.write(NOTHING_NEW)
-                return
-            hooks = ingest_hooks()
-            results = [self._ingest_one(source, name, ingest_options, options, hooks) for name in names]
+            with schema_checked(returncode=EXIT_FAILED):  # a database behind the code says so
+                db_ensure_connection()  # retried: a database that is restarting delays the run
+                source, names = self._files(options)
+                if not names:
+                    if not options["json"]:
+                        self.stdout.write(NOTHING_NEW)
+                    return
+                hooks = ingest_hooks()
+                results = [self._ingest_one(source, name, ingest_options, options, hooks) for name in names]
         except DatabaseError as exc:
-            behind = not_migrated_message() if isinstance(exc, ProgrammingError) else None
-            message = behind or DATABASE_UNREACHABLE.format(problem=_first_line(exc))
-            raise CommandError(message, returncode=EXIT_FAILED) from exc
+            raise CommandError(
+                DATABASE_UNREACHABLE.format(problem=_first_line(exc)), returncode=EXIT_FAILED
+            ) from exc
         except SourceError as exc:
             raise CommandError(_first_line(exc), returncode=EXIT_FAILED) from exc
         if options["quarantine_csv"]:
